@@ -1,0 +1,1 @@
+//! Placeholder: the benchmarks are built in their own issue.

@@ -1,0 +1,1 @@
+//! Placeholder: the client crate is built in its own issue.

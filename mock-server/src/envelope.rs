@@ -1,0 +1,439 @@
+//! The request/response envelope (spec §2): parsing a text frame into a [`Request`] and
+//! writing a reply with its keys in the documented order.
+//!
+//! Parameters keep the exact text they were sent with, because the signature payload
+//! (spec §3.2) is built from that text: `1.10` stays `1.10`, not `1.1`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::clock::Timestamp;
+use crate::error::ApiError;
+
+/// A request `id`, echoed back with the same JSON type (spec §2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RequestId {
+    Null,
+    Int(i64),
+    Str(String),
+}
+
+impl Serialize for RequestId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestId::Null => s.serialize_unit(),
+            RequestId::Int(n) => s.serialize_i64(*n),
+            RequestId::Str(text) => s.serialize_str(text),
+        }
+    }
+}
+
+impl RequestId {
+    /// Parses an `id` member: a signed 64-bit integer, a string matching
+    /// `^[a-zA-Z0-9-_]{1,36}$`, or null (spec §2.1, §2.5).
+    fn parse(raw: Option<&RawValue>) -> Result<RequestId, ApiError> {
+        let Some(raw) = raw else {
+            return Ok(RequestId::Null);
+        };
+        let text = raw.get();
+        if text.starts_with('"') {
+            let s: String = serde_json::from_str(text).map_err(|_| ApiError::InvalidId)?;
+            let valid = (1..=36).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            return if valid {
+                Ok(RequestId::Str(s))
+            } else {
+                Err(ApiError::InvalidId)
+            };
+        }
+        // JSON integers are an optional '-' and digits: exactly what i64 parsing takes.
+        // Fractions, exponents, out-of-range values, booleans, arrays and objects all fail.
+        text.parse::<i64>()
+            .map(RequestId::Int)
+            .map_err(|_| ApiError::InvalidId)
+    }
+}
+
+/// A parameter value, keeping the text it was sent with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParamValue<'a> {
+    /// A JSON string, unescaped.
+    Str(Cow<'a, str>),
+    /// A JSON number, boolean, array or object, as its raw JSON text.
+    Raw(&'a str),
+}
+
+impl ParamValue<'_> {
+    /// The value's text as it enters a signature payload: strings unescaped, everything else
+    /// as sent (spec §3.2).
+    pub fn text(&self) -> &str {
+        match self {
+            ParamValue::Str(s) => s,
+            ParamValue::Raw(raw) => raw,
+        }
+    }
+}
+
+/// The `params` object: every member in the order sent, duplicates kept.
+/// Members whose value is `null` are treated as not sent (spec §2.5: "empty/null").
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Params<'a> {
+    entries: Vec<(String, ParamValue<'a>)>,
+}
+
+impl<'a> Params<'a> {
+    /// The value of `name`, if sent and not null.
+    pub fn get(&self, name: &str) -> Option<&ParamValue<'a>> {
+        self.entries
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// Every member, in the order sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue<'a>)> {
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
+    }
+
+    /// Whether some name appears more than once.
+    pub fn has_duplicates(&self) -> bool {
+        let mut names: Vec<&str> = self.entries.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        names.windows(2).any(|pair| pair[0] == pair[1])
+    }
+
+    #[cfg(test)]
+    pub fn from_pairs(pairs: &[(&str, &'a str)]) -> Self {
+        Params {
+            entries: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), ParamValue::Str(Cow::Borrowed(*v))))
+                .collect(),
+        }
+    }
+}
+
+struct ParamList<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for ParamList<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamVisitor;
+        impl<'de> Visitor<'de> for ParamVisitor {
+            type Value = ParamList<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
+                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+                    entries.push((key, value));
+                }
+                Ok(ParamList(entries))
+            }
+        }
+        deserializer.deserialize_map(ParamVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// A parsed request: a valid `id`, a method name (any `v3/` prefix removed) and its params.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub id: RequestId,
+    pub method: Cow<'a, str>,
+    pub params: Params<'a>,
+}
+
+/// A request refused before it reached a method, with the `id` to answer with.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Rejected {
+    pub id: RequestId,
+    pub error: ApiError,
+}
+
+/// Parses one text frame (spec §2.1). Failures carry the `id` to reply with: `null` when the
+/// frame is not a JSON object or its `id` is invalid, the request's own `id` otherwise.
+pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
+    let invalid_json = || Rejected {
+        id: RequestId::Null,
+        error: ApiError::InvalidJson,
+    };
+    // serde would also read a struct from an array (`[id, method, params]`): only objects are requests.
+    if !text.trim_start().starts_with('{') {
+        return Err(invalid_json());
+    }
+    let envelope: Envelope<'_> = serde_json::from_str(text).map_err(|_| invalid_json())?;
+    let id = RequestId::parse(envelope.id).map_err(|error| Rejected {
+        id: RequestId::Null,
+        error,
+    })?;
+    let reject = |error| Rejected {
+        id: id.clone(),
+        error,
+    };
+    let method = match envelope.method {
+        Some(raw) if raw.get().starts_with('"') => {
+            let name: Cow<'_, str> = match serde_json::from_str::<&str>(raw.get()) {
+                Ok(borrowed) => Cow::Borrowed(borrowed),
+                Err(_) => Cow::Owned(
+                    serde_json::from_str::<String>(raw.get())
+                        .map_err(|_| reject(ApiError::InvalidJson))?,
+                ),
+            };
+            match name {
+                Cow::Borrowed(s) => Cow::Borrowed(s.strip_prefix("v3/").unwrap_or(s)),
+                Cow::Owned(s) => Cow::Owned(s.strip_prefix("v3/").unwrap_or(&s).to_owned()),
+            }
+        }
+        _ => return Err(reject(ApiError::MandatoryParam("method"))),
+    };
+    if method.is_empty() {
+        return Err(reject(ApiError::MandatoryParam("method")));
+    }
+    let params = match envelope.params {
+        None => Params::default(),
+        Some(raw) => {
+            let list: ParamList<'_> = serde_json::from_str(raw.get())
+                .map_err(|_: serde_json::Error| reject(ApiError::ParamsNotObject))?;
+            let mut entries = Vec::with_capacity(list.0.len());
+            for (key, value) in list.0 {
+                if let Some(value) =
+                    param_value(value).map_err(|_| reject(ApiError::InvalidJson))?
+                {
+                    entries.push((key, value));
+                }
+            }
+            Params { entries }
+        }
+    };
+    Ok(Request { id, method, params })
+}
+
+fn param_value(raw: &RawValue) -> Result<Option<ParamValue<'_>>, serde_json::Error> {
+    let text = raw.get();
+    Ok(match text.as_bytes().first() {
+        Some(b'"') => Some(ParamValue::Str(match serde_json::from_str::<&str>(text) {
+            Ok(borrowed) => Cow::Borrowed(borrowed),
+            Err(_) => Cow::Owned(serde_json::from_str::<String>(text)?),
+        })),
+        Some(b'n') => None,
+        _ => Some(ParamValue::Raw(text)),
+    })
+}
+
+/// How time fields are written in replies (connect-time `timeUnit`, spec §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeUnit {
+    /// Milliseconds since the epoch (the default).
+    #[default]
+    Millisecond,
+    /// Microseconds since the epoch.
+    Microsecond,
+}
+
+impl TimeUnit {
+    /// `t` in this unit.
+    pub fn render(self, t: Timestamp) -> i64 {
+        match self {
+            TimeUnit::Millisecond => t.as_millis(),
+            TimeUnit::Microsecond => t.as_micros(),
+        }
+    }
+}
+
+/// One entry of a reply's `rateLimits` array (spec §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RateLimitEntry {
+    pub rate_limit_type: &'static str,
+    pub interval: &'static str,
+    pub interval_num: u32,
+    pub limit: u32,
+    pub count: u32,
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    code: i32,
+    msg: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<ErrorDataBody>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDataBody {
+    server_time: i64,
+    retry_after: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplyBody<'a> {
+    id: &'a RequestId,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate_limits: Option<&'a [RateLimitEntry]>,
+}
+
+/// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
+pub(crate) fn write_reply(
+    id: &RequestId,
+    outcome: &Result<Value, ApiError>,
+    rate_limits: Option<&[RateLimitEntry]>,
+    unit: TimeUnit,
+) -> String {
+    let body = match outcome {
+        Ok(result) => ReplyBody {
+            id,
+            status: 200,
+            result: Some(result),
+            error: None,
+            rate_limits,
+        },
+        Err(error) => ReplyBody {
+            id,
+            status: error.status(),
+            result: None,
+            error: Some(ErrorBody {
+                code: error.code(),
+                msg: error.message(),
+                data: error.data().map(|d| ErrorDataBody {
+                    server_time: unit.render(d.server_time),
+                    retry_after: unit.render(d.retry_after),
+                }),
+            }),
+            rate_limits,
+        },
+    };
+    // Serializing these plain structs cannot fail; the fallback keeps this path panic-free.
+    serde_json::to_string(&body).unwrap_or_else(|_| {
+        r#"{"id":null,"status":500,"error":{"code":-1000,"msg":"An unknown error occurred while processing the request."}}"#.to_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(text: &str) -> Rejected {
+        parse_request(text).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn id_keeps_its_json_type() {
+        let r = parse_request(r#"{"id":-7,"method":"ping"}"#).expect("valid");
+        assert_eq!(r.id, RequestId::Int(-7));
+        let r = parse_request(r#"{"id":"a-b_C9","method":"ping"}"#).expect("valid");
+        assert_eq!(r.id, RequestId::Str("a-b_C9".into()));
+        let r = parse_request(r#"{"id":null,"method":"ping"}"#).expect("valid");
+        assert_eq!(r.id, RequestId::Null);
+        let r = parse_request(r#"{"method":"ping"}"#).expect("valid");
+        assert_eq!(r.id, RequestId::Null);
+    }
+
+    #[test]
+    fn invalid_ids_are_answered_with_a_null_id() {
+        for id in [
+            r#""""#,
+            r#""has space""#,
+            r#""0123456789012345678901234567890123456""#,
+            "1.5",
+            "1e3",
+            "9223372036854775808",
+            "true",
+            "[]",
+            "{}",
+        ] {
+            let text = format!(r#"{{"id":{id},"method":"ping"}}"#);
+            assert_eq!(
+                rejected(&text),
+                Rejected {
+                    id: RequestId::Null,
+                    error: ApiError::InvalidId
+                },
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn v3_prefix_is_removed_and_params_keep_their_text() {
+        let r = parse_request(
+            r#"{"id":1,"method":"v3/session.logon","params":{"a":1.10,"b":"x\u0041","c":true,"d":null}}"#,
+        )
+        .expect("valid");
+        assert_eq!(r.method, "session.logon");
+        let texts: Vec<(&str, &str)> = r.params.iter().map(|(k, v)| (k, v.text())).collect();
+        assert_eq!(texts, [("a", "1.10"), ("b", "xA"), ("c", "true")]);
+    }
+
+    #[test]
+    fn bad_envelopes_get_their_errors() {
+        assert_eq!(rejected("{").error, ApiError::InvalidJson);
+        assert_eq!(rejected("[1]").error, ApiError::InvalidJson);
+        assert_eq!(
+            rejected(r#"{"id":3}"#),
+            Rejected {
+                id: RequestId::Int(3),
+                error: ApiError::MandatoryParam("method")
+            }
+        );
+        assert_eq!(
+            rejected(r#"{"id":3,"method":7}"#).error,
+            ApiError::MandatoryParam("method")
+        );
+        assert_eq!(
+            rejected(r#"{"id":3,"method":"ping","params":[]}"#).error,
+            ApiError::ParamsNotObject
+        );
+    }
+
+    #[test]
+    fn duplicates_are_detected() {
+        let r = parse_request(r#"{"id":1,"method":"ping","params":{"a":1,"a":2}}"#).expect("valid");
+        assert!(r.params.has_duplicates());
+    }
+
+    #[test]
+    fn reply_keys_come_in_documented_order() {
+        let limits = [RateLimitEntry {
+            rate_limit_type: "REQUEST_WEIGHT",
+            interval: "MINUTE",
+            interval_num: 1,
+            limit: 6000,
+            count: 3,
+        }];
+        let text = write_reply(
+            &RequestId::Int(1),
+            &Ok(serde_json::json!({})),
+            Some(&limits),
+            TimeUnit::Millisecond,
+        );
+        assert_eq!(
+            text,
+            r#"{"id":1,"status":200,"result":{},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":3}]}"#
+        );
+    }
+}

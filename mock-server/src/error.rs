@@ -1,0 +1,211 @@
+//! One error type for everything a request can fail with, and its one mapping to the API's
+//! HTTP-like status, error code and message (spec §7).
+//!
+//! The mapping is an exhaustive `match` without a catch-all arm: a new error cannot compile
+//! without its code and message.
+
+use crate::clock::Timestamp;
+
+/// Why a request was refused. Each variant maps to exactly one status, code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ApiError {
+    /// The frame is not valid JSON, or not a JSON object (spec §10.1: our choice, -1135).
+    InvalidJson,
+    /// A binary frame on a JSON session (our choice: treated like unparseable JSON).
+    BinaryFrame,
+    /// The `id` is neither a 64-bit signed integer, a matching string, nor null (spec §2.5).
+    InvalidId,
+    /// `params` is present but not a JSON object.
+    ParamsNotObject,
+    /// A mandatory parameter is absent, empty or null (spec §2.5, -1102).
+    MandatoryParam(&'static str),
+    /// The `method` names no method this server knows (spec §10.2: our choice).
+    UnknownMethod,
+    /// A parameter's value is outside its legal character range (-1100).
+    IllegalChars {
+        param: &'static str,
+        legal_range: &'static str,
+    },
+    /// A parameter's value is well-formed but not acceptable (-1130).
+    InvalidParameter(&'static str),
+    /// A numeric parameter exceeds its maximum (-1102, the "Cannot be greater than" form).
+    GreaterThan {
+        param: &'static str,
+        max: &'static str,
+    },
+    /// Parameters the method does not read were sent (spec §2.5, -1104).
+    UnreadParameters { read: usize, sent: usize },
+    /// The same parameter name appears twice in `params` (-1101).
+    DuplicateParameter,
+    /// REQUEST_WEIGHT exhausted for this window (spec §5.3, 429 / -1003).
+    TooMuchWeight {
+        limit: u32,
+        server_time: Timestamp,
+        retry_after: Timestamp,
+    },
+    /// `timestamp` is older than `recvWindow` allows (spec §3.3, -1021).
+    OutsideRecvWindow,
+    /// `timestamp` is 1000 ms or more ahead of the server (spec §3.3, -1021).
+    TimestampAhead,
+    /// The signature does not verify, or the key type cannot sign this request (-1022).
+    InvalidSignature,
+    /// The API key is not of the format API keys have (-2014).
+    BadApiKeyFormat,
+    /// The API key is unknown, revoked, or lacks permission (-2015).
+    RejectedApiKey,
+}
+
+/// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ErrorData {
+    pub server_time: Timestamp,
+    pub retry_after: Timestamp,
+}
+
+impl ApiError {
+    /// The reply's `status`.
+    pub fn status(&self) -> u16 {
+        self.describe().0
+    }
+
+    /// The error's `code`.
+    pub fn code(&self) -> i32 {
+        self.describe().1
+    }
+
+    /// The error's `msg`.
+    pub fn message(&self) -> String {
+        self.describe().2
+    }
+
+    /// The error's `data`, if it has one.
+    pub fn data(&self) -> Option<ErrorData> {
+        match *self {
+            ApiError::TooMuchWeight {
+                server_time,
+                retry_after,
+                ..
+            } => Some(ErrorData {
+                server_time,
+                retry_after,
+            }),
+            _ => None,
+        }
+    }
+
+    fn describe(&self) -> (u16, i32, String) {
+        match self {
+            ApiError::InvalidJson | ApiError::BinaryFrame => {
+                (400, -1135, "Invalid JSON Request".to_owned())
+            }
+            ApiError::InvalidId => (
+                400,
+                -1135,
+                "Invalid 'id' in JSON request; expected an integer, a string matching \
+                 '^[a-zA-Z0-9-_]{1,36}$', or null."
+                    .to_owned(),
+            ),
+            ApiError::ParamsNotObject => (
+                400,
+                -1135,
+                "JSON sent for parameter 'params' is not valid".to_owned(),
+            ),
+            ApiError::MandatoryParam(name) => (
+                400,
+                -1102,
+                format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
+            ),
+            ApiError::UnknownMethod => (
+                400,
+                -1100,
+                format!(
+                    "Illegal characters found in parameter 'method'; legal range is '{}'.",
+                    crate::method::Method::LEGAL_RANGE
+                ),
+            ),
+            ApiError::IllegalChars { param, legal_range } => (
+                400,
+                -1100,
+                format!("Illegal characters found in parameter '{param}'; legal range is '{legal_range}'."),
+            ),
+            ApiError::InvalidParameter(name) => (
+                400,
+                -1130,
+                format!("Data sent for parameter '{name}' is not valid."),
+            ),
+            ApiError::GreaterThan { param, max } => (
+                400,
+                -1102,
+                format!("'{param}' contains unexpected value. Cannot be greater than '{max}'."),
+            ),
+            ApiError::UnreadParameters { read, sent } => (
+                400,
+                -1104,
+                format!(
+                    "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'."
+                ),
+            ),
+            ApiError::DuplicateParameter => (
+                400,
+                -1101,
+                "Duplicate values for a parameter detected.".to_owned(),
+            ),
+            ApiError::TooMuchWeight { limit, .. } => (
+                429,
+                -1003,
+                format!(
+                    "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. \
+                     Please use WebSocket Streams for live updates to avoid polling the API."
+                ),
+            ),
+            ApiError::OutsideRecvWindow => (
+                400,
+                -1021,
+                "Timestamp for this request is outside of the recvWindow.".to_owned(),
+            ),
+            ApiError::TimestampAhead => (
+                400,
+                -1021,
+                "Timestamp for this request was 1000ms ahead of the server's time.".to_owned(),
+            ),
+            ApiError::InvalidSignature => (
+                400,
+                -1022,
+                "Signature for this request is not valid.".to_owned(),
+            ),
+            ApiError::BadApiKeyFormat => (401, -2014, "API-key format invalid.".to_owned()),
+            ApiError::RejectedApiKey => (
+                401,
+                -2015,
+                "Invalid API-key, IP, or permissions for action.".to_owned(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_id_message_is_the_observed_one() {
+        assert_eq!(
+            ApiError::InvalidId.message(),
+            "Invalid 'id' in JSON request; expected an integer, a string matching \
+             '^[a-zA-Z0-9-_]{1,36}$', or null."
+        );
+    }
+
+    #[test]
+    fn weight_error_carries_its_data_and_429() {
+        let e = ApiError::TooMuchWeight {
+            limit: 6000,
+            server_time: Timestamp::from_millis(5),
+            retry_after: Timestamp::from_millis(60_000),
+        };
+        assert_eq!((e.status(), e.code()), (429, -1003));
+        assert!(e.message().contains("6000 request weight per 1 MINUTE"));
+        assert_eq!(e.data().map(|d| d.retry_after.as_millis()), Some(60_000));
+        assert_eq!(ApiError::InvalidSignature.data(), None);
+    }
+}

@@ -1,0 +1,310 @@
+//! A faithful, fast mock of the Binance Spot WebSocket API (`/ws-api/v3`).
+//!
+//! Start a server in-process per test: it binds a free loopback port before returning, speaks
+//! the same envelope, signature rules, timing rules, weights and error codes as the real API,
+//! reads time from a [`Clock`] the test controls, and stops when dropped.
+//!
+//! # Quick start
+//!
+//! ```
+//! use futures_util::{SinkExt, StreamExt};
+//! use mock_server::MockServer;
+//! use tokio_tungstenite::tungstenite::Message;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = MockServer::start().await;
+//! let (mut ws, _) = tokio_tungstenite::connect_async(server.url()).await?;
+//! ws.send(Message::text(r#"{"id":1,"method":"ping","params":{"returnRateLimits":false}}"#)).await?;
+//! let reply = ws.next().await.expect("a reply")?;
+//! assert_eq!(reply.to_text()?, r#"{"id":1,"status":200,"result":{}}"#);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The server starts with the built-in [`demo`] key registered, so a client can
+//! `session.logon` at once; [`MockServerBuilder`] registers other keys, shortens keepalive
+//! durations, lowers the weight limit or freezes the clock.
+//!
+//! The binary `mock-server` runs the same server from the command line
+//! (`cargo run --release -p mock-server`).
+
+mod clock;
+mod connection;
+mod envelope;
+mod error;
+mod handshake;
+mod keys;
+mod method;
+mod rate_limit;
+mod server;
+mod session;
+mod signature;
+mod timing;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ed25519_dalek::VerifyingKey;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use clock::{Clock, Timestamp};
+pub use envelope::TimeUnit;
+pub use handshake::PATH;
+pub use keys::{
+    demo, ed25519_public_key_from_pem, is_well_formed_api_key, KeyError, KeyMaterial, KeyRegistry,
+};
+pub use session::ConnectionOptions;
+
+use connection::Shared;
+use rate_limit::WeightLimiter;
+use session::ServerState;
+
+/// Server settings; [`Config::default`] is what the real API does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// REQUEST_WEIGHT allowed per client IP per calendar minute (spec §5.1: 6000).
+    pub weight_limit: u32,
+    /// How often the server pings each connection (spec §1.3: 20 s).
+    pub ping_interval: Duration,
+    /// How long a ping may go unanswered before the server disconnects (spec §1.3: 60 s).
+    pub pong_timeout: Duration,
+    /// How long a connection may stay open (spec §1.3: 24 h).
+    pub max_lifetime: Duration,
+    /// Accept only signatures over the raw UTF-8 payload, as the docs say, rather than also
+    /// the percent-encoded payload the official connectors sign (spec §3.2).
+    pub strict_signing: bool,
+    /// The largest message (and frame) accepted, in bytes. Binance documents none.
+    pub max_message_size: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            weight_limit: 6000,
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(60),
+            max_lifetime: Duration::from_secs(24 * 60 * 60),
+            strict_signing: false,
+            max_message_size: 1 << 20,
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A key given to the builder was refused.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// Configures and starts a [`MockServer`].
+#[must_use = "a builder does nothing until `.start().await`"]
+#[derive(Debug)]
+pub struct MockServerBuilder {
+    listen: SocketAddr,
+    config: Config,
+    keys: KeyRegistry,
+    key_errors: Vec<KeyError>,
+    demo_key: bool,
+    clock: Clock,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        MockServerBuilder {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            config: Config::default(),
+            keys: KeyRegistry::new(),
+            key_errors: Vec::new(),
+            demo_key: true,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// The address to listen on; the default `127.0.0.1:0` picks a free port.
+    pub fn listen(mut self, address: SocketAddr) -> Self {
+        self.listen = address;
+        self
+    }
+
+    /// Replaces every setting at once.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// REQUEST_WEIGHT allowed per IP per minute.
+    pub fn weight_limit(mut self, limit: u32) -> Self {
+        self.config.weight_limit = limit;
+        self
+    }
+
+    /// How often the server pings.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self
+    }
+
+    /// How long a ping may go unanswered.
+    pub fn pong_timeout(mut self, timeout: Duration) -> Self {
+        self.config.pong_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay open.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.max_lifetime = lifetime;
+        self
+    }
+
+    /// Accept signatures over the raw payload only.
+    pub fn strict_signing(mut self, strict: bool) -> Self {
+        self.config.strict_signing = strict;
+        self
+    }
+
+    /// Registers an Ed25519 key. A malformed `api_key` makes [`start`](Self::start) fail.
+    pub fn ed25519_key(mut self, api_key: &str, public_key: VerifyingKey) -> Self {
+        if let Err(e) = self.keys.insert_ed25519(api_key, public_key) {
+            self.key_errors.push(e);
+        }
+        self
+    }
+
+    /// Registers an HMAC-SHA256 key. A malformed `api_key` or empty secret makes
+    /// [`start`](Self::start) fail.
+    pub fn hmac_key(mut self, api_key: &str, secret: impl Into<Vec<u8>>) -> Self {
+        if let Err(e) = self.keys.insert_hmac(api_key, secret) {
+            self.key_errors.push(e);
+        }
+        self
+    }
+
+    /// Does not register the built-in [`demo`] key.
+    pub fn without_demo_key(mut self) -> Self {
+        self.demo_key = false;
+        self
+    }
+
+    /// The clock the server reads; keep a clone to freeze or advance it (or use
+    /// [`MockServer::clock`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Binds the address and starts serving; returns once the server is listening.
+    ///
+    /// # Errors
+    /// [`StartError::Key`] for a key the builder was given that was refused,
+    /// [`StartError::Bind`] when the address cannot be bound.
+    pub async fn start(mut self) -> Result<MockServer, StartError> {
+        if let Some(error) = self.key_errors.into_iter().next() {
+            return Err(StartError::Key(error));
+        }
+        if self.demo_key {
+            self.keys.add_demo_key();
+        }
+        let listener = TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: self.listen,
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            address: self.listen,
+            source,
+        })?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(ServerState {
+                limiter: WeightLimiter::new(self.config.weight_limit),
+                keys: self.keys,
+                strict_signing: self.config.strict_signing,
+            }),
+            config: self.config,
+            clock: self.clock.clone(),
+        });
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server::run(listener, shared, shutdown.clone()));
+        Ok(MockServer {
+            address,
+            clock: self.clock,
+            shutdown,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running mock server. Dropping it stops the server; [`MockServer::shutdown`] also waits
+/// for every connection to close.
+#[derive(Debug)]
+pub struct MockServer {
+    address: SocketAddr,
+    clock: Clock,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// A builder for a server with non-default settings.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// Starts a server with the default settings and the demo key on a free loopback port.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound: a test cannot go on without its server.
+    pub async fn start() -> MockServer {
+        match MockServer::builder().start().await {
+            Ok(server) => server,
+            Err(error) => panic!("mock server failed to start: {error}"),
+        }
+    }
+
+    /// The WebSocket URL to connect to: `ws://127.0.0.1:PORT/ws-api/v3`.
+    pub fn url(&self) -> String {
+        format!("ws://{}{}", self.address, PATH)
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The clock the server reads: freeze, advance or skew it here.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Stops accepting, closes every connection, and waits until all are gone.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

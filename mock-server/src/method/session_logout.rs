@@ -1,0 +1,17 @@
+//! `session.logout` (spec §4.4): forgets the session key. Anonymous, it does nothing and
+//! still answers 200; the connection stays open either way.
+
+use serde_json::Value;
+
+use super::Context;
+use crate::envelope::Params;
+use crate::error::ApiError;
+
+pub(crate) const NAME: &str = "session.logout";
+pub(crate) const WEIGHT: u32 = 2;
+pub(crate) const PARAMS: &[&str] = &[];
+
+pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Value, ApiError> {
+    ctx.session.logon = None;
+    Ok(ctx.session.result(ctx.now))
+}

@@ -1,0 +1,240 @@
+//! The per-connection state machine: a text frame and the time in, a reply out.
+//!
+//! No I/O here: [`Session::handle_text`] takes `now` as an argument and the server-wide state
+//! as a `&mut`, so property tests can run thousands of sessions a second.
+
+use std::net::IpAddr;
+
+use serde_json::{json, Value};
+
+use crate::clock::Timestamp;
+use crate::envelope::{parse_request, write_reply, ParamValue, Rejected, RequestId, TimeUnit};
+use crate::error::ApiError;
+use crate::keys::KeyRegistry;
+use crate::method::{Context, Method};
+use crate::rate_limit::WeightLimiter;
+
+/// Options a client chose in the connection URL (spec §1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    /// Whether replies carry `rateLimits` unless a request says otherwise (default true).
+    pub return_rate_limits: bool,
+    /// The unit of time fields in replies (default milliseconds).
+    pub time_unit: TimeUnit,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        ConnectionOptions {
+            return_rate_limits: true,
+            time_unit: TimeUnit::Millisecond,
+        }
+    }
+}
+
+/// The authenticated key of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Logon {
+    pub api_key: String,
+    pub authorized_since: Timestamp,
+}
+
+/// What one connection remembers between requests.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionState {
+    pub connected_since: Timestamp,
+    pub return_rate_limits: bool,
+    pub time_unit: TimeUnit,
+    pub logon: Option<Logon>,
+}
+
+impl SessionState {
+    /// The result object shared by `session.logon`, `.status` and `.logout` (spec §4.1), with
+    /// its keys in the documented order.
+    pub fn result(&self, now: Timestamp) -> Value {
+        let unit = self.time_unit;
+        json!({
+            "apiKey": self.logon.as_ref().map(|l| l.api_key.as_str()),
+            "authorizedSince": self.logon.as_ref().map(|l| unit.render(l.authorized_since)),
+            "connectedSince": unit.render(self.connected_since),
+            "returnRateLimits": self.return_rate_limits,
+            "serverTime": unit.render(now),
+            "userDataStream": false,
+        })
+    }
+}
+
+/// The server-wide state every connection shares, held behind one short-lived lock.
+#[derive(Debug)]
+pub(crate) struct ServerState {
+    pub limiter: WeightLimiter,
+    pub keys: KeyRegistry,
+    pub strict_signing: bool,
+}
+
+/// One connection's session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    ip: IpAddr,
+    state: SessionState,
+}
+
+impl Session {
+    /// A new anonymous session for a client at `ip`, connected at `connected_since`.
+    pub fn new(ip: IpAddr, connected_since: Timestamp, options: ConnectionOptions) -> Self {
+        Session {
+            ip,
+            state: SessionState {
+                connected_since,
+                return_rate_limits: options.return_rate_limits,
+                time_unit: options.time_unit,
+                logon: None,
+            },
+        }
+    }
+
+    /// Answers one text frame.
+    ///
+    /// Order (spec §9): parse and validate `id` → find the method → charge its weight (a 429
+    /// stops here) → check the params → run the method. Frames refused before the weight
+    /// is charged carry no `rateLimits`.
+    pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut ServerState) -> String {
+        let unit = self.state.time_unit;
+        let request = match parse_request(text) {
+            Ok(request) => request,
+            Err(Rejected { id, error }) => return write_reply(&id, &Err(error), None, unit),
+        };
+        let Some(method) = Method::from_name(&request.method) else {
+            return write_reply(&request.id, &Err(ApiError::UnknownMethod), None, unit);
+        };
+        let params = &request.params;
+        let requested = params.get("returnRateLimits").map(parse_bool);
+        let show_rate_limits = match requested {
+            Some(Some(show)) => show,
+            _ => self.state.return_rate_limits,
+        };
+        let charge = server.limiter.charge(self.ip, method.weight(), now);
+        let outcome = if charge.exceeded {
+            Err(ApiError::TooMuchWeight {
+                limit: charge.limit,
+                server_time: now,
+                retry_after: charge.window_end,
+            })
+        } else if requested == Some(None) {
+            Err(ApiError::InvalidParameter("returnRateLimits"))
+        } else if params.has_duplicates() {
+            Err(ApiError::DuplicateParameter)
+        } else {
+            let mut ctx = Context {
+                session: &mut self.state,
+                keys: &server.keys,
+                now,
+                strict_signing: server.strict_signing,
+            };
+            method.call(&mut ctx, params)
+        };
+        let entries = [charge.entry()];
+        write_reply(
+            &request.id,
+            &outcome,
+            show_rate_limits.then_some(&entries[..]),
+            unit,
+        )
+    }
+
+    /// Answers a binary frame: JSON sessions take text frames only (spec §1.3).
+    pub fn handle_binary(&mut self) -> String {
+        write_reply(
+            &RequestId::Null,
+            &Err(ApiError::BinaryFrame),
+            None,
+            self.state.time_unit,
+        )
+    }
+}
+
+/// `returnRateLimits` as a JSON boolean or the string `"true"`/`"false"`.
+fn parse_bool(value: &ParamValue<'_>) -> Option<bool> {
+    match value.text() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn server(limit: u32) -> ServerState {
+        ServerState {
+            limiter: WeightLimiter::new(limit),
+            keys: KeyRegistry::with_demo_key(),
+            strict_signing: false,
+        }
+    }
+
+    fn session() -> Session {
+        Session::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Timestamp::from_millis(1_000),
+            ConnectionOptions::default(),
+        )
+    }
+
+    #[test]
+    fn ping_is_answered_with_its_weight() {
+        let mut server = server(6000);
+        let reply = session().handle_text(
+            r#"{"id":1,"method":"ping"}"#,
+            Timestamp::from_millis(2_000),
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":1,"status":200,"result":{},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":1}]}"#
+        );
+    }
+
+    #[test]
+    fn anonymous_status_has_null_key_fields_in_order() {
+        let mut server = server(6000);
+        let reply = session().handle_text(
+            r#"{"id":"s","method":"session.status","params":{"returnRateLimits":false}}"#,
+            Timestamp::from_millis(2_000),
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":"s","status":200,"result":{"apiKey":null,"authorizedSince":null,"connectedSince":1000,"returnRateLimits":true,"serverTime":2000,"userDataStream":false}}"#
+        );
+    }
+
+    #[test]
+    fn over_the_limit_the_method_is_not_run() {
+        let mut server = server(3);
+        let mut s = session();
+        let now = Timestamp::from_millis(59_000);
+        s.handle_text(r#"{"id":1,"method":"session.status"}"#, now, &mut server);
+        let reply = s.handle_text(r#"{"id":2,"method":"session.logout"}"#, now, &mut server);
+        assert_eq!(
+            reply,
+            r#"{"id":2,"status":429,"error":{"code":-1003,"msg":"Too much request weight used; current limit is 3 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{"serverTime":59000,"retryAfter":60000}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":3,"count":4}]}"#
+        );
+    }
+
+    #[test]
+    fn unread_params_are_named_by_count() {
+        let mut server = server(6000);
+        let reply = session().handle_text(
+            r#"{"id":1,"method":"ping","params":{"apiKey":"x","returnRateLimits":"false"}}"#,
+            Timestamp::from_millis(2_000),
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":1,"status":400,"error":{"code":-1104,"msg":"Not all sent parameters were read; read '0' parameter(s) but was sent '1'."}}"#
+        );
+    }
+}
