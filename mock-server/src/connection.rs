@@ -19,16 +19,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Timestamp};
 use crate::handshake;
-use crate::session::{ServerState, Session};
+use crate::sans_io::{ConnectionCore, ServerCore};
 use crate::Config;
-
-/// REQUEST_WEIGHT charged for opening a connection (spec §5.1).
-const CONNECTION_WEIGHT: u32 = 2;
 
 /// What every connection of a server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub state: Mutex<ServerState>,
+    pub state: Mutex<ServerCore>,
     pub config: Config,
     pub clock: Clock,
 }
@@ -36,7 +33,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The server state. A panic elsewhere cannot leave it half-written (every change is a
     /// single assignment or insert), so a poisoned lock is taken over rather than spread.
-    pub fn lock(&self) -> MutexGuard<'_, ServerState> {
+    pub fn lock(&self) -> MutexGuard<'_, ServerCore> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -84,13 +81,9 @@ pub(crate) async fn serve(
     let options = options.unwrap_or_default();
     let clock = &shared.clock;
     let connected = clock.now();
-    shared
-        .lock()
-        .limiter
-        .charge(peer.ip(), CONNECTION_WEIGHT, connected);
+    let mut session = ConnectionCore::open(&mut shared.lock(), peer.ip(), connected, options);
     tracing::debug!(%peer, ?options, "connected");
 
-    let mut session = Session::new(peer.ip(), connected, options);
     let config = &shared.config;
     let lifetime_end = connected.plus(config.max_lifetime);
     let mut next_ping = connected.plus(config.ping_interval);

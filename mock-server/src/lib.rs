@@ -37,6 +37,7 @@ mod handshake;
 mod keys;
 mod method;
 mod rate_limit;
+pub mod sans_io;
 mod server;
 mod session;
 mod signature;
@@ -60,8 +61,7 @@ pub use keys::{
 pub use session::ConnectionOptions;
 
 use connection::Shared;
-use rate_limit::WeightLimiter;
-use session::ServerState;
+use sans_io::ServerCore;
 
 /// Server settings; [`Config::default`] is what the real API does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,11 +233,7 @@ impl MockServerBuilder {
             source,
         })?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(ServerState {
-                limiter: WeightLimiter::new(self.config.weight_limit),
-                keys: self.keys,
-                strict_signing: self.config.strict_signing,
-            }),
+            state: Mutex::new(ServerCore::new(&self.config, self.keys)),
             config: self.config,
             clock: self.clock.clone(),
         });

@@ -1,2 +1,299 @@
-//! placeholder
-fn main() {}
+//! `mock-server`: runs the mock from the command line.
+//!
+//! ```text
+//! cargo run --release -p mock-server -- --listen 127.0.0.1:0 --key MyKey=pub.pem
+//! ```
+//!
+//! The first line on stdout holds the `ws://…/ws-api/v3` URL; logs go to stderr. Settings
+//! come from `--config FILE.toml`, then the flags, which win. A bad flag or an unreadable key
+//! exits with code 2 and one line on stderr.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use clap::Parser;
+use mock_server::{demo, ed25519_public_key_from_pem, Config, MockServer};
+use serde::Deserialize;
+
+/// The address `cargo run -p mock-server` listens on when given none.
+const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
+
+/// A mock of the Binance Spot WebSocket API (/ws-api/v3) for testing clients offline.
+#[derive(Debug, Parser)]
+#[command(name = "mock-server", version, about)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:9443]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Register an Ed25519 key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
+    #[arg(long = "key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
+    keys: Vec<(String, String)>,
+    /// Register an HMAC-SHA256 key: API key name and secret. Repeatable.
+    #[arg(long = "hmac-key", value_name = "API_KEY=SECRET", value_parser = parse_assignment)]
+    hmac_keys: Vec<(String, String)>,
+    /// Read settings from a TOML file; flags given here win over it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Do not register the built-in demo key.
+    #[arg(long)]
+    no_demo_key: bool,
+    /// REQUEST_WEIGHT allowed per IP per minute [default: 6000]
+    #[arg(long, value_name = "N")]
+    weight_limit: Option<u32>,
+    /// Interval between server pings, e.g. 20s [default: 20s]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    ping_interval: Option<Duration>,
+    /// Disconnect when a ping is unanswered this long [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pong_timeout: Option<Duration>,
+    /// Close connections after this long [default: 24h]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    max_lifetime: Option<Duration>,
+    /// Accept only signatures over the raw payload (not the percent-encoded one).
+    #[arg(long)]
+    strict_signing: bool,
+    /// Log level or filter, e.g. info, debug, mock_server=trace [default: info]
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+}
+
+/// The `--config` file: the same settings as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    demo_key: Option<bool>,
+    weight_limit: Option<u32>,
+    #[serde(default, with = "humantime_option")]
+    ping_interval: Option<Duration>,
+    #[serde(default, with = "humantime_option")]
+    pong_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_option")]
+    max_lifetime: Option<Duration>,
+    strict_signing: Option<bool>,
+    log_level: Option<String>,
+    /// API key name → Ed25519 public key PEM path (relative to the config file).
+    #[serde(default)]
+    keys: BTreeMap<String, PathBuf>,
+    /// API key name → HMAC secret.
+    #[serde(default)]
+    hmac_keys: BTreeMap<String, String>,
+}
+
+mod humantime_option {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| humantime::parse_duration(&text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() && !value.is_empty() => {
+            Ok((name.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected API_KEY=VALUE, got {text:?}")),
+    }
+}
+
+/// Everything the server needs, merged from the file and the flags.
+struct Settings {
+    listen: SocketAddr,
+    config: Config,
+    demo_key: bool,
+    ed25519_keys: Vec<(String, PathBuf)>,
+    hmac_keys: Vec<(String, String)>,
+    log_level: String,
+}
+
+fn settings(args: Args) -> anyhow::Result<Settings> {
+    let (file, base) = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let file: FileSettings = toml::from_str(&text)
+                .map_err(|e| anyhow!("config file {}: {}", path.display(), e.message()))?;
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (file, base)
+        }
+        None => (FileSettings::default(), PathBuf::new()),
+    };
+    let defaults = Config::default();
+    let mut config = Config::default();
+    config.weight_limit = args
+        .weight_limit
+        .or(file.weight_limit)
+        .unwrap_or(defaults.weight_limit);
+    config.ping_interval = args
+        .ping_interval
+        .or(file.ping_interval)
+        .unwrap_or(defaults.ping_interval);
+    config.pong_timeout = args
+        .pong_timeout
+        .or(file.pong_timeout)
+        .unwrap_or(defaults.pong_timeout);
+    config.max_lifetime = args
+        .max_lifetime
+        .or(file.max_lifetime)
+        .unwrap_or(defaults.max_lifetime);
+    config.strict_signing = args.strict_signing || file.strict_signing.unwrap_or(false);
+    for (name, value) in [
+        ("ping interval", config.ping_interval),
+        ("pong timeout", config.pong_timeout),
+        ("max lifetime", config.max_lifetime),
+    ] {
+        if value.is_zero() {
+            bail!("the {name} must be longer than zero");
+        }
+    }
+    let listen = match args.listen.or(file.listen) {
+        Some(listen) => listen,
+        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    };
+    let mut ed25519_keys: Vec<(String, PathBuf)> = file
+        .keys
+        .into_iter()
+        .map(|(name, path)| (name, base.join(path)))
+        .collect();
+    ed25519_keys.extend(
+        args.keys
+            .into_iter()
+            .map(|(name, path)| (name, PathBuf::from(path))),
+    );
+    let mut hmac_keys: Vec<(String, String)> = file.hmac_keys.into_iter().collect();
+    hmac_keys.extend(args.hmac_keys);
+    Ok(Settings {
+        listen,
+        config,
+        demo_key: !args.no_demo_key && file.demo_key.unwrap_or(true),
+        ed25519_keys,
+        hmac_keys,
+        log_level: args
+            .log_level
+            .or(file.log_level)
+            .unwrap_or_else(|| "info".to_owned()),
+    })
+}
+
+async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
+    let mut builder = MockServer::builder()
+        .listen(settings.listen)
+        .config(settings.config.clone());
+    if !settings.demo_key {
+        builder = builder.without_demo_key();
+    }
+    for (name, path) in &settings.ed25519_keys {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("key {name}: cannot read {}", path.display()))?;
+        let key = ed25519_public_key_from_pem(&pem)
+            .with_context(|| format!("key {name}: {}", path.display()))?;
+        builder = builder.ed25519_key(name, key);
+    }
+    for (name, secret) in &settings.hmac_keys {
+        builder = builder.hmac_key(name, secret.as_bytes());
+    }
+    Ok(builder.start().await?)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Parses the command line. Help and version go to stdout with exit code 0; a usage error
+/// is one line on stderr and exit code 2.
+fn parse_args() -> Result<Args, ExitCode> {
+    match Args::try_parse() {
+        Ok(args) => Ok(args),
+        Err(error) if !error.use_stderr() => {
+            let _ = error.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("mock-server: {first} (see --help)");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(code) => return code,
+    };
+    let settings = match settings(args) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("mock-server: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = match tracing_subscriber::EnvFilter::try_new(&settings.log_level) {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!(
+                "mock-server: invalid log level {:?}: {error}",
+                settings.log_level
+            );
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("mock-server: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let server = match start(&settings).await {
+            Ok(server) => server,
+            Err(error) => {
+                eprintln!("mock-server: {error:#}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "mock-server listening on {}", server.url());
+        if settings.demo_key {
+            let _ = writeln!(stdout, "demo API key: {}", demo::API_KEY);
+        }
+        let _ = stdout.flush();
+        drop(stdout);
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}

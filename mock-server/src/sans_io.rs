@@ -1,0 +1,87 @@
+//! The server without sockets: the same code the network server runs, driven by hand.
+//!
+//! For fuzzing, benchmarks and property tests that want thousands of requests a second
+//! without a socket in the way: a [`ServerCore`] holds what all connections share (keys,
+//! weight windows), a [`ConnectionCore`] what one connection remembers, and time is an
+//! argument.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use mock_server::sans_io::{ConnectionCore, ServerCore};
+//! use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
+//!
+//! let mut server = ServerCore::new(&Config::default(), KeyRegistry::with_demo_key());
+//! let now = Timestamp::from_millis(1_700_000_000_000);
+//! let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+//! let mut conn = ConnectionCore::open(&mut server, ip, now, ConnectionOptions::default());
+//! let reply = conn.handle_text(r#"{"id":1,"method":"time"}"#, now, &mut server);
+//! assert!(reply.starts_with(r#"{"id":1,"status":200,"result":{"serverTime":1700000000000}"#));
+//! // Opening the connection cost 2, `time` 1.
+//! assert!(reply.ends_with(r#""count":3}]}"#));
+//! ```
+
+use std::net::IpAddr;
+
+use crate::clock::Timestamp;
+use crate::keys::KeyRegistry;
+use crate::rate_limit::WeightLimiter;
+use crate::session::{ConnectionOptions, ServerState, Session};
+use crate::Config;
+
+/// REQUEST_WEIGHT charged for opening a connection (spec §5.1).
+const CONNECTION_WEIGHT: u32 = 2;
+
+/// What every connection of a server shares: keys and per-IP weight windows.
+#[derive(Debug)]
+pub struct ServerCore {
+    pub(crate) state: ServerState,
+}
+
+impl ServerCore {
+    /// A server core with `config`'s limits and these keys.
+    pub fn new(config: &Config, keys: KeyRegistry) -> Self {
+        ServerCore {
+            state: ServerState {
+                limiter: WeightLimiter::new(config.weight_limit),
+                keys,
+                strict_signing: config.strict_signing,
+            },
+        }
+    }
+
+    /// The registered keys, to add or revoke one while connections are open.
+    pub fn keys_mut(&mut self) -> &mut KeyRegistry {
+        &mut self.state.keys
+    }
+}
+
+/// One connection's session, opened on a [`ServerCore`].
+#[derive(Debug)]
+pub struct ConnectionCore {
+    session: Session,
+}
+
+impl ConnectionCore {
+    /// Opens a connection from `ip` at `now`, charging the weight of a new connection.
+    pub fn open(
+        server: &mut ServerCore,
+        ip: IpAddr,
+        now: Timestamp,
+        options: ConnectionOptions,
+    ) -> Self {
+        server.state.limiter.charge(ip, CONNECTION_WEIGHT, now);
+        ConnectionCore {
+            session: Session::new(ip, now, options),
+        }
+    }
+
+    /// The reply to one text frame received at `now`.
+    pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut ServerCore) -> String {
+        self.session.handle_text(text, now, &mut server.state)
+    }
+
+    /// The reply to one binary frame.
+    pub fn handle_binary(&mut self) -> String {
+        self.session.handle_binary()
+    }
+}
