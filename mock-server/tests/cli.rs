@@ -1,0 +1,226 @@
+//! The `mock-server` binary as users start it: flags, config file, exit codes, shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signer, SigningKey};
+use futures_util::{SinkExt, StreamExt};
+use mock_server::demo;
+use rstest::rstest;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mock-server");
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// A mock-server process, killed when dropped.
+struct Running {
+    child: Child,
+    url: String,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut first = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("the binary prints a first line");
+        let url = first
+            .split_whitespace()
+            .find(|word| word.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("no URL in the first line: {first:?}"))
+            .to_owned();
+        assert!(url.ends_with("/ws-api/v3"), "{url}");
+        Running { child, url }
+    }
+
+    fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        self.child.wait().expect("the binary exits")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<
+    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+>;
+
+async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio::time::timeout(LIMIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connects in time")
+        .expect("connects");
+    ws
+}
+
+async fn call(ws: &mut Ws, request: Value) -> Value {
+    ws.send(Message::text(request.to_string())).await.expect("sends");
+    loop {
+        let frame = tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .expect("a reply in time")
+            .expect("the connection stays open")
+            .expect("a valid frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(text.as_str()).expect("replies are JSON");
+        }
+    }
+}
+
+fn logon(api_key: &str, key: &SigningKey, timestamp_ms: u128) -> Value {
+    let payload = format!("apiKey={api_key}&timestamp={timestamp_ms}");
+    let signature = BASE64.encode(key.sign(payload.as_bytes()).to_bytes());
+    json!({"id": "logon", "method": "session.logon",
+           "params": {"apiKey": api_key, "timestamp": timestamp_ms, "signature": signature}})
+}
+
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis()
+}
+
+fn demo_signing_key() -> SigningKey {
+    SigningKey::from_pkcs8_pem(demo::PRIVATE_KEY_PEM).expect("the demo PEM parses")
+}
+
+#[tokio::test]
+async fn binary_prints_its_url_accepts_the_demo_key_and_stops_on_sigterm() {
+    let mut server = Running::start(&[]);
+    let mut ws = connect(&server.url).await;
+    let reply = call(&mut ws, logon(demo::API_KEY, &demo_signing_key(), now_ms())).await;
+    assert_eq!(reply["status"], 200, "{reply}");
+    assert_eq!(reply["result"]["apiKey"], demo::API_KEY);
+
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}");
+    // The connection was closed by the server as it went away.
+    let close = tokio::time::timeout(LIMIT, ws.next()).await.expect("closed in time");
+    match close {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}
+
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[rstest]
+#[case::unknown_flag(&["--bogus"])]
+#[case::weight_limit_not_a_number(&["--weight-limit", "many"])]
+#[case::key_without_a_path(&["--key", "MyKey"])]
+#[case::key_file_missing(&["--key", "MyKey=/nonexistent/key.pem"])]
+#[case::zero_ping_interval(&["--ping-interval", "0s"])]
+#[case::bad_duration(&["--pong-timeout", "soon"])]
+#[case::malformed_api_key_name(&["--hmac-key", "bad name=secret"])]
+#[case::missing_config_file(&["--config", "/nonexistent/mock.toml"])]
+fn bad_usage_exits_with_code_2_and_one_line(#[case] args: &[&str]) {
+    let (code, stderr) = run_to_exit(args);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.starts_with("mock-server: "), "stderr: {stderr}");
+}
+
+#[test]
+fn a_key_file_that_does_not_parse_exits_with_code_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("garbage.pem");
+    std::fs::write(&path, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+        .expect("writes");
+    let arg = format!("MyKey={}", path.display());
+    let (code, stderr) = run_to_exit(&["--key", &arg]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.contains("MyKey"), "names the key: {stderr}");
+}
+
+fn write_public_key(dir: &Path, name: &str, key: &SigningKey) {
+    let pem = key
+        .verifying_key()
+        .to_public_key_pem(Default::default())
+        .expect("encodes");
+    std::fs::write(dir.join(name), pem).expect("writes");
+}
+
+#[tokio::test]
+async fn config_file_registers_keys_and_settings_and_flags_win_over_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seeded = SigningKey::from_bytes(&[9; 32]);
+    write_public_key(dir.path(), "seeded.pem", &seeded);
+    let config = dir.path().join("mock.toml");
+    std::fs::write(
+        &config,
+        r#"
+demo-key = false
+weight-limit = 50
+pong-timeout = "90s"
+
+[keys]
+SeededKey = "seeded.pem"
+
+[hmac-keys]
+HmacKey = "secret"
+"#,
+    )
+    .expect("writes");
+    let config = config.display().to_string();
+
+    let server = Running::start(&["--config", &config]);
+    let mut ws = connect(&server.url).await;
+    let ping = call(&mut ws, json!({"id": 1, "method": "ping"})).await;
+    assert_eq!(ping["rateLimits"][0]["limit"], 50, "{ping}");
+    assert_eq!(ping["rateLimits"][0]["count"], 3, "{ping}");
+
+    let seeded_logon = call(&mut ws, logon("SeededKey", &seeded, now_ms())).await;
+    assert_eq!(seeded_logon["status"], 200, "{seeded_logon}");
+    let demo_logon = call(&mut ws, logon(demo::API_KEY, &demo_signing_key(), now_ms())).await;
+    assert_eq!(demo_logon["error"]["code"], -2015, "demo key is off: {demo_logon}");
+    let hmac_logon = call(&mut ws, logon("HmacKey", &seeded, now_ms())).await;
+    assert_eq!(hmac_logon["error"]["code"], -1022, "{hmac_logon}");
+    drop(server);
+
+    let server = Running::start(&["--config", &config, "--weight-limit", "70"]);
+    let mut ws = connect(&server.url).await;
+    let ping = call(&mut ws, json!({"id": 1, "method": "ping"})).await;
+    assert_eq!(ping["rateLimits"][0]["limit"], 70, "{ping}");
+}
+
+#[test]
+fn a_config_file_with_an_unknown_setting_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("mock.toml");
+    std::fs::write(&config, "weight_limit = 5\n").expect("writes");
+    let (code, stderr) = run_to_exit(&["--config", &config.display().to_string()]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("weight_limit"), "names the setting: {stderr}");
+}
