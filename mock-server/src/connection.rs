@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Timestamp};
@@ -119,6 +119,9 @@ pub(crate) async fn serve(
                     }
                     // tungstenite queues the pong for a ping and sends it on the next read.
                     Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
+                    Some(Err(WsError::Capacity(_))) => {
+                        break Some((CloseCode::Size, "message too big"));
+                    }
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
                 };
                 if sink.send(Message::text(reply)).await.is_err() {

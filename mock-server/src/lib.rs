@@ -113,6 +113,24 @@ pub enum StartError {
 }
 
 /// Configures and starts a [`MockServer`].
+///
+/// ```
+/// use std::time::Duration;
+/// use mock_server::{Clock, MockServer, Timestamp};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mock_server::StartError> {
+/// let server = MockServer::builder()
+///     .clock(Clock::frozen_at(Timestamp::from_millis(1_700_000_000_000)))
+///     .weight_limit(100)
+///     .ping_interval(Duration::from_secs(1))
+///     .start()
+///     .await?; // listening on a free port when this returns
+/// assert!(server.url().ends_with("/ws-api/v3"));
+/// server.clock().advance(Duration::from_secs(61)); // every connection sees the new time
+/// assert_eq!(server.clock().now().as_millis(), 1_700_000_061_000);
+/// # Ok(()) }
+/// ```
 #[must_use = "a builder does nothing until `.start().await`"]
 #[derive(Debug)]
 pub struct MockServerBuilder {
