@@ -1,24 +1,32 @@
-//! One WebSocket connection: frames in, the session's replies out, keepalive and lifetime.
+//! One WebSocket connection: frames in, the session's replies out, keepalive, lifetime and
+//! shutdown.
 //!
 //! The only module that knows about WebSocket frames. Each text frame is handed to the
 //! session with the clock's `now` under the server lock, held for microseconds and never
-//! across an `.await`.
+//! across an `.await`. Replies are sent one at a time and the next frame is read only once
+//! the reply is written, so a client that does not read cannot grow the server's memory: its
+//! requests wait in its own socket buffers, and after `write_timeout` the connection is
+//! dropped.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Timestamp};
-use crate::handshake;
+use crate::close::CloseReason;
+use crate::handshake::{self, Refusal};
 use crate::sans_io::{ConnectionCore, ServerCore};
 use crate::Config;
 
@@ -28,6 +36,8 @@ pub(crate) struct Shared {
     pub state: Mutex<ServerCore>,
     pub config: Config,
     pub clock: Clock,
+    /// Connections open or in their handshake, for the global cap and for tests.
+    pub open: AtomicUsize,
 }
 
 impl Shared {
@@ -38,24 +48,65 @@ impl Shared {
     }
 }
 
+/// Holds one place under the global connection cap until dropped.
+struct OpenSlot<'a>(&'a AtomicUsize);
+
+impl<'a> OpenSlot<'a> {
+    /// Takes a place, or reports that the cap is reached (and takes none).
+    fn take(open: &'a AtomicUsize, max: usize) -> Option<Self> {
+        let previous = open.fetch_add(1, Ordering::AcqRel);
+        if previous >= max {
+            open.fetch_sub(1, Ordering::AcqRel);
+            None
+        } else {
+            Some(OpenSlot(open))
+        }
+    }
+}
+
+impl Drop for OpenSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 fn websocket_config(config: &Config) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
 }
 
+/// How long a client may take to send its HTTP upgrade request.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves one accepted TCP connection until it closes, the server shuts down, or a
-/// keepalive or lifetime rule ends it.
+/// keepalive, lifetime or ban rule ends it.
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) {
+    let slot = OpenSlot::take(&shared.open, shared.config.max_connections);
+    let at_capacity = slot.is_none();
     let mut options = None;
+    // The callback's signature is tungstenite's, large error variant included.
+    #[allow(clippy::result_large_err)]
     let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        match handshake::connection_options(request.uri()) {
+        let chosen = handshake::connection_options(request.uri()).and_then(|chosen| {
+            if at_capacity {
+                return Err(Refusal::new(
+                    503,
+                    -1008,
+                    "Server is currently overloaded with other requests. Please try again in a few minutes.",
+                ));
+            }
+            shared.lock().admit(peer.ip(), shared.clock.now())?;
+            Ok(chosen)
+        });
+        match chosen {
             Ok(chosen) => {
                 options = Some(chosen);
                 Ok(response)
@@ -69,101 +120,171 @@ pub(crate) async fn serve(
         Some(websocket_config(&shared.config)),
     );
     let ws = tokio::select! {
-        accepted = accept => match accepted {
-            Ok(ws) => ws,
-            Err(error) => {
+        accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept) => match accepted {
+            Ok(Ok(ws)) => ws,
+            Ok(Err(error)) => {
                 tracing::debug!(%peer, %error, "handshake refused or failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "handshake timed out");
                 return;
             }
         },
         () = shutdown.cancelled() => return,
     };
-    let options = options.unwrap_or_default();
-    let clock = &shared.clock;
-    let connected = clock.now();
-    let mut session = ConnectionCore::open(&mut shared.lock(), peer.ip(), connected, options);
+    let Some(options) = options else {
+        return;
+    };
+    let connected = shared.clock.now();
+    let session = ConnectionCore::open(&mut shared.lock(), peer.ip(), connected, options);
     tracing::debug!(%peer, ?options, "connected");
+    let close = Connection {
+        shared: &shared,
+        peer,
+        session,
+        connected,
+    }
+    .run(ws, &shutdown)
+    .await;
+    tracing::debug!(%peer, ?close, "disconnected");
+    drop(slot);
+}
 
-    let config = &shared.config;
-    let lifetime_end = connected.plus(config.max_lifetime);
-    let mut next_ping = connected.plus(config.ping_interval);
-    let mut unanswered: VecDeque<(u64, Timestamp)> = VecDeque::new();
-    let mut pings_sent: u64 = 0;
-    let (mut sink, mut stream) = ws.split();
+type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
-    let close = loop {
-        let pong_deadline = unanswered
-            .front()
-            .map(|&(_, sent)| sent.plus(config.pong_timeout));
-        tokio::select! {
-            biased;
-            () = shutdown.cancelled() => break Some((CloseCode::Away, "server shutting down")),
-            frame = stream.next() => {
-                let reply = match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        let now = clock.now();
-                        let mut state = shared.lock();
-                        session.handle_text(text.as_str(), now, &mut state)
-                    }
-                    Some(Ok(Message::Binary(_))) => session.handle_binary(),
-                    Some(Ok(Message::Pong(payload))) => {
-                        // Only a pong that echoes one of our pings counts (spec §1.3); it
-                        // answers that ping and every earlier one.
-                        if let Some(answered) = unanswered
-                            .iter()
-                            .position(|(seq, _)| payload.as_ref() == seq.to_string().as_bytes())
-                        {
-                            unanswered.drain(..=answered);
-                        }
-                        continue;
-                    }
-                    // tungstenite queues the pong for a ping and sends it on the next read.
-                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
-                    Some(Err(WsError::Capacity(_))) => {
-                        break Some((CloseCode::Size, "message too big"));
-                    }
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => break None,
-                };
-                if sink.send(Message::text(reply)).await.is_err() {
-                    break None;
-                }
-            }
-            () = clock.sleep_until(next_ping) => {
-                let now = clock.now();
-                pings_sent += 1;
-                if sink.send(Message::Ping(pings_sent.to_string().into())).await.is_err() {
-                    break None;
-                }
-                unanswered.push_back((pings_sent, now));
-                next_ping = now.plus(config.ping_interval);
-            }
-            () = sleep_until_some(clock, pong_deadline) => {
-                break Some((CloseCode::Policy, "pong timeout"));
-            }
-            () = clock.sleep_until(lifetime_end) => {
-                break Some((CloseCode::Normal, "connection lifetime exceeded"));
+/// An open connection's loop state.
+struct Connection<'a> {
+    shared: &'a Shared,
+    peer: SocketAddr,
+    session: ConnectionCore,
+    connected: Timestamp,
+}
+
+/// How a send went.
+enum Sent {
+    Ok,
+    /// The peer is gone or stopped reading for `write_timeout`: drop the connection.
+    Failed,
+}
+
+impl Connection<'_> {
+    async fn send(&self, sink: &mut Sink, message: Message) -> Sent {
+        match tokio::time::timeout(self.shared.config.write_timeout, sink.send(message)).await {
+            Ok(Ok(())) => Sent::Ok,
+            Ok(Err(_)) => Sent::Failed,
+            Err(_) => {
+                tracing::debug!(peer = %self.peer, "write timed out: the client stopped reading");
+                Sent::Failed
             }
         }
-    };
-    if let Some((code, reason)) = close {
-        tracing::debug!(%peer, reason, "closing");
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        // A peer that stopped reading must not keep this task alive.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            let _ = sink.send(Message::Close(Some(frame))).await;
-            let _ = sink.close().await;
-        })
-        .await;
     }
-    tracing::debug!(%peer, "disconnected");
+
+    /// Runs until the connection ends; returns why the server ended it, if it did.
+    async fn run(
+        mut self,
+        ws: WebSocketStream<TcpStream>,
+        shutdown: &CancellationToken,
+    ) -> Option<CloseReason> {
+        let shared = self.shared;
+        let config = &shared.config;
+        let clock = &shared.clock;
+        let lifetime_end = self.connected.plus(config.max_lifetime);
+        let mut next_ping = self.connected.plus(config.ping_interval);
+        let mut unanswered: VecDeque<(u64, Timestamp)> = VecDeque::new();
+        let mut pings_sent: u64 = 0;
+        let mut grace_end: Option<Instant> = None;
+        let (mut sink, mut stream) = ws.split();
+
+        let close = loop {
+            let pong_deadline = unanswered
+                .front()
+                .map(|&(_, sent)| sent.plus(config.pong_timeout));
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled(), if grace_end.is_none() => {
+                    // Tell the client, then keep serving it for the grace period (spec §1.4).
+                    let event = serde_json::json!({
+                        "event": { "e": "serverShutdown", "E": clock.now().as_millis() }
+                    });
+                    grace_end = Some(Instant::now() + config.shutdown_grace);
+                    if let Sent::Failed = self.send(&mut sink, Message::text(event.to_string())).await {
+                        return None;
+                    }
+                }
+                () = sleep_until_instant(grace_end) => break Some(CloseReason::ServerShutdown),
+                frame = stream.next() => {
+                    let reply = match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            let now = clock.now();
+                            let mut state = shared.lock();
+                            self.session.handle_text(text.as_str(), now, &mut state)
+                        }
+                        Some(Ok(Message::Binary(_))) => self.session.handle_binary(),
+                        Some(Ok(Message::Pong(payload))) => {
+                            // Only a pong that echoes one of our pings counts (spec §1.3); it
+                            // answers that ping and every earlier one.
+                            if let Some(answered) = unanswered
+                                .iter()
+                                .position(|(seq, _)| payload.as_ref() == seq.to_string().as_bytes())
+                            {
+                                unanswered.drain(..=answered);
+                            }
+                            continue;
+                        }
+                        // tungstenite queues the pong for a ping and sends it on the next read.
+                        Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
+                        Some(Err(WsError::Capacity(_))) => break Some(CloseReason::MessageTooBig),
+                        Some(Err(WsError::Utf8(_))) => break Some(CloseReason::InvalidUtf8),
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                    };
+                    if let Sent::Failed = self.send(&mut sink, Message::text(reply)).await {
+                        return None;
+                    }
+                    if let Some(reason) = self.session.closing() {
+                        break Some(reason);
+                    }
+                }
+                () = clock.sleep_until(next_ping) => {
+                    let now = clock.now();
+                    pings_sent += 1;
+                    let ping = Message::Ping(pings_sent.to_string().into());
+                    if let Sent::Failed = self.send(&mut sink, ping).await {
+                        return None;
+                    }
+                    unanswered.push_back((pings_sent, now));
+                    next_ping = now.plus(config.ping_interval);
+                }
+                () = sleep_until_some(clock, pong_deadline) => break Some(CloseReason::PongTimeout),
+                () = clock.sleep_until(lifetime_end) => break Some(CloseReason::LifetimeExceeded),
+            }
+        };
+        if let Some(reason) = close {
+            let frame = CloseFrame {
+                code: reason.code().into(),
+                reason: reason.reason().into(),
+            };
+            // A peer that stopped reading must not keep this task alive.
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                let _ = sink.close().await;
+            })
+            .await;
+        }
+        close
+    }
 }
 
 async fn sleep_until_some(clock: &Clock, deadline: Option<Timestamp>) {
     match deadline {
         Some(deadline) => clock.sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_instant(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }

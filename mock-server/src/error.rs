@@ -43,6 +43,12 @@ pub(crate) enum ApiError {
         server_time: Timestamp,
         retry_after: Timestamp,
     },
+    /// The IP is banned for repeated rate-limit violations (spec §5.3, 418 / -1003); the
+    /// connection is closed after this reply.
+    IpBanned {
+        server_time: Timestamp,
+        until: Timestamp,
+    },
     /// `timestamp` is older than `recvWindow` allows (spec §3.3, -1021).
     OutsideRecvWindow,
     /// `timestamp` is 1000 ms or more ahead of the server (spec §3.3, -1021).
@@ -88,6 +94,10 @@ impl ApiError {
             } => Some(ErrorData {
                 server_time,
                 retry_after,
+            }),
+            ApiError::IpBanned { server_time, until } => Some(ErrorData {
+                server_time,
+                retry_after: until,
             }),
             _ => None,
         }
@@ -156,6 +166,15 @@ impl ApiError {
                 format!(
                     "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. \
                      Please use WebSocket Streams for live updates to avoid polling the API."
+                ),
+            ),
+            ApiError::IpBanned { until, .. } => (
+                418,
+                -1003,
+                format!(
+                    "Way too much request weight used; IP banned until {}. \
+                     Please use WebSocket Streams for live updates to avoid bans.",
+                    until.as_millis()
                 ),
             ),
             ApiError::OutsideRecvWindow => (

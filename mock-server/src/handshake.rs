@@ -9,28 +9,44 @@ use crate::session::ConnectionOptions;
 /// The only path served.
 pub const PATH: &str = "/ws-api/v3";
 
-/// Why a handshake is refused.
+/// Why a handshake is refused: an HTTP status and, but for 404, a `{code, msg}` JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// Another path: 404 with an empty body.
-    NotFound,
-    /// A query parameter with a value outside its range: 400 with `{code, msg}`.
-    BadParameter { code: i32, msg: String },
+pub(crate) struct Refusal {
+    pub status: u16,
+    pub body: Option<(i32, String)>,
 }
 
 impl Refusal {
+    /// Another path: 404 with an empty body.
+    pub const NOT_FOUND: Refusal = Refusal {
+        status: 404,
+        body: None,
+    };
+
+    /// A refusal with a Binance-shaped error body.
+    pub fn new(status: u16, code: i32, msg: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            body: Some((code, msg.into())),
+        }
+    }
+
+    /// A query parameter with a value outside its range: 400.
+    fn bad_parameter(code: i32, msg: &str) -> Self {
+        Refusal::new(400, code, msg)
+    }
+
     /// The HTTP response that carries this refusal.
     pub fn response(&self) -> Response<Option<String>> {
-        let (status, body) = match self {
-            Refusal::NotFound => (StatusCode::NOT_FOUND, None),
-            Refusal::BadParameter { code, msg } => (
-                StatusCode::BAD_REQUEST,
-                Some(serde_json::json!({ "code": code, "msg": msg }).to_string()),
-            ),
-        };
+        let body = self
+            .body
+            .as_ref()
+            .map(|(code, msg)| serde_json::json!({ "code": code, "msg": msg }).to_string());
+        let has_body = body.is_some();
         let mut response = Response::new(body);
-        *response.status_mut() = status;
-        if matches!(self, Refusal::BadParameter { .. }) {
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        if has_body {
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 header::HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -47,7 +63,7 @@ impl Refusal {
 /// server speaks JSON only. Unknown parameters are ignored.
 pub(crate) fn connection_options(uri: &Uri) -> Result<ConnectionOptions, Refusal> {
     if uri.path() != PATH {
-        return Err(Refusal::NotFound);
+        return Err(Refusal::NOT_FOUND);
     }
     let mut options = ConnectionOptions::default();
     let query = uri.query().unwrap_or("");
@@ -59,11 +75,10 @@ pub(crate) fn connection_options(uri: &Uri) -> Result<ConnectionOptions, Refusal
                 } else if value.eq_ignore_ascii_case("MICROSECOND") {
                     TimeUnit::Microsecond
                 } else {
-                    return Err(Refusal::BadParameter {
-                        code: -1194,
-                        msg: "Invalid value for time unit; expected either MICROSECOND or MILLISECOND."
-                            .to_owned(),
-                    });
+                    return Err(Refusal::bad_parameter(
+                        -1194,
+                        "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.",
+                    ));
                 };
             }
             "returnRateLimits" => {
@@ -72,19 +87,14 @@ pub(crate) fn connection_options(uri: &Uri) -> Result<ConnectionOptions, Refusal
                 } else if value.eq_ignore_ascii_case("false") {
                     false
                 } else {
-                    return Err(Refusal::BadParameter {
-                        code: -1130,
-                        msg: "Data sent for parameter 'returnRateLimits' is not valid.".to_owned(),
-                    });
+                    return Err(Refusal::bad_parameter(
+                        -1130,
+                        "Data sent for parameter 'returnRateLimits' is not valid.",
+                    ));
                 };
             }
-            "responseFormat" => {
-                if !value.eq_ignore_ascii_case("json") {
-                    return Err(Refusal::BadParameter {
-                        code: -1155,
-                        msg: "SBE is not enabled.".to_owned(),
-                    });
-                }
+            "responseFormat" if !value.eq_ignore_ascii_case("json") => {
+                return Err(Refusal::bad_parameter(-1155, "SBE is not enabled."));
             }
             _ => {}
         }
@@ -114,19 +124,28 @@ mod tests {
 
     #[test]
     fn bad_values_and_paths_are_refused() {
-        assert_eq!(options("/ws-api/v2"), Err(Refusal::NotFound));
-        assert_eq!(options("/"), Err(Refusal::NotFound));
+        assert_eq!(options("/ws-api/v2"), Err(Refusal::NOT_FOUND));
+        assert_eq!(options("/"), Err(Refusal::NOT_FOUND));
         assert!(matches!(
             options("/ws-api/v3?timeUnit=SECOND"),
-            Err(Refusal::BadParameter { code: -1194, .. })
+            Err(Refusal {
+                status: 400,
+                body: Some((-1194, _))
+            })
         ));
         assert!(matches!(
             options("/ws-api/v3?returnRateLimits=yes"),
-            Err(Refusal::BadParameter { code: -1130, .. })
+            Err(Refusal {
+                status: 400,
+                body: Some((-1130, _))
+            })
         ));
         assert!(matches!(
             options("/ws-api/v3?responseFormat=sbe"),
-            Err(Refusal::BadParameter { code: -1155, .. })
+            Err(Refusal {
+                status: 400,
+                body: Some((-1155, _))
+            })
         ));
     }
 }

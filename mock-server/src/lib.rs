@@ -30,6 +30,7 @@
 //! (`cargo run --release -p mock-server`).
 
 mod clock;
+mod close;
 mod connection;
 mod envelope;
 mod error;
@@ -44,6 +45,7 @@ mod signature;
 mod timing;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,11 +55,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use clock::{Clock, Timestamp};
+pub use close::CloseReason;
 pub use envelope::TimeUnit;
 pub use handshake::PATH;
 pub use keys::{
     demo, ed25519_public_key_from_pem, is_well_formed_api_key, KeyError, KeyMaterial, KeyRegistry,
 };
+pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
 
 use connection::Shared;
@@ -78,8 +82,20 @@ pub struct Config {
     /// Accept only signatures over the raw UTF-8 payload, as the docs say, rather than also
     /// the percent-encoded payload the official connectors sign (spec §3.2).
     pub strict_signing: bool,
-    /// The largest message (and frame) accepted, in bytes. Binance documents none.
+    /// The largest message (and frame) accepted, in bytes; a larger one closes the
+    /// connection with 1009. Binance documents none.
     pub max_message_size: usize,
+    /// New connections allowed per client IP per five minutes (spec §5.1: 300).
+    pub connection_rate_limit: u32,
+    /// Connections open at once, from all IPs; past it the handshake gets HTTP 503.
+    pub max_connections: usize,
+    /// When repeated 429s become a ban, and how long bans last (spec §5.3).
+    pub bans: BanPolicy,
+    /// How long clients may stay after `serverShutdown` before the server closes them.
+    pub shutdown_grace: Duration,
+    /// How long sending one frame may take before the client is deemed to have stopped
+    /// reading and is disconnected.
+    pub write_timeout: Duration,
 }
 
 impl Default for Config {
@@ -91,6 +107,11 @@ impl Default for Config {
             max_lifetime: Duration::from_secs(24 * 60 * 60),
             strict_signing: false,
             max_message_size: 1 << 20,
+            connection_rate_limit: 300,
+            max_connections: 10_000,
+            bans: BanPolicy::default(),
+            shutdown_grace: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -198,6 +219,42 @@ impl MockServerBuilder {
         self
     }
 
+    /// New connections allowed per IP per five minutes.
+    pub fn connection_rate_limit(mut self, limit: u32) -> Self {
+        self.config.connection_rate_limit = limit;
+        self
+    }
+
+    /// Connections open at once, from all IPs.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max;
+        self
+    }
+
+    /// When repeated 429s become a ban, and how long bans last.
+    pub fn ban_policy(mut self, bans: BanPolicy) -> Self {
+        self.config.bans = bans;
+        self
+    }
+
+    /// How long clients may stay after `serverShutdown`.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// How long sending one frame may take before the client is disconnected.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.config.write_timeout = timeout;
+        self
+    }
+
+    /// The largest message accepted, in bytes.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_message_size = bytes;
+        self
+    }
+
     /// Registers an Ed25519 key. A malformed `api_key` makes [`start`](Self::start) fail.
     pub fn ed25519_key(mut self, api_key: &str, public_key: VerifyingKey) -> Self {
         if let Err(e) = self.keys.insert_ed25519(api_key, public_key) {
@@ -254,10 +311,12 @@ impl MockServerBuilder {
             state: Mutex::new(ServerCore::new(&self.config, self.keys)),
             config: self.config,
             clock: self.clock.clone(),
+            open: AtomicUsize::new(0),
         });
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(server::run(listener, shared, shutdown.clone()));
+        let task = tokio::spawn(server::run(listener, shared.clone(), shutdown.clone()));
         Ok(MockServer {
+            shared,
             address,
             clock: self.clock,
             shutdown,
@@ -270,6 +329,7 @@ impl MockServerBuilder {
 /// for every connection to close.
 #[derive(Debug)]
 pub struct MockServer {
+    shared: Arc<Shared>,
     address: SocketAddr,
     clock: Clock,
     shutdown: CancellationToken,
@@ -308,7 +368,18 @@ impl MockServer {
         &self.clock
     }
 
-    /// Stops accepting, closes every connection, and waits until all are gone.
+    /// How many connections are open (or in their handshake) right now.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open.load(Ordering::Acquire)
+    }
+
+    /// How many client IPs the server keeps rate-limit state for.
+    pub fn tracked_ips(&self) -> usize {
+        self.shared.lock().tracked_ips()
+    }
+
+    /// Stops accepting, sends `serverShutdown` to every connection (spec §1.4), serves them
+    /// for the grace period, closes them, and waits until all are gone.
     pub async fn shutdown(mut self) {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {

@@ -1,25 +1,56 @@
-//! REQUEST_WEIGHT accounting (spec §5): a calendar-aligned one-minute window per client IP,
-//! shared by all of that IP's connections.
+//! Per-IP limits (spec §5): REQUEST_WEIGHT in calendar-aligned one-minute windows shared by
+//! all of an IP's connections, new CONNECTIONS in five-minute windows, and the automatic
+//! bans that follow repeated 429s.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::clock::Timestamp;
 use crate::envelope::RateLimitEntry;
 
 const MINUTE_MICROS: i64 = 60_000_000;
+const FIVE_MINUTES_MICROS: i64 = 5 * MINUTE_MICROS;
 
-/// Weight used per IP in the current calendar minute.
-#[derive(Debug)]
-pub(crate) struct WeightLimiter {
-    limit: u32,
-    windows: HashMap<IpAddr, Window>,
+/// When an IP gets banned, and for how long (spec §5.3: "2 minutes to 3 days for repeat
+/// offenders"; the thresholds are not documented).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanPolicy {
+    /// An IP is banned on its next over-limit request once this many of its requests were
+    /// refused with 429 in one window. Zero disables bans.
+    pub after_refusals: u32,
+    /// How long each successive ban of the same IP lasts; the last one repeats.
+    pub durations: Vec<Duration>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    minute: i64,
-    used: u32,
+impl Default for BanPolicy {
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(60 * m);
+        BanPolicy {
+            after_refusals: 10,
+            durations: vec![
+                minutes(2),
+                minutes(10),
+                minutes(30),
+                minutes(60),
+                minutes(6 * 60),
+                minutes(24 * 60),
+                minutes(3 * 24 * 60),
+            ],
+        }
+    }
+}
+
+/// What the limiter remembers of one IP.
+#[derive(Debug, Clone, Copy, Default)]
+struct IpState {
+    weight_minute: i64,
+    weight_used: u32,
+    refused_in_minute: u32,
+    connection_window: i64,
+    connection_attempts: u32,
+    bans: u32,
+    banned_until: Option<Timestamp>,
 }
 
 /// What charging a request's weight found.
@@ -29,10 +60,19 @@ pub(crate) struct Charge {
     pub used: u32,
     /// The limit in force.
     pub limit: u32,
-    /// Whether this request went over the limit (and must not be executed).
-    pub exceeded: bool,
-    /// When the current window ends: the `retryAfter` of a 429.
-    pub window_end: Timestamp,
+    /// Whether the request may run.
+    pub verdict: Verdict,
+}
+
+/// Whether a charged request may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Within the limit.
+    Allowed,
+    /// Over the limit: 429 until `window_end`.
+    OverLimit { window_end: Timestamp },
+    /// The IP is banned until `until`: 418, then disconnect.
+    Banned { until: Timestamp },
 }
 
 impl Charge {
@@ -48,35 +88,121 @@ impl Charge {
     }
 }
 
-impl WeightLimiter {
-    /// A limiter allowing `limit` weight per IP per calendar minute.
-    pub fn new(limit: u32) -> Self {
-        WeightLimiter {
-            limit,
-            windows: HashMap::new(),
+/// Why a new connection is refused at the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectionRefusal {
+    /// The IP is banned.
+    Banned { until: Timestamp },
+    /// The IP opened too many connections in this five-minute window.
+    TooManyConnections { limit: u32 },
+}
+
+/// The per-IP limits of a server.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    weight_limit: u32,
+    connection_limit: u32,
+    bans: BanPolicy,
+    ips: HashMap<IpAddr, IpState>,
+}
+
+impl Limiter {
+    /// A limiter allowing `weight_limit` weight per minute and `connection_limit` new
+    /// connections per five minutes, per IP.
+    pub fn new(weight_limit: u32, connection_limit: u32, bans: BanPolicy) -> Self {
+        Limiter {
+            weight_limit,
+            connection_limit,
+            bans,
+            ips: HashMap::new(),
         }
     }
 
-    /// Adds `weight` to `ip`'s window at `now`. A request that takes the count past the limit
-    /// is still counted (as on the real API, hammering keeps the count rising) but reported
-    /// as exceeded.
+    fn ip(ips: &mut HashMap<IpAddr, IpState>, ip: IpAddr, now: Timestamp) -> &mut IpState {
+        if ips.len() > 4096 {
+            // Forget IPs with nothing left to remember, so that many clients cannot grow this map.
+            let minute = now.as_micros().div_euclid(MINUTE_MICROS);
+            let window = now.as_micros().div_euclid(FIVE_MINUTES_MICROS);
+            ips.retain(|_, s| {
+                s.weight_minute >= minute
+                    || s.connection_window >= window
+                    || s.banned_until.is_some_and(|until| until > now)
+                    || s.bans > 0
+            });
+        }
+        ips.entry(ip).or_default()
+    }
+
+    /// Records a connection attempt from `ip` at `now`, refusing it when the IP is banned or
+    /// over its CONNECTIONS limit. Refused attempts count too ("connection attempts", spec §8).
+    pub fn connection_attempt(
+        &mut self,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> Result<(), ConnectionRefusal> {
+        let limit = self.connection_limit;
+        let state = Self::ip(&mut self.ips, ip, now);
+        let window = now.as_micros().div_euclid(FIVE_MINUTES_MICROS);
+        if state.connection_window != window {
+            state.connection_window = window;
+            state.connection_attempts = 0;
+        }
+        state.connection_attempts = state.connection_attempts.saturating_add(1);
+        if let Some(until) = state.banned_until.filter(|until| *until > now) {
+            return Err(ConnectionRefusal::Banned { until });
+        }
+        if state.connection_attempts > limit {
+            return Err(ConnectionRefusal::TooManyConnections { limit });
+        }
+        Ok(())
+    }
+
+    /// Adds `weight` to `ip`'s window at `now`. A request over the limit is still counted
+    /// (hammering keeps the count rising, as on the real API), refused with 429, and, after
+    /// [`BanPolicy::after_refusals`] such refusals in one window, gets the IP banned.
     pub fn charge(&mut self, ip: IpAddr, weight: u32, now: Timestamp) -> Charge {
+        let limit = self.weight_limit;
+        let after_refusals = self.bans.after_refusals;
+        let durations = &self.bans.durations;
+        let state = Self::ip(&mut self.ips, ip, now);
         let minute = now.as_micros().div_euclid(MINUTE_MICROS);
-        if self.windows.len() > 4096 {
-            // Forget the IPs whose windows are over, so that many clients cannot grow this map.
-            self.windows.retain(|_, w| w.minute >= minute);
+        if state.weight_minute != minute {
+            state.weight_minute = minute;
+            state.weight_used = 0;
+            state.refused_in_minute = 0;
         }
-        let window = self.windows.entry(ip).or_insert(Window { minute, used: 0 });
-        if window.minute != minute {
-            *window = Window { minute, used: 0 };
-        }
-        window.used = window.used.saturating_add(weight);
+        state.weight_used = state.weight_used.saturating_add(weight);
+        let verdict = if let Some(until) = state.banned_until.filter(|until| *until > now) {
+            Verdict::Banned { until }
+        } else if state.weight_used <= limit {
+            Verdict::Allowed
+        } else if after_refusals > 0 && state.refused_in_minute >= after_refusals {
+            let index = usize::try_from(state.bans).unwrap_or(usize::MAX);
+            let duration = durations
+                .get(index)
+                .or(durations.last())
+                .copied()
+                .unwrap_or(Duration::from_secs(120));
+            let until = now.plus(duration);
+            state.bans = state.bans.saturating_add(1);
+            state.banned_until = Some(until);
+            Verdict::Banned { until }
+        } else {
+            state.refused_in_minute += 1;
+            Verdict::OverLimit {
+                window_end: Timestamp::from_micros((minute + 1).saturating_mul(MINUTE_MICROS)),
+            }
+        };
         Charge {
-            used: window.used,
-            limit: self.limit,
-            exceeded: window.used > self.limit,
-            window_end: Timestamp::from_micros((minute + 1).saturating_mul(MINUTE_MICROS)),
+            used: state.weight_used,
+            limit,
+            verdict,
         }
+    }
+
+    /// How many IPs the limiter currently remembers.
+    pub fn tracked_ips(&self) -> usize {
+        self.ips.len()
     }
 }
 
@@ -88,25 +214,99 @@ mod tests {
     const A: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
     const B: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
+    fn no_bans() -> BanPolicy {
+        BanPolicy {
+            after_refusals: 0,
+            durations: vec![],
+        }
+    }
+
     #[test]
     fn windows_are_per_ip_and_reset_on_the_minute() {
-        let mut limiter = WeightLimiter::new(10);
+        let mut limiter = Limiter::new(10, 300, no_bans());
         let t = Timestamp::from_millis(120_000 + 59_999);
         assert_eq!(limiter.charge(A, 4, t).used, 4);
         assert_eq!(limiter.charge(A, 4, t).used, 8);
         assert_eq!(limiter.charge(B, 1, t).used, 1);
         let next = limiter.charge(A, 2, Timestamp::from_millis(180_000));
-        assert_eq!((next.used, next.exceeded), (2, false));
-        assert_eq!(next.window_end, Timestamp::from_millis(240_000));
+        assert_eq!((next.used, next.verdict), (2, Verdict::Allowed));
     }
 
     #[test]
     fn going_over_the_limit_is_reported_and_still_counted() {
-        let mut limiter = WeightLimiter::new(3);
+        let mut limiter = Limiter::new(3, 300, no_bans());
         let t = Timestamp::from_millis(5);
-        assert!(!limiter.charge(A, 3, t).exceeded);
+        assert_eq!(limiter.charge(A, 3, t).verdict, Verdict::Allowed);
         let over = limiter.charge(A, 1, t);
-        assert_eq!((over.used, over.exceeded), (4, true));
-        assert_eq!(over.window_end, Timestamp::from_millis(60_000));
+        assert_eq!(over.used, 4);
+        assert_eq!(
+            over.verdict,
+            Verdict::OverLimit {
+                window_end: Timestamp::from_millis(60_000)
+            }
+        );
+    }
+
+    #[test]
+    fn repeated_refusals_ban_and_bans_escalate() {
+        let policy = BanPolicy {
+            after_refusals: 2,
+            durations: vec![Duration::from_secs(120), Duration::from_secs(600)],
+        };
+        let mut limiter = Limiter::new(1, 300, policy);
+        let t = Timestamp::from_millis(0);
+        assert_eq!(limiter.charge(A, 1, t).verdict, Verdict::Allowed);
+        assert!(matches!(
+            limiter.charge(A, 1, t).verdict,
+            Verdict::OverLimit { .. }
+        ));
+        assert!(matches!(
+            limiter.charge(A, 1, t).verdict,
+            Verdict::OverLimit { .. }
+        ));
+        let first_ban = Timestamp::from_millis(120_000);
+        assert_eq!(
+            limiter.charge(A, 1, t).verdict,
+            Verdict::Banned { until: first_ban }
+        );
+        // Banned: every request and every new connection is refused, in any window.
+        let later = Timestamp::from_millis(90_000);
+        assert_eq!(
+            limiter.charge(A, 1, later).verdict,
+            Verdict::Banned { until: first_ban }
+        );
+        assert_eq!(
+            limiter.connection_attempt(A, later),
+            Err(ConnectionRefusal::Banned { until: first_ban })
+        );
+        assert_eq!(limiter.connection_attempt(B, later), Ok(()));
+        // After the ban, the next offence bans for the next duration.
+        let t = Timestamp::from_millis(180_000);
+        assert_eq!(limiter.charge(A, 1, t).verdict, Verdict::Allowed);
+        limiter.charge(A, 1, t);
+        limiter.charge(A, 1, t);
+        assert_eq!(
+            limiter.charge(A, 1, t).verdict,
+            Verdict::Banned {
+                until: Timestamp::from_millis(780_000)
+            }
+        );
+    }
+
+    #[test]
+    fn connection_attempts_are_limited_per_five_minutes() {
+        let mut limiter = Limiter::new(6000, 2, no_bans());
+        let t = Timestamp::from_millis(299_999);
+        assert_eq!(limiter.connection_attempt(A, t), Ok(()));
+        assert_eq!(limiter.connection_attempt(A, t), Ok(()));
+        assert_eq!(
+            limiter.connection_attempt(A, t),
+            Err(ConnectionRefusal::TooManyConnections { limit: 2 })
+        );
+        assert_eq!(limiter.connection_attempt(B, t), Ok(()));
+        assert_eq!(
+            limiter.connection_attempt(A, Timestamp::from_millis(300_000)),
+            Ok(())
+        );
     }
 }

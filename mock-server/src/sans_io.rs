@@ -23,8 +23,10 @@
 use std::net::IpAddr;
 
 use crate::clock::Timestamp;
+use crate::close::CloseReason;
+use crate::handshake::Refusal;
 use crate::keys::KeyRegistry;
-use crate::rate_limit::WeightLimiter;
+use crate::rate_limit::{ConnectionRefusal, Limiter};
 use crate::session::{ConnectionOptions, ServerState, Session};
 use crate::Config;
 
@@ -42,11 +44,44 @@ impl ServerCore {
     pub fn new(config: &Config, keys: KeyRegistry) -> Self {
         ServerCore {
             state: ServerState {
-                limiter: WeightLimiter::new(config.weight_limit),
+                limiter: Limiter::new(
+                    config.weight_limit,
+                    config.connection_rate_limit,
+                    config.bans.clone(),
+                ),
                 keys,
                 strict_signing: config.strict_signing,
             },
         }
+    }
+
+    /// Admits a new connection from `ip` at `now` (spec §5.1 CONNECTIONS, §5.3 bans), or
+    /// says which HTTP refusal to answer the handshake with.
+    pub(crate) fn admit(&mut self, ip: IpAddr, now: Timestamp) -> Result<(), Refusal> {
+        self.state
+            .limiter
+            .connection_attempt(ip, now)
+            .map_err(|refusal| match refusal {
+                ConnectionRefusal::Banned { until } => Refusal::new(
+                    418,
+                    -1003,
+                    format!(
+                        "Way too much request weight used; IP banned until {}. \
+                         Please use WebSocket Streams for live updates to avoid bans.",
+                        until.as_millis()
+                    ),
+                ),
+                ConnectionRefusal::TooManyConnections { limit } => Refusal::new(
+                    429,
+                    -1003,
+                    format!("Too many new connections; current limit is {limit} connections per 5 MINUTE."),
+                ),
+            })
+    }
+
+    /// How many client IPs the server currently keeps rate-limit state for.
+    pub fn tracked_ips(&self) -> usize {
+        self.state.limiter.tracked_ips()
     }
 
     /// The registered keys, to add or revoke one while connections are open.
@@ -78,6 +113,11 @@ impl ConnectionCore {
     /// The reply to one text frame received at `now`.
     pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut ServerCore) -> String {
         self.session.handle_text(text, now, &mut server.state)
+    }
+
+    /// Set once the connection must close after the last reply was sent (after a 418 ban).
+    pub fn closing(&self) -> Option<CloseReason> {
+        self.session.closing()
     }
 
     /// The reply to one binary frame.

@@ -8,11 +8,12 @@ use std::net::IpAddr;
 use serde_json::{json, Value};
 
 use crate::clock::Timestamp;
+use crate::close::CloseReason;
 use crate::envelope::{parse_request, write_reply, ParamValue, Rejected, RequestId, TimeUnit};
 use crate::error::ApiError;
 use crate::keys::KeyRegistry;
 use crate::method::{Context, Method};
-use crate::rate_limit::WeightLimiter;
+use crate::rate_limit::{Limiter, Verdict};
 
 /// Options a client chose in the connection URL (spec §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +68,7 @@ impl SessionState {
 /// The server-wide state every connection shares, held behind one short-lived lock.
 #[derive(Debug)]
 pub(crate) struct ServerState {
-    pub limiter: WeightLimiter,
+    pub limiter: Limiter,
     pub keys: KeyRegistry,
     pub strict_signing: bool,
 }
@@ -77,6 +78,7 @@ pub(crate) struct ServerState {
 pub(crate) struct Session {
     ip: IpAddr,
     state: SessionState,
+    closing: Option<CloseReason>,
 }
 
 impl Session {
@@ -90,7 +92,13 @@ impl Session {
                 time_unit: options.time_unit,
                 logon: None,
             },
+            closing: None,
         }
+    }
+
+    /// Set once a reply requires the connection to close after it is sent (a 418 ban).
+    pub fn closing(&self) -> Option<CloseReason> {
+        self.closing
     }
 
     /// Answers one text frame.
@@ -114,11 +122,17 @@ impl Session {
             _ => self.state.return_rate_limits,
         };
         let charge = server.limiter.charge(self.ip, method.weight(), now);
-        let outcome = if charge.exceeded {
+        let outcome = if let Verdict::Banned { until } = charge.verdict {
+            self.closing = Some(CloseReason::IpBanned);
+            Err(ApiError::IpBanned {
+                server_time: now,
+                until,
+            })
+        } else if let Verdict::OverLimit { window_end } = charge.verdict {
             Err(ApiError::TooMuchWeight {
                 limit: charge.limit,
                 server_time: now,
-                retry_after: charge.window_end,
+                retry_after: window_end,
             })
         } else if requested == Some(None) {
             Err(ApiError::InvalidParameter("returnRateLimits"))
@@ -169,7 +183,7 @@ mod tests {
 
     fn server(limit: u32) -> ServerState {
         ServerState {
-            limiter: WeightLimiter::new(limit),
+            limiter: Limiter::new(limit, 300, crate::rate_limit::BanPolicy::default()),
             keys: KeyRegistry::with_demo_key(),
             strict_signing: false,
         }

@@ -47,12 +47,15 @@ impl Running {
         Running { child, url }
     }
 
-    fn terminate(&mut self) -> ExitStatus {
+    fn signal_terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
+    }
+
+    fn wait(mut self) -> ExitStatus {
         self.child.wait().expect("the binary exits")
     }
 }
@@ -64,9 +67,8 @@ impl Drop for Running {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(url: &str) -> Ws {
     let (ws, _) = tokio::time::timeout(LIMIT, tokio_tungstenite::connect_async(url))
@@ -77,7 +79,13 @@ async fn connect(url: &str) -> Ws {
 }
 
 async fn call(ws: &mut Ws, request: Value) -> Value {
-    ws.send(Message::text(request.to_string())).await.expect("sends");
+    ws.send(Message::text(request.to_string()))
+        .await
+        .expect("sends");
+    next_text(ws).await
+}
+
+async fn next_text(ws: &mut Ws) -> Value {
     loop {
         let frame = tokio::time::timeout(LIMIT, ws.next())
             .await
@@ -109,21 +117,26 @@ fn demo_signing_key() -> SigningKey {
 }
 
 #[tokio::test]
-async fn binary_prints_its_url_accepts_the_demo_key_and_stops_on_sigterm() {
-    let mut server = Running::start(&[]);
+async fn binary_prints_its_url_accepts_the_demo_key_and_shuts_down_on_sigterm() {
+    let server = Running::start(&["--shutdown-grace", "30s"]);
     let mut ws = connect(&server.url).await;
     let reply = call(&mut ws, logon(demo::API_KEY, &demo_signing_key(), now_ms())).await;
     assert_eq!(reply["status"], 200, "{reply}");
     assert_eq!(reply["result"]["apiKey"], demo::API_KEY);
 
-    let status = server.terminate();
-    assert!(status.success(), "exit status {status}");
-    // The connection was closed by the server as it went away.
-    let close = tokio::time::timeout(LIMIT, ws.next()).await.expect("closed in time");
-    match close {
-        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
-        other => panic!("expected a close frame, got {other:?}"),
-    }
+    server.signal_terminate();
+    // The server announces its shutdown (spec §1.4) and keeps serving during the grace period.
+    let event = next_text(&mut ws).await;
+    assert_eq!(event["event"]["e"], "serverShutdown", "{event}");
+    assert!(event.get("id").is_none(), "{event}");
+    let status = call(&mut ws, json!({"id": 2, "method": "session.status"})).await;
+    assert_eq!(status["result"]["apiKey"], demo::API_KEY, "{status}");
+    // A client that leaves lets the server exit at once, well within the 30 s grace.
+    ws.close(None).await.expect("closes");
+    let exit = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .expect("waits");
+    assert!(exit.success(), "exit status {exit}");
 }
 
 fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
@@ -132,7 +145,10 @@ fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
         .args(args)
         .output()
         .expect("the binary runs");
-    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[rstest]
@@ -144,6 +160,8 @@ fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
 #[case::bad_duration(&["--pong-timeout", "soon"])]
 #[case::malformed_api_key_name(&["--hmac-key", "bad name=secret"])]
 #[case::missing_config_file(&["--config", "/nonexistent/mock.toml"])]
+#[case::zero_ban_duration(&["--ban-durations", "2m,0s"])]
+#[case::tiny_max_message_size(&["--max-message-size", "10"])]
 fn bad_usage_exits_with_code_2_and_one_line(#[case] args: &[&str]) {
     let (code, stderr) = run_to_exit(args);
     assert_eq!(code, Some(2), "stderr: {stderr}");
@@ -155,8 +173,11 @@ fn bad_usage_exits_with_code_2_and_one_line(#[case] args: &[&str]) {
 fn a_key_file_that_does_not_parse_exits_with_code_2() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("garbage.pem");
-    std::fs::write(&path, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
-        .expect("writes");
+    std::fs::write(
+        &path,
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("writes");
     let arg = format!("MyKey={}", path.display());
     let (code, stderr) = run_to_exit(&["--key", &arg]);
     assert_eq!(code, Some(2), "stderr: {stderr}");
@@ -204,7 +225,10 @@ HmacKey = "secret"
     let seeded_logon = call(&mut ws, logon("SeededKey", &seeded, now_ms())).await;
     assert_eq!(seeded_logon["status"], 200, "{seeded_logon}");
     let demo_logon = call(&mut ws, logon(demo::API_KEY, &demo_signing_key(), now_ms())).await;
-    assert_eq!(demo_logon["error"]["code"], -2015, "demo key is off: {demo_logon}");
+    assert_eq!(
+        demo_logon["error"]["code"], -2015,
+        "demo key is off: {demo_logon}"
+    );
     let hmac_logon = call(&mut ws, logon("HmacKey", &seeded, now_ms())).await;
     assert_eq!(hmac_logon["error"]["code"], -1022, "{hmac_logon}");
     drop(server);
@@ -222,5 +246,8 @@ fn a_config_file_with_an_unknown_setting_is_refused() {
     std::fs::write(&config, "weight_limit = 5\n").expect("writes");
     let (code, stderr) = run_to_exit(&["--config", &config.display().to_string()]);
     assert_eq!(code, Some(2), "stderr: {stderr}");
-    assert!(stderr.contains("weight_limit"), "names the setting: {stderr}");
+    assert!(
+        stderr.contains("weight_limit"),
+        "names the setting: {stderr}"
+    );
 }

@@ -57,6 +57,24 @@ struct Args {
     /// Accept only signatures over the raw payload (not the percent-encoded one).
     #[arg(long)]
     strict_signing: bool,
+    /// New connections allowed per IP per 5 minutes [default: 300]
+    #[arg(long, value_name = "N")]
+    connection_rate_limit: Option<u32>,
+    /// Connections open at once, from all IPs [default: 10000]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Ban an IP after this many 429s in one minute; 0 disables bans [default: 10]
+    #[arg(long, value_name = "N")]
+    ban_after: Option<u32>,
+    /// Durations of successive bans of an IP, the last repeating [default: 2m,10m,30m,1h,6h,1d,3d]
+    #[arg(long, value_name = "D,D,...", value_parser = parse_durations)]
+    ban_durations: Option<Vec<Duration>>,
+    /// How long clients may stay after serverShutdown [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    shutdown_grace: Option<Duration>,
+    /// Largest message accepted, in bytes [default: 1048576]
+    #[arg(long, value_name = "BYTES")]
+    max_message_size: Option<usize>,
     /// Log level or filter, e.g. info, debug, mock_server=trace [default: info]
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
@@ -76,6 +94,13 @@ struct FileSettings {
     #[serde(default, with = "humantime_option")]
     max_lifetime: Option<Duration>,
     strict_signing: Option<bool>,
+    connection_rate_limit: Option<u32>,
+    max_connections: Option<usize>,
+    ban_after: Option<u32>,
+    ban_durations: Option<Vec<String>>,
+    #[serde(default, with = "humantime_option")]
+    shutdown_grace: Option<Duration>,
+    max_message_size: Option<usize>,
     log_level: Option<String>,
     /// API key name → Ed25519 public key PEM path (relative to the config file).
     #[serde(default)]
@@ -95,6 +120,17 @@ mod humantime_option {
             .map(|text| humantime::parse_duration(&text).map_err(serde::de::Error::custom))
             .transpose()
     }
+}
+
+fn parse_durations(text: &str) -> Result<Vec<Duration>, String> {
+    let durations = text
+        .split(',')
+        .map(|part| humantime::parse_duration(part.trim()).map_err(|e| format!("{part:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if durations.iter().any(Duration::is_zero) {
+        return Err("ban durations must be longer than zero".to_owned());
+    }
+    Ok(durations)
 }
 
 fn parse_assignment(text: &str) -> Result<(String, String), String> {
@@ -147,6 +183,39 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
         .or(file.max_lifetime)
         .unwrap_or(defaults.max_lifetime);
     config.strict_signing = args.strict_signing || file.strict_signing.unwrap_or(false);
+    config.connection_rate_limit = args
+        .connection_rate_limit
+        .or(file.connection_rate_limit)
+        .unwrap_or(defaults.connection_rate_limit);
+    config.max_connections = args
+        .max_connections
+        .or(file.max_connections)
+        .unwrap_or(defaults.max_connections);
+    config.bans.after_refusals = args
+        .ban_after
+        .or(file.ban_after)
+        .unwrap_or(defaults.bans.after_refusals);
+    let file_ban_durations = match file.ban_durations {
+        Some(list) => Some(
+            parse_durations(&list.join(","))
+                .map_err(|e| anyhow!("config file: ban-durations: {e}"))?,
+        ),
+        None => None,
+    };
+    if let Some(durations) = args.ban_durations.or(file_ban_durations) {
+        config.bans.durations = durations;
+    }
+    config.shutdown_grace = args
+        .shutdown_grace
+        .or(file.shutdown_grace)
+        .unwrap_or(defaults.shutdown_grace);
+    config.max_message_size = args
+        .max_message_size
+        .or(file.max_message_size)
+        .unwrap_or(defaults.max_message_size);
+    if config.max_message_size < 256 {
+        bail!("the max message size must be at least 256 bytes");
+    }
     for (name, value) in [
         ("ping interval", config.ping_interval),
         ("pong timeout", config.pong_timeout),
