@@ -10,13 +10,13 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -36,8 +36,8 @@ pub(crate) struct Shared {
     pub state: Mutex<ServerCore>,
     pub config: Config,
     pub clock: Clock,
-    /// Connections open or in their handshake, for the global cap and for tests.
-    pub open: AtomicUsize,
+    /// Connections open or in their handshake, for the global cap and for tests to wait on.
+    pub open: watch::Sender<usize>,
 }
 
 impl Shared {
@@ -49,24 +49,26 @@ impl Shared {
 }
 
 /// Holds one place under the global connection cap until dropped.
-struct OpenSlot<'a>(&'a AtomicUsize);
+struct OpenSlot<'a>(&'a watch::Sender<usize>);
 
 impl<'a> OpenSlot<'a> {
     /// Takes a place, or reports that the cap is reached (and takes none).
-    fn take(open: &'a AtomicUsize, max: usize) -> Option<Self> {
-        let previous = open.fetch_add(1, Ordering::AcqRel);
-        if previous >= max {
-            open.fetch_sub(1, Ordering::AcqRel);
-            None
-        } else {
-            Some(OpenSlot(open))
-        }
+    fn take(open: &'a watch::Sender<usize>, max: usize) -> Option<Self> {
+        let mut taken = false;
+        open.send_if_modified(|count| {
+            taken = *count < max;
+            if taken {
+                *count += 1;
+            }
+            taken
+        });
+        taken.then_some(OpenSlot(open))
     }
 }
 
 impl Drop for OpenSlot<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.send_modify(|count| *count = count.saturating_sub(1));
     }
 }
 

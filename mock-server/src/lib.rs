@@ -45,7 +45,6 @@ mod signature;
 mod timing;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -311,7 +310,7 @@ impl MockServerBuilder {
             state: Mutex::new(ServerCore::new(&self.config, self.keys)),
             config: self.config,
             clock: self.clock.clone(),
-            open: AtomicUsize::new(0),
+            open: tokio::sync::watch::channel(0).0,
         });
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server::run(listener, shared.clone(), shutdown.clone()));
@@ -370,7 +369,15 @@ impl MockServer {
 
     /// How many connections are open (or in their handshake) right now.
     pub fn open_connections(&self) -> usize {
-        self.shared.open.load(Ordering::Acquire)
+        *self.shared.open.borrow()
+    }
+
+    /// Waits until [`open_connections`](Self::open_connections) satisfies `condition`: a
+    /// test's way to know the server has let go of closed connections, without sleeping.
+    pub async fn wait_for_open_connections(&self, condition: impl Fn(usize) -> bool) {
+        let mut open = self.shared.open.subscribe();
+        // The sender lives in `self.shared`, so the channel cannot close while we wait.
+        let _ = open.wait_for(|count| condition(*count)).await;
     }
 
     /// How many client IPs the server keeps rate-limit state for.

@@ -1,0 +1,316 @@
+//! Issue: whatever a client sends, the mock answers as Binance would, keeps serving every
+//! other connection, and never crashes, leaks or hangs. Bans (spec §5.3), CONNECTIONS
+//! (spec §5.1), input limits, isolation, shutdown (spec §1.4).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use mock_server::{BanPolicy, MockServer};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+const BANNED_MSG: &str = "Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans.";
+
+fn banned_msg(until_ms: i64) -> String {
+    BANNED_MSG.replace("{}", &until_ms.to_string())
+}
+
+/// The HTTP status and body with which a handshake to `server` is refused.
+async fn refused_handshake(server: &MockServer) -> (u16, Value) {
+    match within(tokio_tungstenite::connect_async(server.url())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|bytes| serde_json::from_slice(bytes).expect("JSON body"))
+                .unwrap_or(Value::Null);
+            (response.status().as_u16(), body)
+        }
+        Ok(_) => panic!("the handshake was accepted"),
+        Err(other) => panic!("unexpected handshake error: {other}"),
+    }
+}
+
+async fn expect_close(client: &mut Client, code: u16) {
+    loop {
+        match client.next_message().await {
+            Some(Message::Close(Some(frame))) => {
+                assert_eq!(u16::from(frame.code), code, "{frame:?}");
+                return;
+            }
+            Some(Message::Ping(_) | Message::Pong(_)) => continue,
+            other => panic!("expected a close frame {code}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn repeated_429s_lead_to_a_418_ban_a_disconnect_and_refused_reconnects() {
+    let bans = BanPolicy {
+        after_refusals: 2,
+        durations: vec![Duration::from_secs(120), Duration::from_secs(600)],
+    };
+    let server = start(frozen_builder().weight_limit(5).ban_policy(bans)).await;
+    let mut client = Client::connect(&server).await;
+    // The connection cost 2; three pings reach the limit of 5.
+    for _ in 0..3 {
+        assert_eq!(client.request_json(QUIET_PING).await["status"], 200);
+    }
+    for count in [6, 7] {
+        let reply = client.request_json(r#"{"id":1,"method":"ping"}"#).await;
+        assert_eq!(reply["status"], 429, "{reply}");
+        assert_eq!(reply["rateLimits"][0]["count"], count);
+    }
+    let until = T0 + 120_000;
+    assert_eq!(
+        client.request(r#"{"id":"x","method":"ping"}"#).await,
+        format!(
+            r#"{{"id":"x","status":418,"error":{{"code":-1003,"msg":"{}","data":{{"serverTime":{T0},"retryAfter":{until}}}}},"rateLimits":[{{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":5,"count":8}}]}}"#,
+            banned_msg(until)
+        )
+    );
+    expect_close(&mut client, 1008).await;
+
+    // While banned, the IP cannot connect: HTTP 418 with the ban message.
+    let (status, body) = refused_handshake(&server).await;
+    assert_eq!(status, 418);
+    assert_eq!(body["code"], -1003);
+    assert_eq!(body["msg"], banned_msg(until));
+
+    // Once the ban is over the IP is welcome again; a second offence bans for longer.
+    server.clock().advance(Duration::from_secs(180));
+    let now = T0 + 180_000;
+    let mut client = Client::connect(&server).await;
+    for _ in 0..3 {
+        client.request(QUIET_PING).await;
+    }
+    let mut last = Value::Null;
+    for _ in 0..3 {
+        last = client.request_json(QUIET_PING).await;
+    }
+    assert_eq!(last["status"], 418, "{last}");
+    assert_eq!(last["error"]["data"]["retryAfter"], now + 600_000);
+}
+
+#[tokio::test]
+async fn a_ban_reaches_the_other_connections_of_the_ip() {
+    let bans = BanPolicy {
+        after_refusals: 1,
+        durations: vec![Duration::from_secs(120)],
+    };
+    let server = start(frozen_builder().weight_limit(4).ban_policy(bans)).await;
+    let mut first = Client::connect(&server).await;
+    let mut second = Client::connect(&server).await;
+    // Both connections cost 4 together: the IP is at its limit.
+    assert_eq!(first.request_json(QUIET_PING).await["status"], 429);
+    assert_eq!(first.request_json(QUIET_PING).await["status"], 418);
+    expect_close(&mut first, 1008).await;
+    let reply = second.request_json(QUIET_PING).await;
+    assert_eq!(reply["status"], 418, "{reply}");
+    expect_close(&mut second, 1008).await;
+}
+
+#[tokio::test]
+async fn bans_can_be_switched_off() {
+    let bans = BanPolicy {
+        after_refusals: 0,
+        durations: vec![],
+    };
+    let server = start(frozen_builder().weight_limit(2).ban_policy(bans)).await;
+    let mut client = Client::connect(&server).await;
+    for _ in 0..50 {
+        assert_eq!(client.request_json(QUIET_PING).await["status"], 429);
+    }
+}
+
+#[tokio::test]
+async fn new_connections_past_the_connection_rate_limit_are_refused_with_429() {
+    let server = start(frozen_builder().connection_rate_limit(3)).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(Client::connect(&server).await);
+    }
+    let (status, body) = refused_handshake(&server).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        body,
+        serde_json::json!({"code": -1003, "msg": "Too many new connections; current limit is 3 connections per 5 MINUTE."})
+    );
+    // The connections already open are not affected.
+    for client in &mut open {
+        client.assert_usable().await;
+    }
+    // The window is five calendar minutes long.
+    server.clock().advance(Duration::from_secs(300));
+    Client::connect(&server).await.assert_usable().await;
+}
+
+#[tokio::test]
+async fn past_the_global_connection_cap_the_handshake_gets_503() {
+    let server = start(frozen_builder().max_connections(2)).await;
+    let mut first = Client::connect(&server).await;
+    let _second = Client::connect(&server).await;
+    let (status, body) = refused_handshake(&server).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], -1008);
+    first.assert_usable().await;
+    drop(first);
+    server.wait_for_open_connections(|open| open < 2).await;
+    Client::connect(&server).await.assert_usable().await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_closes_with_1009_and_spares_other_clients() {
+    let server = start(frozen_builder().max_message_size(1024)).await;
+    let mut bystander = Client::connect(&server).await;
+    let mut client = Client::connect(&server).await;
+    let big = format!(
+        r#"{{"id":1,"method":"ping","params":{{"x":"{}"}}}}"#,
+        "a".repeat(2000)
+    );
+    client.send(&big).await;
+    expect_close(&mut client, 1009).await;
+    bystander.assert_usable().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
+    let server = frozen_server().await;
+    let mut raw = RawClient::connect(&server).await;
+    raw.write_frame(OP_TEXT, b"{\"id\":1,\"method\":\"\xff\xfe\"}")
+        .await;
+    let frame = raw.read_frame().await.expect("a close frame");
+    assert_eq!(frame.close().0, 1007);
+}
+
+#[tokio::test]
+async fn hostile_json_gets_defined_replies_and_the_connection_stays_usable() {
+    let server = start(frozen_builder().weight_limit(u32::MAX)).await;
+    let mut client = Client::connect(&server).await;
+    let invalid_json =
+        r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#;
+
+    // Nesting deeper than any parser should follow.
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(client.request(&deep).await, invalid_json);
+    // Deep values inside a request are skipped over, not followed: a defined reply.
+    let deep_value = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let reply = client
+        .request_json(&format!(
+            r#"{{"id":1,"method":"ping","params":{{"x":{deep_value}}}}}"#
+        ))
+        .await;
+    assert_eq!(reply["error"]["code"], -1104, "{reply}");
+    let reply = client
+        .request_json(&format!(r#"{{"id":{deep_value},"method":"ping"}}"#))
+        .await;
+    assert_eq!(
+        (reply["id"].clone(), reply["error"]["code"].clone()),
+        (Value::Null, (-1135).into())
+    );
+    client.assert_usable().await;
+
+    // Huge numbers: as an id they are invalid ids; as a param, just text.
+    let huge = "9".repeat(5_000);
+    let reply = client
+        .request_json(&format!(r#"{{"id":{huge},"method":"ping"}}"#))
+        .await;
+    assert_eq!(
+        (reply["id"].clone(), reply["error"]["code"].clone()),
+        (Value::Null, (-1135).into())
+    );
+    let reply = client
+        .request_json(&format!(
+            r#"{{"id":1,"method":"time","params":{{"n":{huge}}}}}"#
+        ))
+        .await;
+    assert_eq!(reply["error"]["code"], -1104, "{reply}");
+
+    // Thousands of params, duplicate keys, NUL bytes.
+    let many: Vec<String> = (0..5_000).map(|i| format!(r#""p{i}":{i}"#)).collect();
+    let reply = client
+        .request_json(&format!(
+            r#"{{"id":2,"method":"ping","params":{{{}}}}}"#,
+            many.join(",")
+        ))
+        .await;
+    assert_eq!(
+        reply["error"]["msg"],
+        "Not all sent parameters were read; read '0' parameter(s) but was sent '5000'."
+    );
+    let reply = client
+        .request_json(r#"{"id":3,"method":"session.status","params":{"a":1,"a":1}}"#)
+        .await;
+    assert_eq!(reply["error"]["code"], -1101, "{reply}");
+    let reply = client
+        .request_json("{\"id\":4,\"method\":\"ping\\u0000\"}")
+        .await;
+    assert_eq!(reply["error"]["code"], -1100, "{reply}");
+    let reply = client
+        .request_json("{\"id\":5,\"method\":\"session.logon\",\"params\":{\"apiKey\":\"a\\u0000b\",\"signature\":\"x\",\"timestamp\":1}}")
+        .await;
+    assert_eq!(reply["error"]["code"], -2014, "{reply}");
+    client.assert_usable().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_disconnected_while_others_are_served() {
+    let server = start(
+        frozen_builder()
+            .weight_limit(u32::MAX)
+            .write_timeout(Duration::from_millis(200)),
+    )
+    .await;
+    let mut bystander = Client::connect(&server).await;
+    let (ws, _) = within(tokio_tungstenite::connect_async(server.url()))
+        .await
+        .expect("connects");
+    let (mut sink, _never_read) = ws.split();
+    let flood = tokio::spawn(async move {
+        let request = Message::text(r#"{"id":"flood","method":"time"}"#);
+        let mut sent: u64 = 0;
+        // Bounded: the server must give up on this client long before this ends.
+        while sent < 5_000_000 {
+            if sink.send(request.clone()).await.is_err() {
+                return sent;
+            }
+            sent += 1;
+        }
+        panic!("the server kept reading from a client that never reads");
+    });
+    // While the flood goes on, another client is served.
+    for _ in 0..20 {
+        bystander.assert_usable().await;
+    }
+    let sent = tokio::time::timeout(Duration::from_secs(60), flood)
+        .await
+        .expect("the flooding client was disconnected")
+        .expect("the flood task did not panic");
+    assert!(sent > 0);
+    bystander.assert_usable().await;
+}
+
+#[tokio::test]
+async fn shutdown_announces_itself_serves_during_the_grace_and_then_closes() {
+    let server = start(frozen_builder().shutdown_grace(Duration::from_millis(300))).await;
+    let mut client = Client::connect(&server).await;
+    let mut leaver = Client::connect(&server).await;
+    let stopping = tokio::spawn(server.shutdown());
+
+    let event: Value = serde_json::from_str(&client.recv().await).expect("JSON");
+    assert_eq!(
+        event,
+        serde_json::json!({"event": {"e": "serverShutdown", "E": T0}})
+    );
+    // Requests sent during the grace period are answered.
+    client.assert_usable().await;
+    let event: Value = serde_json::from_str(&leaver.recv().await).expect("JSON");
+    assert_eq!(event["event"]["e"], "serverShutdown");
+    drop(leaver);
+    // A client that stays is closed with 1001 when the grace period ends.
+    expect_close(&mut client, 1001).await;
+    within(stopping).await.expect("shutdown completes");
+}
