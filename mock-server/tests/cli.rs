@@ -251,3 +251,24 @@ fn a_config_file_with_an_unknown_setting_is_refused() {
         "names the setting: {stderr}"
     );
 }
+
+/// The config file example in the README is the one users copy: it must work as shown.
+#[tokio::test]
+async fn the_readme_config_example_starts_a_server() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+    let example = &readme[start..];
+    let example = &example[..example.find("```").expect("the example ends")];
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("keys")).expect("mkdir");
+    let key = SigningKey::from_bytes(&[11; 32]);
+    write_public_key(&dir.path().join("keys"), "my-key.pub.pem", &key);
+    let config = dir.path().join("mock.toml");
+    std::fs::write(&config, example).expect("writes");
+
+    let server = Running::start(&["--config", &config.display().to_string()]);
+    let mut ws = connect(&server.url).await;
+    let logon = call(&mut ws, logon("MyEd25519Key", &key, now_ms())).await;
+    assert_eq!(logon["status"], 200, "{logon}");
+    assert_eq!(logon["rateLimits"][0]["limit"], 6000, "{logon}");
+}
