@@ -125,3 +125,56 @@ impl ConnectionCore {
         self.session.handle_binary()
     }
 }
+
+/// Drives a fresh server core with arbitrary bytes and panics if any invariant breaks: the
+/// body of the fuzz target (`fuzz/`), also replayed over its committed corpus by the tests.
+///
+/// The bytes are split at `0xFF` (never part of UTF-8) into frames: valid UTF-8 is sent as
+/// a text frame, anything else as a binary frame. Every reply must be a JSON object with the
+/// envelope's keys in order and a negative error code whenever the status is not 200.
+///
+/// # Panics
+/// On a malformed reply: that is the point.
+pub fn exercise(data: &[u8]) {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    let now = Timestamp::from_millis(1_700_000_000_000);
+    let mut server = ServerCore::new(&Config::default(), KeyRegistry::with_demo_key());
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut connection = ConnectionCore::open(&mut server, ip, now, ConnectionOptions::default());
+    for frame in data.split(|&b| b == 0xFF) {
+        let reply = match std::str::from_utf8(frame) {
+            Ok(text) => connection.handle_text(text, now, &mut server),
+            Err(_) => connection.handle_binary(),
+        };
+        check_envelope(&reply);
+    }
+}
+
+fn check_envelope(reply: &str) {
+    let value: serde_json::Value = match serde_json::from_str(reply) {
+        Ok(value) => value,
+        Err(error) => panic!("reply is not JSON ({error}): {reply}"),
+    };
+    let Some(object) = value.as_object() else {
+        panic!("reply is not an object: {reply}");
+    };
+    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    let outcome = if object.get("status").and_then(serde_json::Value::as_u64) == Some(200) {
+        "result"
+    } else {
+        let code = object
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(serde_json::Value::as_i64);
+        assert!(
+            code.is_some_and(|c| c < 0),
+            "error without a negative code: {reply}"
+        );
+        "error"
+    };
+    assert!(
+        keys == ["id", "status", outcome] || keys == ["id", "status", outcome, "rateLimits"],
+        "envelope keys {keys:?}: {reply}"
+    );
+}
