@@ -1,0 +1,138 @@
+//! In-process costs, no socket: what the server does with one request's text.
+//!
+//! - `mock/<method>`: the mock's request decode + dispatch + reply encode
+//!   ([`ConnectionCore::handle_text`], the code its connections run under the lock).
+//! - `floor-json/<method>`: the JSON floor's parse, echo the `id`, serialize.
+//! - `signature/…`: the signature payload plus one Ed25519 verification, as a logon does it.
+//!
+//! The run ends with the mock's ratios to the JSON floor, and with how much a logon costs
+//! beyond a `session.status` next to the cost of one verification.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items.
+
+mod support;
+
+use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use benches::floor::json_reply;
+use benches::requests::{signature_payload, LogonSigner, PING, STATUS};
+use criterion::{criterion_group, Criterion};
+use ed25519_dalek::{Signature, VerifyingKey};
+use mock_server::sans_io::{ConnectionCore, ServerCore};
+use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
+
+fn in_process(c: &mut Criterion) {
+    let signer = LogonSigner::demo().expect("the demo key parses");
+    let now = Timestamp::system_now();
+    let signed = signer.sign(now.as_millis(), None);
+    let mut logon = String::new();
+    signer.write_request(1, &signed, &mut logon);
+
+    let mut config = Config::default();
+    config.weight_limit = u32::MAX;
+    let mut core = ServerCore::new(&config, KeyRegistry::with_demo_key());
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    let mut group = c.benchmark_group("in_process");
+    for (method, text) in [
+        ("ping", PING),
+        ("session.status", STATUS),
+        ("session.logon", logon.as_str()),
+    ] {
+        let name = format!("in_process/floor-json/{method}");
+        group.bench_function(format!("floor-json/{method}"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(json_reply(black_box(text)));
+                }
+                support::record(&name, iters, start.elapsed())
+            });
+        });
+
+        let mut conn = ConnectionCore::open(&mut core, ip, now, ConnectionOptions::default());
+        let first = conn.handle_text(text, now, &mut core);
+        assert!(first.contains(r#""status":200"#), "{first}");
+        let name = format!("in_process/mock/{method}");
+        group.bench_function(format!("mock/{method}"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(conn.handle_text(black_box(text), now, &mut core));
+                }
+                support::record(&name, iters, start.elapsed())
+            });
+        });
+    }
+
+    // What session.logon adds: the payload over its params, the signature decoded, and one
+    // strict Ed25519 verification (the mock's `signature::verify` for a raw-payload signature).
+    let public: VerifyingKey =
+        mock_server::ed25519_public_key_from_pem(mock_server::demo::PUBLIC_KEY_PEM)
+            .expect("the demo public key parses");
+    let timestamp = signed.timestamp.to_string();
+    let params = [
+        ("apiKey", signer.api_key()),
+        ("signature", signed.signature.as_str()),
+        ("timestamp", timestamp.as_str()),
+    ];
+    group.bench_function("signature/payload+verify", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let payload = signature_payload(black_box(&params));
+                let bytes = BASE64.decode(black_box(&signed.signature)).expect("base64");
+                let signature = Signature::from_slice(&bytes).expect("64 bytes");
+                let valid = public.verify_strict(payload.as_bytes(), &signature).is_ok();
+                assert!(black_box(valid));
+            }
+            support::record(
+                "in_process/signature/payload+verify",
+                iters,
+                start.elapsed(),
+            )
+        });
+    });
+    group.finish();
+
+    support::print_ratios(
+        "in-process: the mock against the JSON floor",
+        &[
+            ("in_process/mock/ping", &["in_process/floor-json/ping"]),
+            (
+                "in_process/mock/session.status",
+                &["in_process/floor-json/session.status"],
+            ),
+            (
+                "in_process/mock/session.logon",
+                &["in_process/floor-json/session.logon"],
+            ),
+            ("in_process/signature/payload+verify", &[]),
+        ],
+    );
+    if let (Some(logon), Some(status), Some(verify)) = (
+        support::median_ns("in_process/mock/session.logon"),
+        support::median_ns("in_process/mock/session.status"),
+        support::median_ns("in_process/signature/payload+verify"),
+    ) {
+        println!(
+            "  session.logon beyond session.status: {} = {:.2}× one payload+verify ({})",
+            support::human(logon - status),
+            (logon - status) / verify,
+            support::human(verify)
+        );
+    }
+}
+
+criterion_group!(benches, in_process);
+
+fn main() {
+    benches();
+    criterion::Criterion::default()
+        .configure_from_args()
+        .final_summary();
+}

@@ -1,0 +1,99 @@
+//! The one WebSocket client every measurement uses, so that floor and mock are driven alike.
+//!
+//! Raw tokio-tungstenite with the servers' 8 KiB read buffer and `TCP_NODELAY`. It connects
+//! only to loopback addresses: load from this crate never leaves the machine.
+
+use std::net::IpAddr;
+
+use anyhow::{bail, Context as _};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::http::Uri;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::floor::READ_BUFFER_SIZE;
+
+/// A client connection.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The client's WebSocket settings: small read buffer, replies written at once.
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(READ_BUFFER_SIZE)
+}
+
+/// Refuses any URL that is not `ws://` to a loopback host (`127.0.0.0/8`, `[::1]`,
+/// `localhost`).
+///
+/// # Errors
+/// When the URL does not parse, is not `ws://`, or names another host.
+pub fn ensure_loopback(url: &str) -> anyhow::Result<()> {
+    let uri: Uri = url.parse().with_context(|| format!("not a URL: {url}"))?;
+    if uri.scheme_str() != Some("ws") {
+        bail!("only ws:// URLs are supported: {url}");
+    }
+    let host = uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        bail!("refusing {url}: load is only sent to loopback addresses (127.0.0.0/8, [::1], localhost)");
+    }
+    Ok(())
+}
+
+/// Connects to a loopback WebSocket URL.
+///
+/// # Errors
+/// When the URL is not loopback ([`ensure_loopback`]) or the handshake fails.
+pub async fn connect(url: &str) -> anyhow::Result<Ws> {
+    ensure_loopback(url)?;
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(websocket_config()), true)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    Ok(ws)
+}
+
+/// Sends one text frame and waits for the next text frame.
+///
+/// # Errors
+/// When the connection fails or closes first.
+pub async fn round_trip(ws: &mut Ws, request: &str) -> anyhow::Result<Utf8Bytes> {
+    ws.send(Message::text(request)).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(reply))) => return Ok(reply),
+            Some(Ok(Message::Close(frame))) => bail!("closed by the server: {frame:?}"),
+            Some(Ok(_)) => continue,
+            Some(Err(error)) => return Err(error.into()),
+            None => bail!("connection closed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_urls_are_accepted() {
+        for ok in [
+            "ws://127.0.0.1:1/ws-api/v3",
+            "ws://127.8.0.1:1/",
+            "ws://localhost:9/x",
+            "ws://[::1]:80/ws-api/v3",
+        ] {
+            assert!(ensure_loopback(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "ws://10.0.0.1:1/",
+            "ws://example.com/",
+            "wss://127.0.0.1:1/",
+            "ws://192.168.1.1/",
+            "nonsense",
+        ] {
+            assert!(ensure_loopback(refused).is_err(), "{refused}");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! The requests the benchmarks send, and a signer for `session.logon`.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ed25519_dalek::{Signer, SigningKey};
+
+/// `ping` with `id` 1 (weight 1).
+pub const PING: &str = r#"{"id":1,"method":"ping"}"#;
+
+/// `session.status` with `id` 1 (weight 2).
+pub const STATUS: &str = r#"{"id":1,"method":"session.status"}"#;
+
+/// A kind of request in a load mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// `ping`.
+    Ping,
+    /// `session.status`.
+    Status,
+    /// `session.logon`, signed with the load's key.
+    Logon,
+}
+
+impl RequestKind {
+    /// The method name, as in the API.
+    pub fn method(self) -> &'static str {
+        match self {
+            RequestKind::Ping => "ping",
+            RequestKind::Status => "session.status",
+            RequestKind::Logon => "session.logon",
+        }
+    }
+
+    /// Parses `ping`, `status` / `session.status`, `logon` / `session.logon`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "ping" => Some(RequestKind::Ping),
+            "status" | "session.status" => Some(RequestKind::Status),
+            "logon" | "session.logon" => Some(RequestKind::Logon),
+            _ => None,
+        }
+    }
+}
+
+/// The payload a signature covers (spec §3.2): the params sorted by name, `name=value`
+/// joined by `&`, `signature` left out.
+pub fn signature_payload(params: &[(&str, &str)]) -> String {
+    let mut sorted: Vec<_> = params.iter().filter(|(k, _)| *k != "signature").collect();
+    sorted.sort_by_key(|(k, _)| *k);
+    let mut out = String::new();
+    for (i, (name, value)) in sorted.into_iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
+
+/// Milliseconds since the Unix epoch, as `timestamp` wants them.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Signs `session.logon` requests with one Ed25519 key.
+#[derive(Debug, Clone)]
+pub struct LogonSigner {
+    api_key: String,
+    key: SigningKey,
+}
+
+/// The signed part of a logon: reusable with any `id` until `timestamp` leaves the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedLogon {
+    /// The `timestamp` param, in milliseconds.
+    pub timestamp: i64,
+    /// The `recvWindow` param, if sent.
+    pub recv_window: Option<u32>,
+    /// The base64 Ed25519 signature.
+    pub signature: String,
+}
+
+impl LogonSigner {
+    /// The mock's built-in demo key.
+    ///
+    /// # Errors
+    /// Never in practice: only if the demo PEM shipped with the mock did not parse.
+    pub fn demo() -> anyhow::Result<Self> {
+        Self::from_pem(
+            mock_server::demo::API_KEY,
+            mock_server::demo::PRIVATE_KEY_PEM,
+        )
+    }
+
+    /// A key from its API key and PKCS#8 PEM private key (`openssl genpkey -algorithm ed25519`).
+    ///
+    /// # Errors
+    /// When the PEM is not an Ed25519 private key.
+    pub fn from_pem(api_key: &str, private_key_pem: &str) -> anyhow::Result<Self> {
+        let key = SigningKey::from_pkcs8_pem(private_key_pem.trim())
+            .context("not an Ed25519 PKCS#8 PEM private key")?;
+        Ok(LogonSigner {
+            api_key: api_key.to_owned(),
+            key,
+        })
+    }
+
+    /// The API key.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Signs `apiKey`, `timestamp` and, if given, `recvWindow`.
+    pub fn sign(&self, timestamp: i64, recv_window: Option<u32>) -> SignedLogon {
+        let ts = timestamp.to_string();
+        let window = recv_window.map(|w| w.to_string());
+        let mut params = vec![("apiKey", self.api_key.as_str()), ("timestamp", &ts)];
+        if let Some(window) = &window {
+            params.push(("recvWindow", window));
+        }
+        let payload = signature_payload(&params);
+        let signature = BASE64.encode(self.key.sign(payload.as_bytes()).to_bytes());
+        SignedLogon {
+            timestamp,
+            recv_window,
+            signature,
+        }
+    }
+
+    /// Appends the request text of a signed logon with this `id` to `out`.
+    pub fn write_request(&self, id: u64, signed: &SignedLogon, out: &mut String) {
+        let _ = write!(
+            out,
+            r#"{{"id":{id},"method":"session.logon","params":{{"apiKey":"{}","signature":"{}","timestamp":{}"#,
+            self.api_key, signed.signature, signed.timestamp
+        );
+        if let Some(window) = signed.recv_window {
+            let _ = write!(out, r#","recvWindow":{window}"#);
+        }
+        out.push_str("}}");
+    }
+
+    /// A complete logon request signed now.
+    pub fn request_now(&self, id: u64, recv_window: Option<u32>) -> String {
+        let mut out = String::new();
+        self.write_request(id, &self.sign(now_millis(), recv_window), &mut out);
+        out
+    }
+}
+
+/// Appends the text of a `ping` or `session.status` request with this `id` to `out`;
+/// a logon needs [`LogonSigner::write_request`].
+pub fn write_unsigned(kind: RequestKind, id: u64, out: &mut String) {
+    let _ = write!(out, r#"{{"id":{id},"method":"{}"}}"#, kind.method());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mock_server::sans_io::{ConnectionCore, ServerCore};
+    use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    #[test]
+    fn payload_is_sorted_and_leaves_the_signature_out() {
+        assert_eq!(
+            signature_payload(&[("timestamp", "2"), ("signature", "x"), ("apiKey", "k")]),
+            "apiKey=k&timestamp=2"
+        );
+    }
+
+    #[test]
+    fn signed_logon_is_accepted_by_the_mock_core() -> anyhow::Result<()> {
+        let signer = LogonSigner::demo()?;
+        let mut core = ServerCore::new(&Config::default(), KeyRegistry::with_demo_key());
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut conn = ConnectionCore::open(&mut core, ip, now, ConnectionOptions::default());
+        let mut text = String::new();
+        signer.write_request(9, &signer.sign(now.as_millis(), Some(60_000)), &mut text);
+        let reply = conn.handle_text(&text, now, &mut core);
+        assert!(
+            reply.starts_with(r#"{"id":9,"status":200,"result":{"apiKey":"demo"#),
+            "{reply}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn unsigned_requests_name_their_method() {
+        let mut out = String::new();
+        write_unsigned(RequestKind::Status, 3, &mut out);
+        assert_eq!(out, r#"{"id":3,"method":"session.status"}"#);
+    }
+}
