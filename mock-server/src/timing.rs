@@ -64,7 +64,8 @@ pub(crate) fn parse_recv_window(text: &str) -> Result<i64, ApiError> {
     {
         return Err(illegal);
     }
-    let whole: u64 = whole.parse().map_err(|_| illegal.clone())?;
+    // All digits, at most 20: parsing fails only above u64::MAX, which is too big, not illegal.
+    let whole: u64 = whole.parse().unwrap_or(u64::MAX);
     let mut fraction_micros: i64 = 0;
     for (i, b) in fraction.bytes().enumerate() {
         fraction_micros += i64::from(b - b'0') * [100, 10, 1][i];
@@ -147,6 +148,13 @@ mod tests {
         assert_eq!(parse_recv_window("6000.346"), Ok(6_000_346));
         assert_eq!(parse_recv_window("0.5"), Ok(500));
         assert_eq!(parse_recv_window("60000"), Ok(60_000_000));
+        assert_eq!(
+            parse_recv_window("99999999999999999999"),
+            Err(ApiError::GreaterThan {
+                param: "recvWindow",
+                max: "60000"
+            })
+        );
         assert_eq!(
             parse_recv_window("60000.001"),
             Err(ApiError::GreaterThan {

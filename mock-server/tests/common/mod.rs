@@ -1,0 +1,452 @@
+//! Helpers shared by the integration tests: a server on a frozen clock, a WebSocket client
+//! that speaks raw JSON text, a hand-made client that never answers pings, signing, and the
+//! exact reply fragments the tests compare against.
+//!
+//! Every await that could hang is bounded by [`within`], so a broken server fails a test
+//! instead of hanging the run.
+
+// Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ed25519_dalek::{Signer, SigningKey};
+use futures_util::{SinkExt, StreamExt};
+use mock_server::{demo, Clock, MockServer, MockServerBuilder, Timestamp};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The instant frozen clocks start at, in milliseconds: 2023-11-14T22:13:20Z.
+pub const T0: i64 = 1_700_000_000_000;
+
+/// The end of the calendar minute that holds [`T0`]: the `retryAfter` of a 429 at `T0`.
+pub const T0_MINUTE_END: i64 = 1_700_000_040_000;
+
+/// How long any single step may take before the test fails.
+pub const STEP: Duration = Duration::from_secs(5);
+
+/// Awaits `future`, failing the test if it takes longer than [`STEP`].
+pub async fn within<F: Future>(future: F) -> F::Output {
+    match tokio::time::timeout(STEP, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("step did not finish within {STEP:?}"),
+    }
+}
+
+/// A builder whose clock is frozen at [`T0`].
+pub fn frozen_builder() -> MockServerBuilder {
+    MockServer::builder().clock(Clock::frozen_at(Timestamp::from_millis(T0)))
+}
+
+/// Starts `builder`, failing the test if it cannot.
+pub async fn start(builder: MockServerBuilder) -> MockServer {
+    within(builder.start()).await.expect("mock server starts")
+}
+
+/// A server with default settings on a clock frozen at [`T0`].
+pub async fn frozen_server() -> MockServer {
+    start(frozen_builder()).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys and signing
+
+/// An Ed25519 API key made from a fixed seed.
+pub struct TestKey {
+    pub api_key: String,
+    pub signing: SigningKey,
+}
+
+impl TestKey {
+    /// A key named `api_key` (letters and digits) whose private key is `[seed; 32]`.
+    pub fn from_seed(api_key: &str, seed: u8) -> TestKey {
+        TestKey {
+            api_key: api_key.to_owned(),
+            signing: SigningKey::from_bytes(&[seed; 32]),
+        }
+    }
+
+    /// The built-in demo key every server registers unless told not to.
+    pub fn demo() -> TestKey {
+        TestKey {
+            api_key: demo::API_KEY.to_owned(),
+            signing: SigningKey::from_pkcs8_pem(demo::PRIVATE_KEY_PEM)
+                .expect("the demo private key is valid PKCS#8 PEM"),
+        }
+    }
+
+    /// Registers this key on `builder`.
+    pub fn register(&self, builder: MockServerBuilder) -> MockServerBuilder {
+        builder.ed25519_key(&self.api_key, self.signing.verifying_key())
+    }
+
+    /// The base64 Ed25519 signature of `payload`.
+    pub fn sign(&self, payload: &str) -> String {
+        BASE64.encode(self.signing.sign(payload.as_bytes()).to_bytes())
+    }
+
+    /// A `params` object holding `params` (name and raw JSON text, in the order sent) and a
+    /// `signature` over the documented payload: sorted by name, `name=value` joined with `&`,
+    /// string values unescaped, other values as their JSON text, nothing percent-encoded.
+    pub fn signed_params(&self, params: &[(&str, &str)]) -> String {
+        self.params_with_signature(params, &self.sign(&raw_payload(params)))
+    }
+
+    /// A `params` object holding `params` and then `"signature": signature`.
+    pub fn params_with_signature(&self, params: &[(&str, &str)], signature: &str) -> String {
+        let mut members: Vec<String> = params
+            .iter()
+            .map(|(name, json)| format!("\"{name}\":{json}"))
+            .collect();
+        members.push(format!("\"signature\":\"{signature}\""));
+        format!("{{{}}}", members.join(","))
+    }
+
+    /// `session.logon` params for this key at `timestamp_ms`, in the documented order of
+    /// the docs' example: `apiKey`, `signature`, `timestamp`.
+    pub fn logon_params(&self, timestamp_ms: i64) -> String {
+        let payload = format!("apiKey={}&timestamp={timestamp_ms}", self.api_key);
+        format!(
+            r#"{{"apiKey":"{}","signature":"{}","timestamp":{timestamp_ms}}}"#,
+            self.api_key,
+            self.sign(&payload)
+        )
+    }
+
+    /// A whole `session.logon` request with the raw JSON `id`, signed at `timestamp_ms`.
+    pub fn logon(&self, id: &str, timestamp_ms: i64) -> String {
+        format!(
+            r#"{{"id":{id},"method":"session.logon","params":{}}}"#,
+            self.logon_params(timestamp_ms)
+        )
+    }
+}
+
+/// The payload the docs prescribe for `params` given as (name, raw JSON text).
+pub fn raw_payload(params: &[(&str, &str)]) -> String {
+    let mut fields: Vec<(&str, String)> = params
+        .iter()
+        .map(|(name, json)| {
+            let text = if json.starts_with('"') {
+                serde_json::from_str::<String>(json).expect("test param is a valid JSON string")
+            } else {
+                (*json).to_owned()
+            };
+            (*name, text)
+        })
+        .collect();
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    fields
+        .iter()
+        .map(|(name, text)| format!("{name}={text}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected reply fragments
+
+/// The `rateLimits` member of a reply with this `count`, under the default limit of 6000.
+pub fn weight(count: u32) -> String {
+    weight_under(count, 6000)
+}
+
+/// The `rateLimits` member of a reply with this `count` and `limit`.
+pub fn weight_under(count: u32, limit: u32) -> String {
+    format!(
+        r#","rateLimits":[{{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":{limit},"count":{count}}}]"#
+    )
+}
+
+/// The result object of `session.logon`, `.status` and `.logout` (spec §4.1), as written.
+pub fn session_result(
+    logon: Option<(&str, i64)>,
+    connected_since: i64,
+    return_rate_limits: bool,
+    server_time: i64,
+) -> String {
+    let (api_key, authorized_since) = match logon {
+        Some((key, since)) => (format!("\"{key}\""), since.to_string()),
+        None => ("null".to_owned(), "null".to_owned()),
+    };
+    format!(
+        r#"{{"apiKey":{api_key},"authorizedSince":{authorized_since},"connectedSince":{connected_since},"returnRateLimits":{return_rate_limits},"serverTime":{server_time},"userDataStream":false}}"#
+    )
+}
+
+/// A whole error reply without `rateLimits`.
+pub fn error_reply(id: &str, status: u16, code: i32, msg: &str) -> String {
+    format!(
+        r#"{{"id":{id},"status":{status},"error":{{"code":{code},"msg":{}}}}}"#,
+        serde_json::to_string(msg).expect("a string serializes")
+    )
+}
+
+/// A `ping` request that asks for no `rateLimits`, and its exact reply: a cheap way to show
+/// a connection still works.
+pub const QUIET_PING: &str =
+    r#"{"id":"still-there","method":"ping","params":{"returnRateLimits":false}}"#;
+pub const QUIET_PING_REPLY: &str = r#"{"id":"still-there","status":200,"result":{}}"#;
+
+// ---------------------------------------------------------------------------------------------
+// A WebSocket client speaking raw text
+
+/// A tokio-tungstenite client that sends and receives JSON as raw text. It answers the
+/// server's pings whenever it reads or flushes, as any well-behaved client does.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Connects to the server's `/ws-api/v3`.
+    pub async fn connect(server: &MockServer) -> Client {
+        Client::connect_url(&server.url()).await
+    }
+
+    /// Connects to `/ws-api/v3` with a query string (without the `?`).
+    pub async fn connect_with_query(server: &MockServer, query: &str) -> Client {
+        Client::connect_url(&format!("{}?{query}", server.url())).await
+    }
+
+    /// Connects to `url`.
+    pub async fn connect_url(url: &str) -> Client {
+        let (ws, _) = within(tokio_tungstenite::connect_async(url))
+            .await
+            .expect("WebSocket handshake succeeds");
+        Client { ws }
+    }
+
+    /// Sends one text frame.
+    pub async fn send(&mut self, text: &str) {
+        within(self.ws.send(Message::text(text)))
+            .await
+            .expect("text frame sent");
+    }
+
+    /// Sends one frame of any kind.
+    pub async fn send_message(&mut self, message: Message) {
+        within(self.ws.send(message)).await.expect("frame sent");
+    }
+
+    /// Writes out anything queued, such as the pong for a ping already read.
+    pub async fn flush(&mut self) {
+        within(self.ws.flush()).await.expect("flushed");
+    }
+
+    /// The next message of any kind; `None` once the connection is over.
+    pub async fn next_message(&mut self) -> Option<Message> {
+        match within(self.ws.next()).await {
+            Some(Ok(message)) => Some(message),
+            Some(Err(_)) | None => None,
+        }
+    }
+
+    /// The next text frame, skipping pings and pongs. Fails the test on anything else.
+    pub async fn recv(&mut self) -> String {
+        loop {
+            match self.next_message().await {
+                Some(Message::Text(text)) => return text.as_str().to_owned(),
+                Some(Message::Ping(_) | Message::Pong(_)) => continue,
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Sends `text` and returns the reply.
+    pub async fn request(&mut self, text: &str) -> String {
+        self.send(text).await;
+        self.recv().await
+    }
+
+    /// Sends `text` and returns the reply parsed as JSON.
+    pub async fn request_json(&mut self, text: &str) -> Value {
+        let reply = self.request(text).await;
+        serde_json::from_str(&reply).expect("reply is JSON")
+    }
+
+    /// Fails the test unless the connection still answers requests.
+    pub async fn assert_usable(&mut self) {
+        assert_eq!(self.request(QUIET_PING).await, QUIET_PING_REPLY);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A hand-made client: the HTTP upgrade and frames written and parsed by hand
+
+/// A frame as the server sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub opcode: u8,
+    pub payload: Vec<u8>,
+}
+
+pub const OP_TEXT: u8 = 0x1;
+pub const OP_BINARY: u8 = 0x2;
+pub const OP_CLOSE: u8 = 0x8;
+pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xA;
+
+impl Frame {
+    /// The close code and reason of a close frame.
+    pub fn close(&self) -> (u16, String) {
+        assert_eq!(self.opcode, OP_CLOSE, "not a close frame: {self:?}");
+        assert!(self.payload.len() >= 2, "close frame without a code");
+        let code = u16::from_be_bytes([self.payload[0], self.payload[1]]);
+        let reason = String::from_utf8(self.payload[2..].to_vec()).expect("UTF-8 close reason");
+        (code, reason)
+    }
+}
+
+/// A WebSocket client with no library underneath: it never answers a ping unless told to.
+pub struct RawClient {
+    stream: TcpStream,
+}
+
+/// A fixed key is fine: the server only echoes its digest.
+const SEC_WEBSOCKET_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+fn upgrade_request(address: SocketAddr, path_and_query: &str) -> String {
+    format!(
+        "GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: {SEC_WEBSOCKET_KEY}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+impl RawClient {
+    /// Connects to the server's `/ws-api/v3` and completes the upgrade.
+    pub async fn connect(server: &MockServer) -> RawClient {
+        let mut stream = within(TcpStream::connect(server.address()))
+            .await
+            .expect("TCP connect");
+        let request = upgrade_request(server.address(), mock_server::PATH);
+        within(stream.write_all(request.as_bytes()))
+            .await
+            .expect("upgrade request sent");
+        // Read the response head byte by byte, so no frame byte is taken with it.
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let byte = within(stream.read_u8()).await.expect("upgrade response");
+            head.push(byte);
+        }
+        let head = String::from_utf8(head).expect("ASCII response head");
+        assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused:\n{head}");
+        assert!(
+            // The digest of the fixed key, from RFC 6455 §1.3.
+            head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            "wrong Sec-WebSocket-Accept:\n{head}"
+        );
+        RawClient { stream }
+    }
+
+    /// The next frame, or `None` at end of stream.
+    pub async fn read_frame(&mut self) -> Option<Frame> {
+        let mut header = [0u8; 2];
+        match within(self.stream.read_exact(&mut header)).await {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+            Err(e) => panic!("reading a frame header: {e}"),
+        }
+        assert_eq!(header[0] & 0x80, 0x80, "fragmented frames are not expected");
+        assert_eq!(header[1] & 0x80, 0, "server frames must not be masked");
+        let length = match header[1] & 0x7F {
+            126 => u64::from(within(self.stream.read_u16()).await.expect("16-bit length")),
+            127 => within(self.stream.read_u64()).await.expect("64-bit length"),
+            short => u64::from(short),
+        };
+        let mut payload = vec![0u8; usize::try_from(length).expect("frame fits in memory")];
+        within(self.stream.read_exact(&mut payload))
+            .await
+            .expect("frame payload");
+        Some(Frame {
+            opcode: header[0] & 0x0F,
+            payload,
+        })
+    }
+
+    /// Writes one final, masked frame.
+    pub async fn write_frame(&mut self, opcode: u8, payload: &[u8]) {
+        let mask = [0x37, 0xFA, 0x21, 0x3D];
+        let mut frame = vec![0x80 | opcode];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | u8::try_from(n).expect("short length")),
+            n if n <= usize::from(u16::MAX) => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&u16::try_from(n).expect("16-bit length").to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&u64::try_from(n).expect("64-bit length").to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        within(self.stream.write_all(&frame))
+            .await
+            .expect("frame written");
+    }
+
+    /// Sends a text frame and returns the next text frame, failing on anything but pings.
+    pub async fn request(&mut self, text: &str) -> String {
+        self.write_frame(OP_TEXT, text.as_bytes()).await;
+        loop {
+            let frame = self.read_frame().await.expect("a reply before EOF");
+            match frame.opcode {
+                OP_TEXT => return String::from_utf8(frame.payload).expect("UTF-8 text frame"),
+                OP_PING => continue,
+                _ => panic!("expected a text frame, got {frame:?}"),
+            }
+        }
+    }
+
+    /// Fails the test unless the connection still answers requests.
+    pub async fn assert_usable(&mut self) {
+        assert_eq!(self.request(QUIET_PING).await, QUIET_PING_REPLY);
+    }
+}
+
+/// An HTTP response to an upgrade request the server refused.
+#[derive(Debug)]
+pub struct HttpRefusal {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+/// Sends an upgrade request for `path_and_query` and reads the response to the end of the
+/// stream, for handshakes the server is expected to refuse.
+pub async fn refused_upgrade(server: &MockServer, path_and_query: &str) -> HttpRefusal {
+    let mut stream = within(TcpStream::connect(server.address()))
+        .await
+        .expect("TCP connect");
+    let request = upgrade_request(server.address(), path_and_query);
+    within(stream.write_all(request.as_bytes()))
+        .await
+        .expect("upgrade request sent");
+    let mut response = Vec::new();
+    within(stream.read_to_end(&mut response))
+        .await
+        .expect("response read to the end");
+    let response = String::from_utf8(response).expect("UTF-8 response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a complete response head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("a status line");
+    HttpRefusal {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    }
+}

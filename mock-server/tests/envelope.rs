@@ -1,0 +1,366 @@
+//! The request/response envelope over a real socket (spec §2): raw JSON text in, whole frames
+//! compared as exact strings, so a serde mistake shared by server and client cannot hide.
+//! Every bad frame is followed by a request that shows the connection still works.
+
+mod common;
+
+use common::{error_reply, frozen_server, weight, Client};
+use rstest::rstest;
+use tokio_tungstenite::tungstenite::Message;
+
+const INVALID_JSON: &str =
+    r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#;
+const INVALID_ID: &str = r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null."}}"#;
+const NO_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1102,"msg":"Mandatory parameter 'method' was not sent, was empty/null, or malformed."}}"#;
+const UNKNOWN_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1100,"msg":"Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout'."}}"#;
+const PARAMS_NOT_OBJECT: &str = r#"{"id":7,"status":400,"error":{"code":-1135,"msg":"JSON sent for parameter 'params' is not valid"}}"#;
+
+/// The reply to `{"id":2,"method":"ping"}` when nothing but the connection (2) was charged
+/// before it.
+fn first_ping_reply() -> String {
+    format!(r#"{{"id":2,"status":200,"result":{{}}{}}}"#, weight(3))
+}
+
+/// Frames refused before their weight is charged: exact reply without `rateLimits`, nothing
+/// counted, and the connection goes on.
+#[rstest]
+#[case::unterminated_object("{", INVALID_JSON)]
+#[case::not_json_at_all("not json", INVALID_JSON)]
+#[case::empty_text("", INVALID_JSON)]
+#[case::only_whitespace(" \n\t ", INVALID_JSON)]
+#[case::top_level_array(r#"[1,"ping",{}]"#, INVALID_JSON)]
+#[case::top_level_string(r#""ping""#, INVALID_JSON)]
+#[case::top_level_number("42", INVALID_JSON)]
+#[case::top_level_null("null", INVALID_JSON)]
+#[case::trailing_garbage(r#"{"id":1,"method":"ping"} x"#, INVALID_JSON)]
+#[case::two_objects(r#"{"id":1,"method":"ping"}{"id":2,"method":"ping"}"#, INVALID_JSON)]
+#[case::duplicate_id(r#"{"id":1,"id":2,"method":"ping"}"#, INVALID_JSON)]
+#[case::id_of_51_characters(
+    r#"{"id":"e2a85d9f-07a5-4f94-8d5f-789dc3deb097-0123456789","method":"ping"}"#,
+    INVALID_ID
+)]
+#[case::id_of_37_characters(
+    r#"{"id":"0123456789012345678901234567890123456","method":"ping"}"#,
+    INVALID_ID
+)]
+#[case::empty_string_id(r#"{"id":"","method":"ping"}"#, INVALID_ID)]
+#[case::id_with_a_space(r#"{"id":"a b","method":"ping"}"#, INVALID_ID)]
+#[case::id_with_a_dot(r#"{"id":"a.b","method":"ping"}"#, INVALID_ID)]
+#[case::non_ascii_id(r#"{"id":"é","method":"ping"}"#, INVALID_ID)]
+#[case::fractional_id(r#"{"id":1.5,"method":"ping"}"#, INVALID_ID)]
+#[case::exponent_id(r#"{"id":1e3,"method":"ping"}"#, INVALID_ID)]
+#[case::id_above_i64(r#"{"id":9223372036854775808,"method":"ping"}"#, INVALID_ID)]
+#[case::id_below_i64(r#"{"id":-9223372036854775809,"method":"ping"}"#, INVALID_ID)]
+#[case::boolean_id(r#"{"id":true,"method":"ping"}"#, INVALID_ID)]
+#[case::array_id(r#"{"id":[1],"method":"ping"}"#, INVALID_ID)]
+#[case::object_id(r#"{"id":{},"method":"ping"}"#, INVALID_ID)]
+#[case::missing_method(r#"{"id":7}"#, NO_METHOD)]
+#[case::missing_method_with_params(r#"{"id":7,"params":{}}"#, NO_METHOD)]
+#[case::null_method(r#"{"id":7,"method":null}"#, NO_METHOD)]
+#[case::numeric_method(r#"{"id":7,"method":1}"#, NO_METHOD)]
+#[case::array_method(r#"{"id":7,"method":["ping"]}"#, NO_METHOD)]
+#[case::empty_method(r#"{"id":7,"method":""}"#, NO_METHOD)]
+#[case::bare_prefix_method(r#"{"id":7,"method":"v3/"}"#, NO_METHOD)]
+#[case::unknown_method(r#"{"id":7,"method":"order.place"}"#, UNKNOWN_METHOD)]
+#[case::method_in_upper_case(r#"{"id":7,"method":"PING"}"#, UNKNOWN_METHOD)]
+#[case::method_with_another_version(r#"{"id":7,"method":"v2/ping"}"#, UNKNOWN_METHOD)]
+#[case::method_with_a_doubled_prefix(r#"{"id":7,"method":"v3/v3/ping"}"#, UNKNOWN_METHOD)]
+#[case::method_with_padding(r#"{"id":7,"method":" ping"}"#, UNKNOWN_METHOD)]
+#[case::params_array(r#"{"id":7,"method":"ping","params":[]}"#, PARAMS_NOT_OBJECT)]
+#[case::params_string(r#"{"id":7,"method":"ping","params":"{}"}"#, PARAMS_NOT_OBJECT)]
+#[case::params_number(r#"{"id":7,"method":"ping","params":1}"#, PARAMS_NOT_OBJECT)]
+#[case::params_boolean(r#"{"id":7,"method":"ping","params":true}"#, PARAMS_NOT_OBJECT)]
+#[tokio::test]
+async fn refused_frames_get_an_exact_reply_and_leave_the_connection_usable(
+    #[case] frame: &str,
+    #[case] expected: &str,
+) {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    assert_eq!(client.request(frame).await, expected, "reply to {frame:?}");
+    assert_eq!(
+        client.request(r#"{"id":2,"method":"ping"}"#).await,
+        first_ping_reply(),
+        "the refused frame was charged, or the connection broke"
+    );
+}
+
+/// Deep nesting must not overflow the server's stack wherever it appears.
+#[tokio::test]
+async fn deeply_nested_values_are_refused_without_harm() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases = [
+        (nested.clone(), INVALID_JSON.to_owned()),
+        (
+            format!(r#"{{"id":{nested},"method":"ping"}}"#),
+            INVALID_ID.to_owned(),
+        ),
+        (
+            format!(r#"{{"id":7,"method":"ping","params":{nested}}}"#),
+            PARAMS_NOT_OBJECT.to_owned(),
+        ),
+        (
+            format!(r#"{{"id":7,"method":"ping","params":{{"a":{nested}}}}}"#),
+            format!(
+                r#"{{"id":7,"status":400,"error":{{"code":-1104,"msg":"Not all sent parameters were read; read '0' parameter(s) but was sent '1'."}}{}}}"#,
+                weight(3)
+            ),
+        ),
+    ];
+    for (frame, expected) in cases {
+        let reply = client.request(&frame).await;
+        assert!(reply == expected, "got {reply}, expected {expected}");
+    }
+    client.assert_usable().await;
+}
+
+#[tokio::test]
+async fn invalid_id_is_answered_with_a_null_id_and_no_rate_limits() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    let reply = client
+        .request(r#"{"id":"0123456789012345678901234567890123456789abcdefghijk","method":"ping"}"#)
+        .await;
+    assert_eq!(
+        reply,
+        r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null."}}"#
+    );
+    client.assert_usable().await;
+}
+
+#[tokio::test]
+async fn binary_frame_is_refused_like_bad_json_even_when_it_holds_a_request() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    client
+        .send_message(Message::binary(&br#"{"id":1,"method":"ping"}"#[..]))
+        .await;
+    assert_eq!(client.recv().await, INVALID_JSON);
+    client
+        .send_message(Message::binary(vec![0xFF, 0x00, 0x80]))
+        .await;
+    assert_eq!(client.recv().await, INVALID_JSON);
+    assert_eq!(
+        client.request(r#"{"id":2,"method":"ping"}"#).await,
+        first_ping_reply()
+    );
+}
+
+#[tokio::test]
+async fn a_run_of_bad_frames_never_closes_the_connection() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    for _ in 0..20 {
+        assert_eq!(client.request("{").await, INVALID_JSON);
+        let long_id = format!(r#"{{"id":"{}","method":"ping"}}"#, "x".repeat(50));
+        assert_eq!(client.request(&long_id).await, INVALID_ID);
+    }
+    client.assert_usable().await;
+}
+
+/// The `id` comes back with the same JSON type and value (spec §2.1, §2.2).
+#[rstest]
+#[case::positive_integer("1", "1")]
+#[case::zero("0", "0")]
+#[case::negative_integer("-7", "-7")]
+#[case::largest_i64("9223372036854775807", "9223372036854775807")]
+#[case::smallest_i64("-9223372036854775808", "-9223372036854775808")]
+#[case::string(
+    r#""e2a85d9f-07a5-4f94-8d5f-789dc3deb097""#,
+    r#""e2a85d9f-07a5-4f94-8d5f-789dc3deb097""#
+)]
+#[case::string_of_digits(r#""007""#, r#""007""#)]
+#[case::string_of_dashes_and_underscores(r#""-_-""#, r#""-_-""#)]
+#[case::escaped_string(r#""\u0041b""#, r#""Ab""#)]
+#[case::null("null", "null")]
+#[tokio::test]
+async fn id_is_echoed_with_its_json_type(#[case] sent: &str, #[case] echoed: &str) {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    let reply = client
+        .request(&format!(r#"{{"id":{sent},"method":"ping"}}"#))
+        .await;
+    assert_eq!(
+        reply,
+        format!(
+            r#"{{"id":{echoed},"status":200,"result":{{}}{}}}"#,
+            weight(3)
+        )
+    );
+}
+
+#[tokio::test]
+async fn absent_id_is_answered_as_null() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    assert_eq!(
+        client.request(r#"{"method":"ping"}"#).await,
+        format!(r#"{{"id":null,"status":200,"result":{{}}{}}}"#, weight(3))
+    );
+}
+
+#[tokio::test]
+async fn id_is_echoed_on_errors_too() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    assert_eq!(
+        client
+            .request(r#"{"id":"err-1","method":"nope"}"#)
+            .await,
+        error_reply(
+            r#""err-1""#,
+            400,
+            -1100,
+            "Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout'."
+        )
+    );
+    assert_eq!(
+        client
+            .request(r#"{"id":-3,"method":"session.logon"}"#)
+            .await,
+        format!(
+            r#"{{"id":-3,"status":400,"error":{{"code":-1102,"msg":"Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."}}{}}}"#,
+            weight(4)
+        )
+    );
+}
+
+#[rstest]
+#[case::ping("v3/ping", r#"{}"#)]
+#[case::time("v3/time", r#"{"serverTime":1700000000000}"#)]
+#[tokio::test]
+async fn method_may_carry_the_v3_prefix(#[case] method: &str, #[case] result: &str) {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    let reply = client
+        .request(&format!(r#"{{"id":1,"method":"{method}"}}"#))
+        .await;
+    assert_eq!(
+        reply,
+        format!(r#"{{"id":1,"status":200,"result":{result}{}}}"#, weight(3))
+    );
+}
+
+#[tokio::test]
+async fn pretty_printed_requests_and_any_key_order_are_accepted() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    let reply = client
+        .request("\n {\n  \"params\" : { } ,\n  \"method\" : \"time\" ,\n  \"id\" : 5\n }\n")
+        .await;
+    assert_eq!(
+        reply,
+        format!(
+            r#"{{"id":5,"status":200,"result":{{"serverTime":1700000000000}}{}}}"#,
+            weight(3)
+        )
+    );
+}
+
+#[tokio::test]
+async fn empty_and_null_params_are_the_same_as_none() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    for (i, params) in [r#","params":{}"#, r#","params":null"#, ""]
+        .iter()
+        .enumerate()
+    {
+        let reply = client
+            .request(&format!(r#"{{"id":1,"method":"ping"{params}}}"#))
+            .await;
+        let count = 3 + u32::try_from(i).expect("small index");
+        assert_eq!(
+            reply,
+            format!(r#"{{"id":1,"status":200,"result":{{}}{}}}"#, weight(count)),
+            "params {params:?}"
+        );
+    }
+}
+
+/// Errors found after the weight is charged carry `rateLimits`, and the request counts.
+#[rstest]
+#[case::extra_param_on_ping(
+    r#"{"id":7,"method":"ping","params":{"symbol":"BTCUSDT"}}"#,
+    -1104,
+    "Not all sent parameters were read; read '0' parameter(s) but was sent '1'."
+)]
+#[case::extra_params_on_logon(
+    r#"{"id":7,"method":"session.logon","params":{"apiKey":"a","signature":"b","timestamp":1,"x":1,"y":2}}"#,
+    -1104,
+    "Not all sent parameters were read; read '3' parameter(s) but was sent '5'."
+)]
+#[case::duplicate_param(
+    r#"{"id":7,"method":"ping","params":{"returnRateLimits":true,"returnRateLimits":true}}"#,
+    -1101,
+    "Duplicate values for a parameter detected."
+)]
+#[case::duplicate_logon_param(
+    r#"{"id":7,"method":"session.logon","params":{"apiKey":"a","apiKey":"b"}}"#,
+    -1101,
+    "Duplicate values for a parameter detected."
+)]
+#[case::return_rate_limits_not_a_boolean(
+    r#"{"id":7,"method":"ping","params":{"returnRateLimits":"yes"}}"#,
+    -1130,
+    "Data sent for parameter 'returnRateLimits' is not valid."
+)]
+#[case::return_rate_limits_as_a_number(
+    r#"{"id":7,"method":"ping","params":{"returnRateLimits":1}}"#,
+    -1130,
+    "Data sent for parameter 'returnRateLimits' is not valid."
+)]
+#[case::return_rate_limits_in_upper_case(
+    r#"{"id":7,"method":"ping","params":{"returnRateLimits":"TRUE"}}"#,
+    -1130,
+    "Data sent for parameter 'returnRateLimits' is not valid."
+)]
+#[tokio::test]
+async fn param_errors_are_charged_and_leave_the_connection_usable(
+    #[case] frame: &str,
+    #[case] code: i32,
+    #[case] msg: &str,
+) {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    let weight_of_method = if frame.contains("session.logon") {
+        2
+    } else {
+        1
+    };
+    let expected = format!(
+        r#"{{"id":7,"status":400,"error":{{"code":{code},"msg":{}}}{}}}"#,
+        serde_json::to_string(msg).expect("a string serializes"),
+        weight(2 + weight_of_method)
+    );
+    assert_eq!(client.request(frame).await, expected);
+    assert_eq!(
+        client.request(r#"{"id":2,"method":"ping"}"#).await,
+        format!(
+            r#"{{"id":2,"status":200,"result":{{}}{}}}"#,
+            weight(3 + weight_of_method)
+        )
+    );
+}
+
+#[tokio::test]
+async fn invalid_escapes_inside_strings_are_refused_without_harm() {
+    let server = frozen_server().await;
+    let mut client = Client::connect(&server).await;
+    // A lone surrogate is well-formed JSON text but no Unicode string: refused where it is
+    // decoded, keeping the id when the id itself was fine.
+    let invalid_json_id_7 = error_reply("7", 400, -1135, "Invalid JSON Request");
+    for (frame, expected) in [
+        (r#"{"id":7,"method":"\ud800"}"#, invalid_json_id_7.as_str()),
+        (
+            r#"{"id":7,"method":"ping","params":{"a":"\ud800"}}"#,
+            invalid_json_id_7.as_str(),
+        ),
+        (r#"{"id":"\ud800","method":"ping"}"#, INVALID_ID),
+        (r#"{"id":7,"method":"ping\x"}"#, INVALID_JSON),
+    ] {
+        assert_eq!(client.request(frame).await, expected, "reply to {frame}");
+    }
+    client.assert_usable().await;
+}
