@@ -17,13 +17,15 @@ pub enum CloseReason {
     MessageTooBig,
     /// A text frame was not valid UTF-8.
     InvalidUtf8,
+    /// The client took its User Data Stream events too slowly: its queue filled up.
+    EventQueueFull,
 }
 
 impl CloseReason {
     /// The WebSocket close code sent.
     pub fn code(self) -> u16 {
         match self {
-            CloseReason::IpBanned | CloseReason::PongTimeout => 1008,
+            CloseReason::IpBanned | CloseReason::PongTimeout | CloseReason::EventQueueFull => 1008,
             CloseReason::LifetimeExceeded => 1000,
             CloseReason::ServerShutdown => 1001,
             CloseReason::MessageTooBig => 1009,
@@ -40,6 +42,7 @@ impl CloseReason {
             CloseReason::ServerShutdown => "server shutting down",
             CloseReason::MessageTooBig => "message too big",
             CloseReason::InvalidUtf8 => "invalid UTF-8 in a text frame",
+            CloseReason::EventQueueFull => "too many events queued",
         }
     }
 }

@@ -8,7 +8,7 @@
 //! requests wait in its own socket buffers, and after `write_timeout` the connection is
 //! dropped.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -38,6 +38,28 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// Connections open or in their handshake, for the global cap and for tests to wait on.
     pub open: watch::Sender<usize>,
+    /// Where User Data Stream events for each open connection are queued.
+    pub mailboxes: Mutex<HashMap<u64, Mailbox>>,
+}
+
+/// How many pushed events may wait for one connection before it is closed as too slow.
+const EVENT_QUEUE: usize = 1024;
+
+/// A connection's queue of pushed events, bounded: a client too slow to take its events is
+/// disconnected rather than allowed to grow the server's memory.
+#[derive(Debug)]
+pub(crate) struct Mailbox {
+    events: mpsc::Sender<String>,
+    overflow: CancellationToken,
+}
+
+impl Mailbox {
+    /// Queues `frame`; a full queue closes the connection.
+    pub fn post(&self, frame: String) {
+        if self.events.try_send(frame).is_err() {
+            self.overflow.cancel();
+        }
+    }
 }
 
 impl Shared {
@@ -45,6 +67,13 @@ impl Shared {
     /// single assignment or insert), so a poisoned lock is taken over rather than spread.
     pub fn lock(&self) -> MutexGuard<'_, ServerCore> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The event queues, under their own short-lived lock.
+    pub fn mailboxes(&self) -> MutexGuard<'_, HashMap<u64, Mailbox>> {
+        self.mailboxes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -140,15 +169,26 @@ pub(crate) async fn serve(
     };
     let connected = shared.clock.now();
     let session = ConnectionCore::open(&mut shared.lock(), peer.ip(), connected, options);
+    let id = session.id();
+    let (events, mailbox) = mpsc::channel(EVENT_QUEUE);
+    let overflow = CancellationToken::new();
+    shared.mailboxes().insert(
+        id,
+        Mailbox {
+            events,
+            overflow: overflow.clone(),
+        },
+    );
     tracing::debug!(%peer, ?options, "connected");
-    let close = Connection {
+    let mut connection = Connection {
         shared: &shared,
         peer,
         session,
         connected,
-    }
-    .run(ws, &shutdown)
-    .await;
+    };
+    let close = connection.run(ws, mailbox, &overflow, &shutdown).await;
+    shared.mailboxes().remove(&id);
+    connection.session.close(&mut shared.lock());
     tracing::debug!(%peer, ?close, "disconnected");
     drop(slot);
 }
@@ -182,10 +222,25 @@ impl Connection<'_> {
         }
     }
 
+    /// Sends the reply, then any events the request produced.
+    async fn send_reply(&mut self, sink: &mut Sink, reply: String) -> Sent {
+        if let Sent::Failed = self.send(sink, Message::text(reply)).await {
+            return Sent::Failed;
+        }
+        for event in self.session.take_events() {
+            if let Sent::Failed = self.send(sink, Message::text(event)).await {
+                return Sent::Failed;
+            }
+        }
+        Sent::Ok
+    }
+
     /// Runs until the connection ends; returns why the server ended it, if it did.
     async fn run(
-        mut self,
+        &mut self,
         ws: WebSocketStream<TcpStream>,
+        mut mailbox: mpsc::Receiver<String>,
+        overflow: &CancellationToken,
         shutdown: &CancellationToken,
     ) -> Option<CloseReason> {
         let shared = self.shared;
@@ -206,8 +261,9 @@ impl Connection<'_> {
                 biased;
                 () = shutdown.cancelled(), if grace_end.is_none() => {
                     // Tell the client, then keep serving it for the grace period (spec §1.4).
+                    let now = self.session.time_unit().render(clock.now());
                     let event = serde_json::json!({
-                        "event": { "e": "serverShutdown", "E": clock.now().as_millis() }
+                        "event": { "e": "serverShutdown", "E": now }
                     });
                     grace_end = Some(Instant::now() + config.shutdown_grace);
                     if let Sent::Failed = self.send(&mut sink, Message::text(event.to_string())).await {
@@ -215,6 +271,12 @@ impl Connection<'_> {
                     }
                 }
                 () = sleep_until_instant(grace_end) => break Some(CloseReason::ServerShutdown),
+                () = overflow.cancelled() => break Some(CloseReason::EventQueueFull),
+                Some(event) = mailbox.recv() => {
+                    if let Sent::Failed = self.send(&mut sink, Message::text(event)).await {
+                        return None;
+                    }
+                }
                 frame = stream.next() => {
                     let reply = match frame {
                         Some(Ok(Message::Text(text))) => {
@@ -240,7 +302,7 @@ impl Connection<'_> {
                         Some(Err(WsError::Utf8(_))) => break Some(CloseReason::InvalidUtf8),
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
                     };
-                    if let Sent::Failed = self.send(&mut sink, Message::text(reply)).await {
+                    if let Sent::Failed = self.send_reply(&mut sink, reply).await {
                         return None;
                     }
                     if let Some(reason) = self.session.closing() {

@@ -59,6 +59,13 @@ pub(crate) enum ApiError {
     BadApiKeyFormat,
     /// The API key is unknown, revoked, or lacks permission (-2015).
     RejectedApiKey,
+    /// The request needs a logged-on session and there is none (-1002; spec §10.10: our
+    /// choice for `userDataStream.subscribe`).
+    Unauthorized,
+    /// The account already has a User Data Stream subscription on this connection (-2035).
+    SubscriptionActive,
+    /// The connection has used all its subscription ids, or has too many active (-2042).
+    MaxSubscriptionIds,
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -197,6 +204,21 @@ impl ApiError {
                 401,
                 -2015,
                 "Invalid API-key, IP, or permissions for action.".to_owned(),
+            ),
+            ApiError::Unauthorized => (
+                401,
+                -1002,
+                "You are not authorized to execute this request.".to_owned(),
+            ),
+            ApiError::SubscriptionActive => (
+                400,
+                -2035,
+                "User Data Stream subscription already active.".to_owned(),
+            ),
+            ApiError::MaxSubscriptionIds => (
+                400,
+                -2042,
+                "Maximum subscription ID reached for this connection.".to_owned(),
             ),
         }
     }

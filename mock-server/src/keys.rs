@@ -1,10 +1,13 @@
 //! The API keys a server accepts, and the demo key it starts with.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use ed25519_dalek::VerifyingKey;
+use rsa::traits::PublicKeyParts as _;
+use rsa::RsaPublicKey;
 
 /// The built-in demo key: test material, public on purpose, so that any client can log on
 /// to a freshly started mock at once. Never use it anywhere real.
@@ -17,14 +20,17 @@ pub mod demo {
     pub const PUBLIC_KEY_PEM: &str = include_str!("../keys/demo-ed25519-public.pem");
 }
 
-/// What the server holds for an API key to verify its signatures.
+/// What the server holds for an API key to verify its signatures (spec §3.2).
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyMaterial {
-    /// An Ed25519 public key: the only type that may `session.logon` (spec §4.2).
+    /// An Ed25519 public key: the only type that may `session.logon` (spec §4.2). Signatures
+    /// are base64.
     Ed25519(VerifyingKey),
-    /// An HMAC-SHA256 secret.
+    /// An HMAC-SHA256 secret. Signatures are hex, in either letter case.
     Hmac(Vec<u8>),
+    /// An RSA public key. Signatures are base64 RSASSA-PKCS1-v1_5 with SHA-256.
+    Rsa(RsaPublicKey),
 }
 
 impl fmt::Debug for KeyMaterial {
@@ -32,8 +38,75 @@ impl fmt::Debug for KeyMaterial {
         match self {
             KeyMaterial::Ed25519(key) => f.debug_tuple("Ed25519").field(key).finish(),
             KeyMaterial::Hmac(_) => f.write_str("Hmac(<secret>)"),
+            KeyMaterial::Rsa(key) => write!(f, "Rsa({} bits)", key.size() * 8),
         }
     }
+}
+
+/// The security types a key may use (spec §3.1). A request of a type the key lacks is
+/// refused with -2015.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Permissions {
+    /// `USER_DATA`: account information (`account.status`, `account.rateLimits.orders`).
+    pub user_data: bool,
+    /// `USER_STREAM`: User Data Stream subscriptions.
+    pub user_stream: bool,
+    /// `TRADE`: placing and cancelling orders (off by default, as on Binance).
+    pub trade: bool,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions {
+            user_data: true,
+            user_stream: true,
+            trade: false,
+        }
+    }
+}
+
+impl Permissions {
+    /// Every permission.
+    pub const ALL: Permissions = Permissions {
+        user_data: true,
+        user_stream: true,
+        trade: true,
+    };
+
+    /// Permissions from names as Binance spells the security types: `USER_DATA`,
+    /// `USER_STREAM`, `TRADE`.
+    ///
+    /// # Errors
+    /// The first name that is none of these.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, String> {
+        let mut permissions = Permissions {
+            user_data: false,
+            user_stream: false,
+            trade: false,
+        };
+        for name in names {
+            match name {
+                "USER_DATA" => permissions.user_data = true,
+                "USER_STREAM" => permissions.user_stream = true,
+                "TRADE" => permissions.trade = true,
+                other => return Err(other.to_owned()),
+            }
+        }
+        Ok(permissions)
+    }
+}
+
+/// A registered API key: how to verify it, what it may do, and whose account it opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredKey {
+    /// The verification material.
+    pub material: KeyMaterial,
+    /// What the key may do.
+    pub permissions: Permissions,
+    /// The account the key belongs to; keys of one account share its fixture and its
+    /// User Data Stream events. By default, the API key's own name.
+    pub account: String,
 }
 
 /// Why a key could not be registered.
@@ -46,6 +119,9 @@ pub enum KeyError {
     /// The text is not an Ed25519 public key in SPKI PEM form.
     #[error("not an Ed25519 public key PEM (as `openssl pkey -pubout` writes): {0}")]
     BadPublicKeyPem(String),
+    /// The text is not an RSA public key in SPKI PEM form.
+    #[error("not an RSA public key PEM (as `openssl pkey -pubout` writes): {0}")]
+    BadRsaPublicKeyPem(String),
     /// An HMAC secret must not be empty.
     #[error("the HMAC secret for {0:?} is empty")]
     EmptySecret(String),
@@ -66,10 +142,20 @@ pub fn ed25519_public_key_from_pem(pem: &str) -> Result<VerifyingKey, KeyError> 
         .map_err(|e| KeyError::BadPublicKeyPem(e.to_string()))
 }
 
-/// API keys and their verification material.
+/// Parses an RSA public key from SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as
+/// `openssl pkey -pubout` writes it.
+///
+/// # Errors
+/// [`KeyError::BadRsaPublicKeyPem`] when the text is not such a key.
+pub fn rsa_public_key_from_pem(pem: &str) -> Result<RsaPublicKey, KeyError> {
+    RsaPublicKey::from_public_key_pem(pem.trim())
+        .map_err(|e| KeyError::BadRsaPublicKeyPem(e.to_string()))
+}
+
+/// API keys, their verification material, permissions and accounts.
 #[derive(Clone, Debug, Default)]
 pub struct KeyRegistry {
-    keys: HashMap<String, KeyMaterial>,
+    keys: HashMap<String, RegisteredKey>,
 }
 
 impl KeyRegistry {
@@ -85,23 +171,22 @@ impl KeyRegistry {
         keys
     }
 
-    /// Registers the [`demo`] key.
+    /// Registers the [`demo`] key, with the default permissions.
     pub fn add_demo_key(&mut self) {
         if let Ok(key) = ed25519_public_key_from_pem(demo::PUBLIC_KEY_PEM) {
-            self.keys
-                .insert(demo::API_KEY.to_owned(), KeyMaterial::Ed25519(key));
+            let _ = self.insert(demo::API_KEY, KeyMaterial::Ed25519(key));
         }
     }
 
-    /// Registers an Ed25519 key, replacing any key of that name.
+    /// Registers an Ed25519 key with the default permissions, replacing any key of that name.
     ///
     /// # Errors
     /// [`KeyError::BadApiKey`] when `api_key` is not of the API key format.
     pub fn insert_ed25519(&mut self, api_key: &str, key: VerifyingKey) -> Result<(), KeyError> {
-        self.insert(api_key, KeyMaterial::Ed25519(key))
+        self.insert(api_key, KeyMaterial::Ed25519(key)).map(drop)
     }
 
-    /// Registers an HMAC-SHA256 key, replacing any key of that name.
+    /// Registers an HMAC-SHA256 key with the default permissions, replacing any key of that name.
     ///
     /// # Errors
     /// [`KeyError::BadApiKey`] for a malformed name, [`KeyError::EmptySecret`] for an empty secret.
@@ -110,27 +195,54 @@ impl KeyRegistry {
         api_key: &str,
         secret: impl Into<Vec<u8>>,
     ) -> Result<(), KeyError> {
-        let secret = secret.into();
-        if secret.is_empty() {
-            return Err(KeyError::EmptySecret(api_key.to_owned()));
-        }
-        self.insert(api_key, KeyMaterial::Hmac(secret))
+        self.insert(api_key, KeyMaterial::Hmac(secret.into()))
+            .map(drop)
     }
 
-    fn insert(&mut self, api_key: &str, material: KeyMaterial) -> Result<(), KeyError> {
+    /// Registers a key of any type with the default permissions and its own account,
+    /// replacing any key of that name; returns it so that its permissions and account can be
+    /// changed.
+    ///
+    /// # Errors
+    /// [`KeyError::BadApiKey`] for a malformed name, [`KeyError::EmptySecret`] for an empty
+    /// HMAC secret.
+    pub fn insert(
+        &mut self,
+        api_key: &str,
+        material: KeyMaterial,
+    ) -> Result<&mut RegisteredKey, KeyError> {
         if !is_well_formed_api_key(api_key) {
             return Err(KeyError::BadApiKey(api_key.to_owned()));
         }
-        self.keys.insert(api_key.to_owned(), material);
-        Ok(())
+        if matches!(&material, KeyMaterial::Hmac(secret) if secret.is_empty()) {
+            return Err(KeyError::EmptySecret(api_key.to_owned()));
+        }
+        let key = RegisteredKey {
+            material,
+            permissions: Permissions::default(),
+            account: api_key.to_owned(),
+        };
+        Ok(match self.keys.entry(api_key.to_owned()) {
+            Entry::Occupied(mut entry) => {
+                entry.insert(key);
+                entry.into_mut()
+            }
+            Entry::Vacant(entry) => entry.insert(key),
+        })
     }
 
-    /// The material registered for `api_key`.
-    pub fn get(&self, api_key: &str) -> Option<&KeyMaterial> {
+    /// The key registered as `api_key`.
+    pub fn get(&self, api_key: &str) -> Option<&RegisteredKey> {
         self.keys.get(api_key)
     }
 
-    /// Removes `api_key`, returning whether it was registered.
+    /// The key registered as `api_key`, to change its permissions or account.
+    pub fn get_mut(&mut self, api_key: &str) -> Option<&mut RegisteredKey> {
+        self.keys.get_mut(api_key)
+    }
+
+    /// Removes `api_key`, returning whether it was registered. Sessions logged on with it
+    /// are revoked on their next request (spec §4.7).
     pub fn remove(&mut self, api_key: &str) -> bool {
         self.keys.remove(api_key).is_some()
     }
@@ -155,10 +267,19 @@ mod tests {
         assert!(is_well_formed_api_key(demo::API_KEY));
         assert_eq!(demo::API_KEY.len(), 64);
         let keys = KeyRegistry::with_demo_key();
-        assert!(matches!(
-            keys.get(demo::API_KEY),
-            Some(KeyMaterial::Ed25519(_))
-        ));
+        let demo = keys.get(demo::API_KEY).expect("registered");
+        assert!(matches!(demo.material, KeyMaterial::Ed25519(_)));
+        assert_eq!(demo.account, demo::API_KEY);
+        assert_eq!(demo.permissions, Permissions::default());
+    }
+
+    #[test]
+    fn permissions_read_binance_names() {
+        assert_eq!(
+            Permissions::from_names(["USER_DATA", "TRADE", "USER_STREAM"]),
+            Ok(Permissions::ALL)
+        );
+        assert_eq!(Permissions::from_names(["READ"]), Err("READ".to_owned()));
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //! The binary `mock-server` runs the same server from the command line
 //! (`cargo run --release -p mock-server`).
 
+mod account;
+mod auth;
 mod clock;
 mod close;
 mod connection;
@@ -43,6 +45,7 @@ mod server;
 mod session;
 mod signature;
 mod timing;
+mod user_data;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -53,12 +56,14 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use account::{Account, Balance};
 pub use clock::{Clock, Timestamp};
 pub use close::CloseReason;
 pub use envelope::TimeUnit;
 pub use handshake::PATH;
 pub use keys::{
-    demo, ed25519_public_key_from_pem, is_well_formed_api_key, KeyError, KeyMaterial, KeyRegistry,
+    demo, ed25519_public_key_from_pem, is_well_formed_api_key, rsa_public_key_from_pem, KeyError,
+    KeyMaterial, KeyRegistry, Permissions, RegisteredKey,
 };
 pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
@@ -158,6 +163,7 @@ pub struct MockServerBuilder {
     config: Config,
     keys: KeyRegistry,
     key_errors: Vec<KeyError>,
+    accounts: Vec<(String, Account)>,
     demo_key: bool,
     clock: Clock,
 }
@@ -169,6 +175,7 @@ impl Default for MockServerBuilder {
             config: Config::default(),
             keys: KeyRegistry::new(),
             key_errors: Vec::new(),
+            accounts: Vec::new(),
             demo_key: true,
             clock: Clock::system(),
         }
@@ -254,6 +261,44 @@ impl MockServerBuilder {
         self
     }
 
+    /// Registers an RSA key (RSASSA-PKCS1-v1_5 with SHA-256 signatures). A malformed
+    /// `api_key` makes [`start`](Self::start) fail.
+    pub fn rsa_key(mut self, api_key: &str, public_key: rsa::RsaPublicKey) -> Self {
+        if let Err(e) = self.keys.insert(api_key, KeyMaterial::Rsa(public_key)) {
+            self.key_errors.push(e);
+        }
+        self
+    }
+
+    /// Changes the keys registered so far: permissions, accounts, more keys.
+    ///
+    /// ```
+    /// use mock_server::{MockServer, Permissions};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mock_server::StartError> {
+    /// let server = MockServer::builder()
+    ///     .hmac_key("TradeKey", "secret")
+    ///     .with_keys(|keys| {
+    ///         if let Some(key) = keys.get_mut("TradeKey") {
+    ///             key.permissions = Permissions::ALL;
+    ///             key.account = "main".to_owned();
+    ///         }
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_keys(mut self, change: impl FnOnce(&mut KeyRegistry)) -> Self {
+        change(&mut self.keys);
+        self
+    }
+
+    /// Sets the fixture of account `name`.
+    pub fn account(mut self, name: &str, account: Account) -> Self {
+        self.accounts.push((name.to_owned(), account));
+        self
+    }
+
     /// Registers an Ed25519 key. A malformed `api_key` makes [`start`](Self::start) fail.
     pub fn ed25519_key(mut self, api_key: &str, public_key: VerifyingKey) -> Self {
         if let Err(e) = self.keys.insert_ed25519(api_key, public_key) {
@@ -307,10 +352,17 @@ impl MockServerBuilder {
             source,
         })?;
         let shared = Arc::new(Shared {
-            state: Mutex::new(ServerCore::new(&self.config, self.keys)),
+            state: Mutex::new({
+                let mut core = ServerCore::new(&self.config, self.keys);
+                for (name, account) in self.accounts {
+                    core.set_account(&name, account);
+                }
+                core
+            }),
             config: self.config,
             clock: self.clock.clone(),
             open: tokio::sync::watch::channel(0).0,
+            mailboxes: Mutex::default(),
         });
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server::run(listener, shared.clone(), shutdown.clone()));
@@ -383,6 +435,38 @@ impl MockServer {
     /// How many client IPs the server keeps rate-limit state for.
     pub fn tracked_ips(&self) -> usize {
         self.shared.lock().tracked_ips()
+    }
+
+    /// Delivers a User Data Stream `event` (for example an `outboundAccountPosition` or
+    /// `balanceUpdate` object) to every subscription of `account`, as
+    /// `{"subscriptionId": N, "event": event}` (spec §4.6). Returns how many subscriptions it
+    /// went to. A connection whose event queue is full is closed.
+    pub fn push_user_data_event(&self, account: &str, event: serde_json::Value) -> usize {
+        let frames = self.shared.lock().user_data_event(account, &event);
+        let mailboxes = self.shared.mailboxes();
+        for (connection, frame) in &frames {
+            if let Some(mailbox) = mailboxes.get(connection) {
+                mailbox.post(frame.clone());
+            }
+        }
+        frames.len()
+    }
+
+    /// Changes the registered keys while the server runs: add a key, change its permissions
+    /// or account, or remove it. A session logged on with a removed key is revoked on its
+    /// next request (spec §4.7).
+    pub fn update_keys<R>(&self, change: impl FnOnce(&mut KeyRegistry) -> R) -> R {
+        change(self.shared.lock().keys_mut())
+    }
+
+    /// Removes `api_key`; see [`update_keys`](Self::update_keys). Returns whether it existed.
+    pub fn revoke_key(&self, api_key: &str) -> bool {
+        self.update_keys(|keys| keys.remove(api_key))
+    }
+
+    /// Sets the fixture of account `name` while the server runs.
+    pub fn set_account(&self, name: &str, account: Account) {
+        self.shared.lock().set_account(name, account);
     }
 
     /// Stops accepting, sends `serverShutdown` to every connection (spec §1.4), serves them

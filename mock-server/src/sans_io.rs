@@ -22,8 +22,10 @@
 
 use std::net::IpAddr;
 
+use crate::account::{Account, Accounts};
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
+use crate::envelope::TimeUnit;
 use crate::handshake::Refusal;
 use crate::keys::KeyRegistry;
 use crate::rate_limit::{ConnectionRefusal, Limiter};
@@ -43,15 +45,16 @@ impl ServerCore {
     /// A server core with `config`'s limits and these keys.
     pub fn new(config: &Config, keys: KeyRegistry) -> Self {
         ServerCore {
-            state: ServerState {
-                limiter: Limiter::new(
+            state: ServerState::new(
+                Limiter::new(
                     config.weight_limit,
                     config.connection_rate_limit,
                     config.bans.clone(),
                 ),
                 keys,
-                strict_signing: config.strict_signing,
-            },
+                Accounts::default(),
+                config.strict_signing,
+            ),
         }
     }
 
@@ -84,6 +87,19 @@ impl ServerCore {
         self.state.limiter.tracked_ips()
     }
 
+    /// Sets the fixture of account `name` (keys belong to the account named after them
+    /// unless [`RegisteredKey::account`](crate::RegisteredKey::account) says otherwise).
+    pub fn set_account(&mut self, name: &str, account: Account) {
+        self.state.accounts.set(name, account);
+    }
+
+    /// The frames that deliver a User Data Stream `event` to every subscription of
+    /// `account`, each with the connection it goes to (spec §4.6:
+    /// `{"subscriptionId": N, "event": {...}}`).
+    pub fn user_data_event(&self, account: &str, event: &serde_json::Value) -> Vec<(u64, String)> {
+        self.state.routes.deliver(account, event)
+    }
+
     /// The registered keys, to add or revoke one while connections are open.
     pub fn keys_mut(&mut self) -> &mut KeyRegistry {
         &mut self.state.keys
@@ -106,8 +122,29 @@ impl ConnectionCore {
     ) -> Self {
         server.state.limiter.charge(ip, CONNECTION_WEIGHT, now);
         ConnectionCore {
-            session: Session::new(ip, now, options),
+            session: Session::new(&mut server.state, ip, now, options),
         }
+    }
+
+    /// This connection's id, as [`ServerCore::user_data_event`] names it.
+    pub fn id(&self) -> u64 {
+        self.session.connection()
+    }
+
+    /// The unit of time fields on this connection.
+    pub fn time_unit(&self) -> TimeUnit {
+        self.session.time_unit()
+    }
+
+    /// Takes the frames to send after the last reply, in order: events such as
+    /// `eventStreamTerminated`, or the revocation notice of spec §4.7.
+    pub fn take_events(&mut self) -> Vec<String> {
+        self.session.take_outbox()
+    }
+
+    /// Ends the connection: its subscriptions stop receiving events.
+    pub fn close(mut self, server: &mut ServerCore) {
+        self.session.close(&mut server.state);
     }
 
     /// The reply to one text frame received at `now`.

@@ -7,13 +7,15 @@ use std::net::IpAddr;
 
 use serde_json::{json, Value};
 
+use crate::account::Accounts;
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
-use crate::envelope::{parse_request, write_reply, ParamValue, Rejected, RequestId, TimeUnit};
+use crate::envelope::{parse_request, write_reply, Rejected, RequestId, TimeUnit};
 use crate::error::ApiError;
 use crate::keys::KeyRegistry;
-use crate::method::{Context, Method};
+use crate::method::{parse_bool, Context, Method};
 use crate::rate_limit::{Limiter, Verdict};
+use crate::user_data::{self, ConnectionId, Routes, Subscriptions};
 
 /// Options a client chose in the connection URL (spec §1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +45,14 @@ pub(crate) struct Logon {
 /// What one connection remembers between requests.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionState {
+    pub connection: ConnectionId,
     pub connected_since: Timestamp,
     pub return_rate_limits: bool,
     pub time_unit: TimeUnit,
     pub logon: Option<Logon>,
+    pub subscriptions: Subscriptions,
+    /// Frames to send after the current reply: events such as `eventStreamTerminated`.
+    pub outbox: Vec<String>,
 }
 
 impl SessionState {
@@ -60,7 +66,7 @@ impl SessionState {
             "connectedSince": unit.render(self.connected_since),
             "returnRateLimits": self.return_rate_limits,
             "serverTime": unit.render(now),
-            "userDataStream": false,
+            "userDataStream": self.subscriptions.any(),
         })
     }
 }
@@ -70,7 +76,29 @@ impl SessionState {
 pub(crate) struct ServerState {
     pub limiter: Limiter,
     pub keys: KeyRegistry,
+    pub accounts: Accounts,
+    pub routes: Routes,
     pub strict_signing: bool,
+    pub next_connection: ConnectionId,
+}
+
+impl ServerState {
+    /// Server state with these limits and keys, no connection yet.
+    pub fn new(
+        limiter: Limiter,
+        keys: KeyRegistry,
+        accounts: Accounts,
+        strict_signing: bool,
+    ) -> Self {
+        ServerState {
+            limiter,
+            keys,
+            accounts,
+            routes: Routes::default(),
+            strict_signing,
+            next_connection: 0,
+        }
+    }
 }
 
 /// One connection's session.
@@ -83,16 +111,82 @@ pub(crate) struct Session {
 
 impl Session {
     /// A new anonymous session for a client at `ip`, connected at `connected_since`.
-    pub fn new(ip: IpAddr, connected_since: Timestamp, options: ConnectionOptions) -> Self {
+    pub fn new(
+        server: &mut ServerState,
+        ip: IpAddr,
+        connected_since: Timestamp,
+        options: ConnectionOptions,
+    ) -> Self {
+        let connection = server.next_connection;
+        server.next_connection += 1;
         Session {
             ip,
             state: SessionState {
+                connection,
                 connected_since,
                 return_rate_limits: options.return_rate_limits,
                 time_unit: options.time_unit,
                 logon: None,
+                subscriptions: Subscriptions::default(),
+                outbox: Vec::new(),
             },
             closing: None,
+        }
+    }
+
+    /// This session's connection.
+    pub fn connection(&self) -> ConnectionId {
+        self.state.connection
+    }
+
+    /// The unit of time fields on this connection.
+    pub fn time_unit(&self) -> TimeUnit {
+        self.state.time_unit
+    }
+
+    /// Takes the frames to send after the last reply.
+    pub fn take_outbox(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.state.outbox)
+    }
+
+    /// Forgets this session's subscriptions in the server's routes: the connection is gone.
+    pub fn close(&mut self, server: &mut ServerState) {
+        server.routes.remove_connection(&self.state);
+    }
+
+    /// Spec §4.7: once the session's key is no longer valid, the next request revokes the
+    /// session, with a `401` / -2015 message of `id: null` sent after that request's reply.
+    /// Subscriptions made with a key that is gone end too.
+    fn revoke_invalid_keys(&mut self, server: &mut ServerState, now: Timestamp) {
+        let keys = &server.keys;
+        if let Some(logon) = &self.state.logon {
+            if keys.get(&logon.api_key).is_none() {
+                self.state.logon = None;
+                let notice = write_reply(
+                    &RequestId::Null,
+                    &Err(ApiError::RejectedApiKey),
+                    None,
+                    self.state.time_unit,
+                );
+                self.state.outbox.push(notice);
+            }
+        }
+        if self
+            .state
+            .subscriptions
+            .iter()
+            .any(|(_, s)| keys.get(&s.api_key).is_none())
+        {
+            let live: Vec<String> = self
+                .state
+                .subscriptions
+                .iter()
+                .filter(|(_, s)| keys.get(&s.api_key).is_some())
+                .map(|(_, s)| s.api_key.clone())
+                .collect();
+            user_data::terminate(&mut self.state, &mut server.routes, now, |_, s| {
+                !live.contains(&s.api_key)
+            });
         }
     }
 
@@ -108,6 +202,7 @@ impl Session {
     /// is charged carry no `rateLimits`.
     pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut ServerState) -> String {
         let unit = self.state.time_unit;
+        self.revoke_invalid_keys(server, now);
         let request = match parse_request(text) {
             Ok(request) => request,
             Err(Rejected { id, error }) => return write_reply(&id, &Err(error), None, unit),
@@ -116,7 +211,9 @@ impl Session {
             return write_reply(&request.id, &Err(ApiError::UnknownMethod), None, unit);
         };
         let params = &request.params;
-        let requested = params.get("returnRateLimits").map(parse_bool);
+        let requested = params
+            .get("returnRateLimits")
+            .map(|value| parse_bool(value.text()));
         let show_rate_limits = match requested {
             Some(Some(show)) => show,
             _ => self.state.return_rate_limits,
@@ -141,9 +238,8 @@ impl Session {
         } else {
             let mut ctx = Context {
                 session: &mut self.state,
-                keys: &server.keys,
+                server,
                 now,
-                strict_signing: server.strict_signing,
             };
             method.call(&mut ctx, params)
         };
@@ -167,30 +263,23 @@ impl Session {
     }
 }
 
-/// `returnRateLimits` as a JSON boolean or the string `"true"`/`"false"`.
-fn parse_bool(value: &ParamValue<'_>) -> Option<bool> {
-    match value.text() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
     fn server(limit: u32) -> ServerState {
-        ServerState {
-            limiter: Limiter::new(limit, 300, crate::rate_limit::BanPolicy::default()),
-            keys: KeyRegistry::with_demo_key(),
-            strict_signing: false,
-        }
+        ServerState::new(
+            Limiter::new(limit, 300, crate::rate_limit::BanPolicy::default()),
+            KeyRegistry::with_demo_key(),
+            Accounts::default(),
+            false,
+        )
     }
 
-    fn session() -> Session {
+    fn session_on(server: &mut ServerState) -> Session {
         Session::new(
+            server,
             IpAddr::V4(Ipv4Addr::LOCALHOST),
             Timestamp::from_millis(1_000),
             ConnectionOptions::default(),
@@ -200,7 +289,7 @@ mod tests {
     #[test]
     fn ping_is_answered_with_its_weight() {
         let mut server = server(6000);
-        let reply = session().handle_text(
+        let reply = session_on(&mut server).handle_text(
             r#"{"id":1,"method":"ping"}"#,
             Timestamp::from_millis(2_000),
             &mut server,
@@ -214,7 +303,7 @@ mod tests {
     #[test]
     fn anonymous_status_has_null_key_fields_in_order() {
         let mut server = server(6000);
-        let reply = session().handle_text(
+        let reply = session_on(&mut server).handle_text(
             r#"{"id":"s","method":"session.status","params":{"returnRateLimits":false}}"#,
             Timestamp::from_millis(2_000),
             &mut server,
@@ -228,7 +317,7 @@ mod tests {
     #[test]
     fn over_the_limit_the_method_is_not_run() {
         let mut server = server(3);
-        let mut s = session();
+        let mut s = session_on(&mut server);
         let now = Timestamp::from_millis(59_000);
         s.handle_text(r#"{"id":1,"method":"session.status"}"#, now, &mut server);
         let reply = s.handle_text(r#"{"id":2,"method":"session.logout"}"#, now, &mut server);
@@ -241,7 +330,7 @@ mod tests {
     #[test]
     fn unread_params_are_named_by_count() {
         let mut server = server(6000);
-        let reply = session().handle_text(
+        let reply = session_on(&mut server).handle_text(
             r#"{"id":1,"method":"ping","params":{"apiKey":"x","returnRateLimits":"false"}}"#,
             Timestamp::from_millis(2_000),
             &mut server,

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use ed25519_dalek::Signature;
 use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use rsa::signature::Verifier as _;
 use sha2::Sha256;
 
 use crate::envelope::Params;
@@ -129,6 +130,17 @@ pub(crate) fn verify(
             payloads
                 .iter()
                 .any(|p| public.verify_strict(p.as_bytes(), &signature).is_ok())
+        }
+        KeyMaterial::Rsa(public) => {
+            let bytes = BASE64
+                .decode(signature)
+                .map_err(|_| ApiError::InvalidSignature)?;
+            let signature = rsa::pkcs1v15::Signature::try_from(bytes.as_slice())
+                .map_err(|_| ApiError::InvalidSignature)?;
+            let verifier = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(public.clone());
+            payloads
+                .iter()
+                .any(|p| verifier.verify(p.as_bytes(), &signature).is_ok())
         }
         KeyMaterial::Hmac(secret) => {
             let expected = hex::decode(signature).map_err(|_| ApiError::InvalidSignature)?;

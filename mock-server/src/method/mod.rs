@@ -1,29 +1,32 @@
 //! The API methods: one file each, and the only dispatch `match`.
 
+mod account_rate_limits_orders;
+mod account_status;
 mod ping;
 mod session_logon;
 mod session_logout;
 mod session_status;
+mod session_subscriptions;
 mod time;
+mod user_data_stream_subscribe;
+mod user_data_stream_subscribe_signature;
+mod user_data_stream_unsubscribe;
 
 use serde_json::Value;
 
 use crate::clock::Timestamp;
 use crate::envelope::Params;
 use crate::error::ApiError;
-use crate::keys::KeyRegistry;
-use crate::session::SessionState;
+use crate::session::{ServerState, SessionState};
 
 /// What a method may read and change while it runs: no clock, no socket, no randomness.
 pub(crate) struct Context<'a> {
     /// This connection's session.
     pub session: &'a mut SessionState,
-    /// The server's API keys.
-    pub keys: &'a KeyRegistry,
+    /// What all connections share: keys, accounts, subscription routes.
+    pub server: &'a mut ServerState,
     /// The time the request is handled at.
     pub now: Timestamp,
-    /// Accept only signatures over the raw payload (spec §3.2).
-    pub strict_signing: bool,
 }
 
 /// Every method this server implements.
@@ -34,20 +37,34 @@ pub(crate) enum Method {
     SessionLogon,
     SessionStatus,
     SessionLogout,
+    SessionSubscriptions,
+    AccountStatus,
+    AccountRateLimitsOrders,
+    UserDataStreamSubscribe,
+    UserDataStreamSubscribeSignature,
+    UserDataStreamUnsubscribe,
 }
 
 impl Method {
     /// Every method, in the order they are listed to a client that names an unknown one.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 11] = [
         Method::Ping,
         Method::Time,
         Method::SessionLogon,
         Method::SessionStatus,
         Method::SessionLogout,
+        Method::SessionSubscriptions,
+        Method::AccountStatus,
+        Method::AccountRateLimitsOrders,
+        Method::UserDataStreamSubscribe,
+        Method::UserDataStreamSubscribeSignature,
+        Method::UserDataStreamUnsubscribe,
     ];
 
     /// The legal range named in the error for an unknown method.
-    pub const LEGAL_RANGE: &'static str = "ping|time|session.logon|session.status|session.logout";
+    pub const LEGAL_RANGE: &'static str = "ping|time|session.logon|session.status|\
+        session.logout|session.subscriptions|account.status|account.rateLimits.orders|\
+        userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe";
 
     /// The method called `name` (without any `v3/` prefix).
     pub fn from_name(name: &str) -> Option<Method> {
@@ -62,6 +79,12 @@ impl Method {
             Method::SessionLogon => session_logon::NAME,
             Method::SessionStatus => session_status::NAME,
             Method::SessionLogout => session_logout::NAME,
+            Method::SessionSubscriptions => session_subscriptions::NAME,
+            Method::AccountStatus => account_status::NAME,
+            Method::AccountRateLimitsOrders => account_rate_limits_orders::NAME,
+            Method::UserDataStreamSubscribe => user_data_stream_subscribe::NAME,
+            Method::UserDataStreamSubscribeSignature => user_data_stream_subscribe_signature::NAME,
+            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::NAME,
         }
     }
 
@@ -73,6 +96,14 @@ impl Method {
             Method::SessionLogon => session_logon::WEIGHT,
             Method::SessionStatus => session_status::WEIGHT,
             Method::SessionLogout => session_logout::WEIGHT,
+            Method::SessionSubscriptions => session_subscriptions::WEIGHT,
+            Method::AccountStatus => account_status::WEIGHT,
+            Method::AccountRateLimitsOrders => account_rate_limits_orders::WEIGHT,
+            Method::UserDataStreamSubscribe => user_data_stream_subscribe::WEIGHT,
+            Method::UserDataStreamSubscribeSignature => {
+                user_data_stream_subscribe_signature::WEIGHT
+            }
+            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::WEIGHT,
         }
     }
 
@@ -84,6 +115,14 @@ impl Method {
             Method::SessionLogon => session_logon::PARAMS,
             Method::SessionStatus => session_status::PARAMS,
             Method::SessionLogout => session_logout::PARAMS,
+            Method::SessionSubscriptions => session_subscriptions::PARAMS,
+            Method::AccountStatus => account_status::PARAMS,
+            Method::AccountRateLimitsOrders => account_rate_limits_orders::PARAMS,
+            Method::UserDataStreamSubscribe => user_data_stream_subscribe::PARAMS,
+            Method::UserDataStreamSubscribeSignature => {
+                user_data_stream_subscribe_signature::PARAMS
+            }
+            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::PARAMS,
         }
     }
 
@@ -115,7 +154,24 @@ impl Method {
             Method::SessionLogon => session_logon::call(ctx, params),
             Method::SessionStatus => session_status::call(ctx, params),
             Method::SessionLogout => session_logout::call(ctx, params),
+            Method::SessionSubscriptions => session_subscriptions::call(ctx, params),
+            Method::AccountStatus => account_status::call(ctx, params),
+            Method::AccountRateLimitsOrders => account_rate_limits_orders::call(ctx, params),
+            Method::UserDataStreamSubscribe => user_data_stream_subscribe::call(ctx, params),
+            Method::UserDataStreamSubscribeSignature => {
+                user_data_stream_subscribe_signature::call(ctx, params)
+            }
+            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::call(ctx, params),
         }
+    }
+}
+
+/// A boolean param sent as a JSON boolean or as the string `"true"`/`"false"`.
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
     }
 }
 
@@ -137,6 +193,6 @@ mod tests {
     #[test]
     fn weights_are_the_documented_ones() {
         let weights: Vec<u32> = Method::ALL.iter().map(|m| m.weight()).collect();
-        assert_eq!(weights, [1, 1, 2, 2, 2]);
+        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2]);
     }
 }

@@ -1,11 +1,13 @@
-//! `session.logout` (spec §4.4): forgets the session key. Anonymous, it does nothing and
-//! still answers 200; the connection stays open either way.
+//! `session.logout` (spec §4.4): forgets the session key and ends the subscription made with
+//! it (`eventStreamTerminated`), but not those made with `userDataStream.subscribe.signature`.
+//! Anonymous, it does nothing and still answers 200; the connection stays open either way.
 
 use serde_json::Value;
 
 use super::Context;
 use crate::envelope::Params;
 use crate::error::ApiError;
+use crate::user_data::{self, SubscriptionKind};
 
 pub(crate) const NAME: &str = "session.logout";
 pub(crate) const WEIGHT: u32 = 2;
@@ -13,5 +15,8 @@ pub(crate) const PARAMS: &[&str] = &[];
 
 pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Value, ApiError> {
     ctx.session.logon = None;
+    user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |_, s| {
+        s.kind == SubscriptionKind::Logon
+    });
     Ok(ctx.session.result(ctx.now))
 }

@@ -1,0 +1,39 @@
+//! `account.status` (spec §6.4, USER_DATA): the fixture account of the key the request is
+//! performed for: the session's, or the request's own `apiKey` and `signature`.
+
+use serde_json::Value;
+
+use super::{parse_bool, Context};
+use crate::auth::{self, Security};
+use crate::envelope::Params;
+use crate::error::ApiError;
+
+pub(crate) const NAME: &str = "account.status";
+pub(crate) const WEIGHT: u32 = 20;
+pub(crate) const PARAMS: &[&str] = &[
+    "apiKey",
+    "signature",
+    "timestamp",
+    "recvWindow",
+    "omitZeroBalances",
+];
+
+pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
+    let server = &*ctx.server;
+    let caller = auth::signed_request(
+        params,
+        ctx.session,
+        &server.keys,
+        ctx.now,
+        server.strict_signing,
+        Security::UserData,
+    )?;
+    let omit_zero_balances = match params.get("omitZeroBalances") {
+        None => false,
+        Some(value) => {
+            parse_bool(value.text()).ok_or(ApiError::InvalidParameter("omitZeroBalances"))?
+        }
+    };
+    let account = server.accounts.get(&caller.key.account);
+    Ok(account.status(caller.key.permissions.trade, omit_zero_balances))
+}

@@ -1,0 +1,37 @@
+//! `userDataStream.subscribe` (spec §4.6, USER_STREAM): subscribes to the User Data Stream of
+//! the session's account. Needs a logged-on session and takes no params.
+
+use serde_json::{json, Value};
+
+use super::Context;
+use crate::envelope::Params;
+use crate::error::ApiError;
+use crate::user_data::{self, SubscriptionKind};
+
+pub(crate) const NAME: &str = "userDataStream.subscribe";
+pub(crate) const WEIGHT: u32 = 2;
+pub(crate) const PARAMS: &[&str] = &[];
+
+pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Value, ApiError> {
+    let Some(logon) = &ctx.session.logon else {
+        return Err(ApiError::Unauthorized);
+    };
+    let api_key = logon.api_key.clone();
+    let key = ctx
+        .server
+        .keys
+        .get(&api_key)
+        .ok_or(ApiError::RejectedApiKey)?;
+    if !key.permissions.user_stream {
+        return Err(ApiError::RejectedApiKey);
+    }
+    let account = key.account.clone();
+    let id = user_data::subscribe(
+        ctx.session,
+        &mut ctx.server.routes,
+        &account,
+        &api_key,
+        SubscriptionKind::Logon,
+    )?;
+    Ok(json!({ "subscriptionId": id }))
+}

@@ -1,0 +1,36 @@
+//! `userDataStream.subscribe.signature` (spec §4.6, USER_STREAM): subscribes to the User Data
+//! Stream of a signed request's account, with any key type, logged on or not. The
+//! subscription outlives `session.logout`.
+
+use serde_json::{json, Value};
+
+use super::Context;
+use crate::auth::{self, KeyTypes, Security};
+use crate::envelope::Params;
+use crate::error::ApiError;
+use crate::user_data::{self, SubscriptionKind};
+
+pub(crate) const NAME: &str = "userDataStream.subscribe.signature";
+pub(crate) const WEIGHT: u32 = 2;
+pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
+
+pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
+    let server = &mut *ctx.server;
+    let caller = auth::by_signature(
+        params,
+        &server.keys,
+        ctx.now,
+        server.strict_signing,
+        KeyTypes::Any,
+        Some(Security::UserStream),
+    )?;
+    let (api_key, account) = (caller.api_key, caller.key.account.clone());
+    let id = user_data::subscribe(
+        ctx.session,
+        &mut server.routes,
+        &account,
+        &api_key,
+        SubscriptionKind::Signature,
+    )?;
+    Ok(json!({ "subscriptionId": id }))
+}

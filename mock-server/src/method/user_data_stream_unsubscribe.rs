@@ -1,0 +1,34 @@
+//! `userDataStream.unsubscribe` (spec §4.6, NONE): ends the subscription `subscriptionId`,
+//! or every subscription of the connection when none is named, each with an
+//! `eventStreamTerminated` event. Naming one that is not active, or having none, is not an
+//! error (the docs: it "will attempt to close … if it exists").
+
+use serde_json::{json, Value};
+
+use super::Context;
+use crate::envelope::Params;
+use crate::error::ApiError;
+use crate::user_data;
+
+pub(crate) const NAME: &str = "userDataStream.unsubscribe";
+pub(crate) const WEIGHT: u32 = 2;
+pub(crate) const PARAMS: &[&str] = &["subscriptionId"];
+
+pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
+    let only = match params.get("subscriptionId") {
+        None => None,
+        Some(value) => Some(
+            value
+                .text()
+                .parse::<u32>()
+                .map_err(|_| ApiError::IllegalChars {
+                    param: "subscriptionId",
+                    legal_range: "^[0-9]{1,5}$",
+                })?,
+        ),
+    };
+    user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |id, _| {
+        only.is_none_or(|only| only == id)
+    });
+    Ok(json!({}))
+}
