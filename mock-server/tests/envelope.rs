@@ -12,7 +12,7 @@ const INVALID_JSON: &str =
     r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#;
 const INVALID_ID: &str = r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null."}}"#;
 const NO_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1102,"msg":"Mandatory parameter 'method' was not sent, was empty/null, or malformed."}}"#;
-const UNKNOWN_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1100,"msg":"Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout'."}}"#;
+const UNKNOWN_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1100,"msg":"Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe'."}}"#;
 const PARAMS_NOT_OBJECT: &str = r#"{"id":7,"status":400,"error":{"code":-1135,"msg":"JSON sent for parameter 'params' is not valid"}}"#;
 
 /// The reply to `{"id":2,"method":"ping"}` when nothing but the connection (2) was charged
@@ -213,7 +213,7 @@ async fn id_is_echoed_on_errors_too() {
             r#""err-1""#,
             400,
             -1100,
-            "Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout'."
+            "Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe'."
         )
     );
     assert_eq!(
