@@ -72,8 +72,8 @@ def target_order(targets):
 
 
 def svg(groups):
-    panel_w, panel_h = 380, 300
-    left, right, top, bottom = 62, 16, 46, 44
+    panel_w, panel_h = 380, 320
+    left, right, top, bottom = 62, 16, 34, 64
     width = panel_w * max(1, len(groups))
     height = panel_h + 34
     out = [
@@ -152,8 +152,8 @@ def svg(groups):
             )
             for x, y in coords:
                 out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>')
-            ly = top + 14 + 16 * n
-            lx = x0 + left + 10
+            ly = top + plot_h + 44
+            lx = x0 + left + 6 + 106 * n
             out.append(
                 f'<line x1="{lx}" y1="{ly - 4}" x2="{lx + 18}" y2="{ly - 4}" '
                 f'stroke="{color}" stroke-width="2"{dash_attr}/>'

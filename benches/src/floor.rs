@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::net::{TcpListener, TcpStream};
@@ -41,6 +41,42 @@ pub enum Floor {
 /// The WebSocket settings of the floor servers: the mock's.
 pub fn websocket_config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(READ_BUFFER_SIZE)
+}
+
+/// How a floor server is set up; [`Settings::default`] is the floor every figure is
+/// compared with.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Settings {
+    /// tungstenite's settings ([`websocket_config`]).
+    pub websocket: WebSocketConfig,
+    /// Write the replies to every frame already received in one write, rather than one
+    /// write per reply. Off for the floor (the mock writes each reply at once); on, it shows
+    /// what batching would save under pipelined load.
+    pub batch_writes: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            websocket: websocket_config(),
+            batch_writes: false,
+        }
+    }
+}
+
+impl Settings {
+    /// These settings with another read buffer size, in bytes.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.websocket = self.websocket.read_buffer_size(bytes);
+        self
+    }
+
+    /// These settings with replies batched or not.
+    pub fn batch_writes(mut self, batch: bool) -> Self {
+        self.batch_writes = batch;
+        self
+    }
 }
 
 /// A running floor server; dropping it stops accepting connections.
@@ -69,17 +105,17 @@ impl Drop for FloorServer {
 /// # Errors
 /// When no loopback port can be bound.
 pub async fn start(floor: Floor) -> std::io::Result<(String, FloorServer)> {
-    start_with_config(floor, websocket_config()).await
+    start_with(floor, Settings::default()).await
 }
 
-/// [`start`] with other WebSocket settings, e.g. another read buffer size, to see what they
-/// cost before the mock adopts them.
+/// [`start`] with other settings (a read buffer size, batched writes), to see what they
+/// would change before the mock adopts them.
 ///
 /// # Errors
 /// When no loopback port can be bound.
-pub async fn start_with_config(
+pub async fn start_with(
     floor: Floor,
-    config: WebSocketConfig,
+    settings: Settings,
 ) -> std::io::Result<(String, FloorServer)> {
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let address = listener.local_addr()?;
@@ -87,7 +123,7 @@ pub async fn start_with_config(
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(serve(stream, floor, config));
+                    tokio::spawn(serve(stream, floor, settings));
                 }
                 // Out of file descriptors, typically: wait for some to close.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
@@ -114,23 +150,43 @@ pub async fn start_json() -> std::io::Result<(String, FloorServer)> {
     start(Floor::Json).await
 }
 
-async fn serve(stream: TcpStream, floor: Floor, config: WebSocketConfig) {
+async fn serve(stream: TcpStream, floor: Floor, settings: Settings) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
+    let config = Some(settings.websocket);
+    let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, config).await else {
         return;
     };
-    while let Some(Ok(message)) = ws.next().await {
-        let reply = match message {
-            Message::Text(text) => match floor {
-                Floor::Echo => Message::Text(text),
-                Floor::Json => Message::text(json_reply(text.as_str())),
-            },
-            Message::Close(_) => break,
-            // tungstenite answers pings itself; nothing else needs a reply.
-            _ => continue,
-        };
-        if ws.send(reply).await.is_err() {
-            break;
+    while let Some(Ok(mut message)) = ws.next().await {
+        loop {
+            let reply = match message {
+                Message::Text(text) => match floor {
+                    Floor::Echo => Some(Message::Text(text)),
+                    Floor::Json => Some(Message::text(json_reply(text.as_str()))),
+                },
+                Message::Close(_) => return,
+                // tungstenite answers pings itself; nothing else needs a reply.
+                _ => None,
+            };
+            if let Some(reply) = reply {
+                if ws.feed(reply).await.is_err() {
+                    return;
+                }
+            }
+            if !settings.batch_writes {
+                break;
+            }
+            // The next frame, if it is already here: its reply joins the same write.
+            match ws.next().now_or_never() {
+                Some(Some(Ok(next))) => message = next,
+                Some(_) => {
+                    let _ = ws.flush().await;
+                    return;
+                }
+                None => break,
+            }
+        }
+        if ws.flush().await.is_err() {
+            return;
         }
     }
 }

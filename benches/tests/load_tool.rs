@@ -31,7 +31,9 @@ async fn every_mix_against_mock_and_floors_runs_without_an_error() -> anyhow::Re
         .await?;
     let (echo, _echo) = floor::start_echo().await?;
     let (json, _json) = floor::start_json().await?;
-    for url in [mock.url(), echo, json] {
+    let batched = floor::Settings::default().batch_writes(true);
+    let (batched, _batched) = floor::start_with(floor::Floor::Json, batched).await?;
+    for url in [mock.url(), echo, json, batched] {
         let report = load::run(&url, &tiny("ping=2,status=1,logon=1")?).await?;
         assert_eq!(report.errors.total(), 0, "{url}: {:?}", report.errors);
         assert!(report.replies > 0, "{url}");

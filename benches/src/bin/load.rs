@@ -96,6 +96,10 @@ struct ServerArgs {
     /// Read buffer of the floor servers, in bytes (the mock's is 8 KiB).
     #[arg(long, default_value_t = floor::READ_BUFFER_SIZE)]
     floor_read_buffer: usize,
+    /// Floor servers write the replies to all frames already received at once (an
+    /// experiment: the mock writes each reply on its own, and so does the floor by default).
+    #[arg(long)]
+    floor_batch_writes: bool,
 }
 
 #[derive(Args)]
@@ -159,6 +163,9 @@ struct ServeArgs {
     /// Read buffer of a floor server, in bytes.
     #[arg(long, default_value_t = floor::READ_BUFFER_SIZE)]
     read_buffer: usize,
+    /// A floor server batches its writes.
+    #[arg(long)]
+    batch_writes: bool,
     /// Stop after this long even if stdin stays open.
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     max_lifetime: Duration,
@@ -228,6 +235,9 @@ impl ServerProcess {
                 command.arg(server.weight_limit.to_string());
                 command.arg("--read-buffer");
                 command.arg(server.floor_read_buffer.to_string());
+                if server.floor_batch_writes {
+                    command.arg("--batch-writes");
+                }
                 command
             }
         };
@@ -351,6 +361,9 @@ fn annotate(line: &mut Value, target: &Target, server: &ServerArgs) {
         (Target::Mock, Some(bin)) => line["server"] = json!(bin.display().to_string()),
         (Target::FloorEcho | Target::FloorJson, _) => {
             line["read_buffer"] = json!(server.floor_read_buffer);
+            if server.floor_batch_writes {
+                line["batch_writes"] = json!(true);
+            }
         }
         _ => {}
     }
@@ -525,8 +538,10 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                 } else {
                     floor::Floor::Json
                 };
-                let config = floor::websocket_config().read_buffer_size(args.read_buffer);
-                let (url, server) = floor::start_with_config(kind, config).await?;
+                let settings = floor::Settings::default()
+                    .read_buffer_size(args.read_buffer)
+                    .batch_writes(args.batch_writes);
+                let (url, server) = floor::start_with(kind, settings).await?;
                 floor_server = Some(server);
                 url
             }
