@@ -59,6 +59,12 @@ impl Account {
         }
     }
 
+    /// This account with `balances` instead of its own.
+    pub fn with_balances(mut self, balances: Vec<Balance>) -> Self {
+        self.balances = balances;
+        self
+    }
+
     /// The `account.status` result (spec §6.4). `can_trade` follows the key's `TRADE`
     /// permission.
     pub(crate) fn status(&self, can_trade: bool, omit_zero_balances: bool) -> Value {

@@ -42,9 +42,6 @@ pub(crate) struct Shared {
     pub mailboxes: Mutex<HashMap<u64, Mailbox>>,
 }
 
-/// How many pushed events may wait for one connection before it is closed as too slow.
-const EVENT_QUEUE: usize = 1024;
-
 /// A connection's queue of pushed events, bounded: a client too slow to take its events is
 /// disconnected rather than allowed to grow the server's memory.
 #[derive(Debug)]
@@ -170,7 +167,7 @@ pub(crate) async fn serve(
     let connected = shared.clock.now();
     let session = ConnectionCore::open(&mut shared.lock(), peer.ip(), connected, options);
     let id = session.id();
-    let (events, mailbox) = mpsc::channel(EVENT_QUEUE);
+    let (events, mailbox) = mpsc::channel(shared.config.event_queue.max(1));
     let overflow = CancellationToken::new();
     shared.mailboxes().insert(
         id,

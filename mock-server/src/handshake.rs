@@ -42,16 +42,24 @@ impl Refusal {
             .body
             .as_ref()
             .map(|(code, msg)| serde_json::json!({ "code": code, "msg": msg }).to_string());
+        let length = body.as_ref().map_or(0, String::len);
         let has_body = body.is_some();
         let mut response = Response::new(body);
         *response.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let headers = response.headers_mut();
         if has_body {
-            response.headers_mut().insert(
+            headers.insert(
                 header::CONTENT_TYPE,
                 header::HeaderValue::from_static("application/json;charset=UTF-8"),
             );
         }
+        // The body's end must not depend on the server closing the connection.
+        headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(length));
+        headers.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
         response
     }
 }

@@ -100,6 +100,9 @@ pub struct Config {
     /// How long sending one frame may take before the client is deemed to have stopped
     /// reading and is disconnected.
     pub write_timeout: Duration,
+    /// How many pushed User Data Stream events may wait for one connection; past it the
+    /// connection is closed (1008) rather than allowed to grow the server's memory.
+    pub event_queue: usize,
 }
 
 impl Default for Config {
@@ -116,6 +119,7 @@ impl Default for Config {
             bans: BanPolicy::default(),
             shutdown_grace: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
+            event_queue: 1024,
         }
     }
 }
@@ -252,6 +256,12 @@ impl MockServerBuilder {
     /// How long sending one frame may take before the client is disconnected.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.config.write_timeout = timeout;
+        self
+    }
+
+    /// How many pushed events may wait for one connection before it is closed.
+    pub fn event_queue(mut self, capacity: usize) -> Self {
+        self.config.event_queue = capacity;
         self
     }
 

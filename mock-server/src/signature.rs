@@ -236,4 +236,73 @@ mod tests {
             Err(ApiError::InvalidSignature)
         );
     }
+
+    /// Spec §3.2: every param is signed, whatever its text; each key type verifies the raw
+    /// payload, and each connector's percent-encoded payload unless signing is strict.
+    #[test]
+    fn special_characters_are_signed_with_every_key_type_and_encoding() {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        use rsa::signature::{SignatureEncoding as _, Signer as _};
+
+        let params = Params::from_pairs(&[
+            ("apiKey", "k"),
+            ("note", "a b@c+d,e\"f\" ünï 漢"),
+            ("timestamp", "1700000000000"),
+        ]);
+        let ed25519 = SigningKey::from_bytes(&[9; 32]);
+        let rsa_private =
+            rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("../tests/keys/rsa-test-private.pem"))
+                .expect("the test key parses");
+        let rsa_signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(rsa_private.clone());
+        let secret = b"hmac-secret".to_vec();
+        type Sign = Box<dyn Fn(&str) -> String>;
+        let keys: [(KeyMaterial, Sign); 3] = [
+            (
+                KeyMaterial::Ed25519(ed25519.verifying_key()),
+                Box::new(move |p: &str| BASE64.encode(ed25519.sign(p.as_bytes()).to_bytes())),
+            ),
+            (
+                KeyMaterial::Rsa(rsa_private.to_public_key()),
+                Box::new(move |p: &str| BASE64.encode(rsa_signer.sign(p.as_bytes()).to_bytes())),
+            ),
+            (
+                KeyMaterial::Hmac(secret.clone()),
+                Box::new(move |p: &str| {
+                    let mac = Hmac::<Sha256>::new_from_slice(&secret).expect("any length");
+                    hex::encode(mac.chain_update(p.as_bytes()).finalize().into_bytes())
+                }),
+            ),
+        ];
+        for (key, sign) in &keys {
+            for encoding in Encoding::ALL {
+                let signature = sign(&payload(&params, encoding));
+                assert_eq!(
+                    verify(&params, &signature, key, false),
+                    Ok(()),
+                    "{key:?} {encoding:?}"
+                );
+                let strict = verify(&params, &signature, key, true);
+                if encoding == Encoding::Raw {
+                    assert_eq!(strict, Ok(()), "{key:?}");
+                } else {
+                    assert_eq!(
+                        strict,
+                        Err(ApiError::InvalidSignature),
+                        "{key:?} {encoding:?}"
+                    );
+                }
+            }
+            // Any other text is a bad signature.
+            let other = Params::from_pairs(&[
+                ("apiKey", "k"),
+                ("note", "a b@c+d,e\"f\" ünï 漢!"),
+                ("timestamp", "1700000000000"),
+            ]);
+            let signature = sign(&payload(&params, Encoding::Raw));
+            assert_eq!(
+                verify(&other, &signature, key, false),
+                Err(ApiError::InvalidSignature)
+            );
+        }
+    }
 }

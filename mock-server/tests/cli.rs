@@ -272,3 +272,70 @@ async fn the_readme_config_example_starts_a_server() {
     assert_eq!(logon["status"], 200, "{logon}");
     assert_eq!(logon["rateLimits"][0]["limit"], 6000, "{logon}");
 }
+
+#[tokio::test]
+async fn config_file_sets_rsa_keys_permissions_and_accounts() {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    use rsa::signature::{SignatureEncoding as _, Signer as _};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("rsa.pem"),
+        include_str!("keys/rsa-test-public.pem"),
+    )
+    .expect("writes");
+    let config = dir.path().join("mock.toml");
+    std::fs::write(
+        &config,
+        r#"
+[rsa-keys]
+RsaKey = "rsa.pem"
+
+[key-options.RsaKey]
+permissions = ["USER_DATA", "TRADE"]
+account = "main"
+
+[accounts.main]
+uid = 4242
+balances = [{ asset = "ETH", free = "3.00000000" }]
+"#,
+    )
+    .expect("writes");
+    let server = Running::start(&["--config", &config.display().to_string()]);
+    let mut ws = connect(&server.url).await;
+
+    let private = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!("keys/rsa-test-private.pem"))
+        .expect("the test key parses");
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(private);
+    let ts = now_ms();
+    let signature = BASE64.encode(
+        signer
+            .sign(format!("apiKey=RsaKey&timestamp={ts}").as_bytes())
+            .to_bytes(),
+    );
+    let status = call(
+        &mut ws,
+        json!({"id": 1, "method": "account.status",
+               "params": {"apiKey": "RsaKey", "timestamp": ts, "signature": signature}}),
+    )
+    .await;
+    assert_eq!(status["status"], 200, "{status}");
+    assert_eq!(status["result"]["uid"], 4242);
+    assert_eq!(status["result"]["canTrade"], true);
+    assert_eq!(
+        status["result"]["balances"],
+        json!([{"asset": "ETH", "free": "3.00000000", "locked": "0.00000000"}])
+    );
+}
+
+#[rstest]
+#[case::unknown_permission("[key-options.demoDhU4XgaOzyx7J3SdoVwgP4FmErxTM1cHho4PAAANvkYfQv9NomBbjl2y4y5q]\npermissions = [\"READ\"]\n")]
+#[case::options_for_no_key("[key-options.Nobody]\naccount = \"main\"\n")]
+fn bad_key_options_exit_with_code_2(#[case] toml: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("mock.toml");
+    std::fs::write(&config, toml).expect("writes");
+    let (code, stderr) = run_to_exit(&["--config", &config.display().to_string()]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+}

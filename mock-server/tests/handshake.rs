@@ -71,6 +71,13 @@ async fn bad_query_values_are_refused_with_400_and_a_json_body(
         refusal.head
     );
     assert_eq!(refusal.body, body);
+    // The body's length is stated, so it does not depend on the server closing the connection.
+    let length = format!("\r\ncontent-length: {}", body.len());
+    assert!(
+        refusal.head.to_ascii_lowercase().contains(&length),
+        "{}",
+        refusal.head
+    );
 }
 
 #[tokio::test]

@@ -17,7 +17,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::Parser;
-use mock_server::{demo, ed25519_public_key_from_pem, Config, MockServer};
+use mock_server::{
+    demo, ed25519_public_key_from_pem, rsa_public_key_from_pem, Account, Balance, Config,
+    MockServer, Permissions,
+};
 use serde::Deserialize;
 
 /// The address `cargo run -p mock-server` listens on when given none.
@@ -33,6 +36,9 @@ struct Args {
     /// Register an Ed25519 key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
     #[arg(long = "key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
     keys: Vec<(String, String)>,
+    /// Register an RSA key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
+    #[arg(long = "rsa-key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
+    rsa_keys: Vec<(String, String)>,
     /// Register an HMAC-SHA256 key: API key name and secret. Repeatable.
     #[arg(long = "hmac-key", value_name = "API_KEY=SECRET", value_parser = parse_assignment)]
     hmac_keys: Vec<(String, String)>,
@@ -108,6 +114,45 @@ struct FileSettings {
     /// API key name → HMAC secret.
     #[serde(default)]
     hmac_keys: BTreeMap<String, String>,
+    /// API key name → RSA public key PEM path (relative to the config file).
+    #[serde(default)]
+    rsa_keys: BTreeMap<String, PathBuf>,
+    /// API key name → its permissions and account.
+    #[serde(default)]
+    key_options: BTreeMap<String, KeyOptions>,
+    /// Account name → its fixture.
+    #[serde(default)]
+    accounts: BTreeMap<String, AccountSettings>,
+}
+
+/// `[key-options.NAME]`: a key's permissions and account.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct KeyOptions {
+    permissions: Option<Vec<String>>,
+    account: Option<String>,
+}
+
+/// `[accounts.NAME]`: an account's fixture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AccountSettings {
+    uid: Option<u64>,
+    #[serde(default)]
+    balances: Vec<BalanceSettings>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BalanceSettings {
+    asset: String,
+    free: String,
+    #[serde(default = "zero")]
+    locked: String,
+}
+
+fn zero() -> String {
+    "0.00000000".to_owned()
 }
 
 mod humantime_option {
@@ -148,7 +193,10 @@ struct Settings {
     config: Config,
     demo_key: bool,
     ed25519_keys: Vec<(String, PathBuf)>,
+    rsa_keys: Vec<(String, PathBuf)>,
     hmac_keys: Vec<(String, String)>,
+    key_options: BTreeMap<String, KeyOptions>,
+    accounts: BTreeMap<String, AccountSettings>,
     log_level: String,
 }
 
@@ -239,6 +287,16 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
             .into_iter()
             .map(|(name, path)| (name, PathBuf::from(path))),
     );
+    let mut rsa_keys: Vec<(String, PathBuf)> = file
+        .rsa_keys
+        .into_iter()
+        .map(|(name, path)| (name, base.join(path)))
+        .collect();
+    rsa_keys.extend(
+        args.rsa_keys
+            .into_iter()
+            .map(|(name, path)| (name, PathBuf::from(path))),
+    );
     let mut hmac_keys: Vec<(String, String)> = file.hmac_keys.into_iter().collect();
     hmac_keys.extend(args.hmac_keys);
     Ok(Settings {
@@ -246,7 +304,10 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
         config,
         demo_key: !args.no_demo_key && file.demo_key.unwrap_or(true),
         ed25519_keys,
+        rsa_keys,
         hmac_keys,
+        key_options: file.key_options,
+        accounts: file.accounts,
         log_level: args
             .log_level
             .or(file.log_level)
@@ -268,8 +329,52 @@ async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
             .with_context(|| format!("key {name}: {}", path.display()))?;
         builder = builder.ed25519_key(name, key);
     }
+    for (name, path) in &settings.rsa_keys {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("key {name}: cannot read {}", path.display()))?;
+        let key = rsa_public_key_from_pem(&pem)
+            .with_context(|| format!("key {name}: {}", path.display()))?;
+        builder = builder.rsa_key(name, key);
+    }
     for (name, secret) in &settings.hmac_keys {
         builder = builder.hmac_key(name, secret.as_bytes());
+    }
+    let mut option_errors = Vec::new();
+    builder = builder.with_keys(|keys| {
+        for (name, options) in &settings.key_options {
+            let Some(key) = keys.get_mut(name) else {
+                option_errors.push(format!("key-options.{name}: no key {name} is registered"));
+                continue;
+            };
+            if let Some(names) = &options.permissions {
+                match Permissions::from_names(names.iter().map(String::as_str)) {
+                    Ok(permissions) => key.permissions = permissions,
+                    Err(bad) => option_errors.push(format!(
+                        "key-options.{name}: unknown permission {bad:?} (USER_DATA, USER_STREAM, TRADE)"
+                    )),
+                }
+            }
+            if let Some(account) = &options.account {
+                key.account.clone_from(account);
+            }
+        }
+    });
+    if let Some(error) = option_errors.into_iter().next() {
+        bail!("config file: {error}");
+    }
+    for (name, settings) in &settings.accounts {
+        let mut account = Account::fixture(name);
+        if let Some(uid) = settings.uid {
+            account.uid = uid;
+        }
+        if !settings.balances.is_empty() {
+            account.balances = settings
+                .balances
+                .iter()
+                .map(|b| Balance::new(&b.asset, &b.free, &b.locked))
+                .collect();
+        }
+        builder = builder.account(name, account);
     }
     Ok(builder.start().await?)
 }
