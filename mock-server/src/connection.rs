@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
+use crate::error::ApiError;
 use crate::handshake::{self, Refusal};
 use crate::sans_io::{ConnectionCore, ServerCore};
 use crate::Config;
@@ -125,11 +126,7 @@ pub(crate) async fn serve(
     let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         let chosen = handshake::connection_options(request.uri()).and_then(|chosen| {
             if at_capacity {
-                return Err(Refusal::new(
-                    503,
-                    -1008,
-                    "Server is currently overloaded with other requests. Please try again in a few minutes.",
-                ));
+                return Err(Refusal::from_error(&ApiError::ServerBusy));
             }
             shared.lock().admit(peer.ip(), shared.clock.now())?;
             Ok(chosen)

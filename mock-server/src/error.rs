@@ -59,6 +59,15 @@ pub(crate) enum ApiError {
     BadApiKeyFormat,
     /// The API key is unknown, revoked, or lacks permission (-2015).
     RejectedApiKey,
+    /// Too many new connections from this IP in five minutes (spec §5.1 CONNECTIONS): an
+    /// HTTP 429 at the handshake.
+    TooManyConnections { limit: u32 },
+    /// The server's connection cap is reached: an HTTP 503 at the handshake.
+    ServerBusy,
+    /// `timeUnit` in the URL is neither unit (spec §1.2, -1194).
+    InvalidTimeUnit,
+    /// `responseFormat=sbe`: this server speaks JSON only (-1155).
+    SbeDisabled,
     /// The request needs a logged-on session and there is none (-1002; spec §10.10: our
     /// choice for `userDataStream.subscribe`).
     Unauthorized,
@@ -205,6 +214,23 @@ impl ApiError {
                 -2015,
                 "Invalid API-key, IP, or permissions for action.".to_owned(),
             ),
+            ApiError::TooManyConnections { limit } => (
+                429,
+                -1003,
+                format!("Too many new connections; current limit is {limit} connections per 5 MINUTE."),
+            ),
+            ApiError::ServerBusy => (
+                503,
+                -1008,
+                "Server is currently overloaded with other requests. Please try again in a few minutes."
+                    .to_owned(),
+            ),
+            ApiError::InvalidTimeUnit => (
+                400,
+                -1194,
+                "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.".to_owned(),
+            ),
+            ApiError::SbeDisabled => (400, -1155, "SBE is not enabled.".to_owned()),
             ApiError::Unauthorized => (
                 401,
                 -1002,

@@ -4,6 +4,7 @@
 use tokio_tungstenite::tungstenite::http::{header, Response, StatusCode, Uri};
 
 use crate::envelope::TimeUnit;
+use crate::error::ApiError;
 use crate::session::ConnectionOptions;
 
 /// The only path served.
@@ -23,17 +24,12 @@ impl Refusal {
         body: None,
     };
 
-    /// A refusal with a Binance-shaped error body.
-    pub fn new(status: u16, code: i32, msg: impl Into<String>) -> Self {
+    /// The refusal for `error`: its status, and its code and message as the body.
+    pub fn from_error(error: &ApiError) -> Self {
         Refusal {
-            status,
-            body: Some((code, msg.into())),
+            status: error.status(),
+            body: Some((error.code(), error.message())),
         }
-    }
-
-    /// A query parameter with a value outside its range: 400.
-    fn bad_parameter(code: i32, msg: &str) -> Self {
-        Refusal::new(400, code, msg)
     }
 
     /// The HTTP response that carries this refusal.
@@ -83,10 +79,7 @@ pub(crate) fn connection_options(uri: &Uri) -> Result<ConnectionOptions, Refusal
                 } else if value.eq_ignore_ascii_case("MICROSECOND") {
                     TimeUnit::Microsecond
                 } else {
-                    return Err(Refusal::bad_parameter(
-                        -1194,
-                        "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.",
-                    ));
+                    return Err(Refusal::from_error(&ApiError::InvalidTimeUnit));
                 };
             }
             "returnRateLimits" => {
@@ -95,14 +88,13 @@ pub(crate) fn connection_options(uri: &Uri) -> Result<ConnectionOptions, Refusal
                 } else if value.eq_ignore_ascii_case("false") {
                     false
                 } else {
-                    return Err(Refusal::bad_parameter(
-                        -1130,
-                        "Data sent for parameter 'returnRateLimits' is not valid.",
-                    ));
+                    return Err(Refusal::from_error(&ApiError::InvalidParameter(
+                        "returnRateLimits",
+                    )));
                 };
             }
             "responseFormat" if !value.eq_ignore_ascii_case("json") => {
-                return Err(Refusal::bad_parameter(-1155, "SBE is not enabled."));
+                return Err(Refusal::from_error(&ApiError::SbeDisabled));
             }
             _ => {}
         }

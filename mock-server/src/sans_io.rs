@@ -26,6 +26,7 @@ use crate::account::{Account, Accounts};
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
 use crate::envelope::TimeUnit;
+use crate::error::ApiError;
 use crate::handshake::Refusal;
 use crate::keys::KeyRegistry;
 use crate::rate_limit::{ConnectionRefusal, Limiter};
@@ -64,21 +65,16 @@ impl ServerCore {
         self.state
             .limiter
             .connection_attempt(ip, now)
-            .map_err(|refusal| match refusal {
-                ConnectionRefusal::Banned { until } => Refusal::new(
-                    418,
-                    -1003,
-                    format!(
-                        "Way too much request weight used; IP banned until {}. \
-                         Please use WebSocket Streams for live updates to avoid bans.",
-                        until.as_millis()
-                    ),
-                ),
-                ConnectionRefusal::TooManyConnections { limit } => Refusal::new(
-                    429,
-                    -1003,
-                    format!("Too many new connections; current limit is {limit} connections per 5 MINUTE."),
-                ),
+            .map_err(|refusal| {
+                Refusal::from_error(&match refusal {
+                    ConnectionRefusal::Banned { until } => ApiError::IpBanned {
+                        server_time: now,
+                        until,
+                    },
+                    ConnectionRefusal::TooManyConnections { limit } => {
+                        ApiError::TooManyConnections { limit }
+                    }
+                })
             })
     }
 

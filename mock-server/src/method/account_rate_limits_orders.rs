@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::Context;
-use crate::auth::{self, Security};
+use crate::auth::Security;
 use crate::envelope::Params;
 use crate::error::ApiError;
 
@@ -13,15 +13,7 @@ pub(crate) const WEIGHT: u32 = 40;
 pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
 
 pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
-    let server = &*ctx.server;
-    auth::signed_request(
-        params,
-        ctx.session,
-        &server.keys,
-        ctx.now,
-        server.strict_signing,
-        Security::UserData,
-    )?;
+    ctx.signed_request(params, Security::UserData)?;
     Ok(json!([
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50, "count": 0},
         {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000, "count": 0}

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{parse_bool, Context};
-use crate::auth::{self, Security};
+use crate::auth::Security;
 use crate::envelope::Params;
 use crate::error::ApiError;
 
@@ -19,21 +19,13 @@ pub(crate) const PARAMS: &[&str] = &[
 ];
 
 pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
-    let server = &*ctx.server;
-    let caller = auth::signed_request(
-        params,
-        ctx.session,
-        &server.keys,
-        ctx.now,
-        server.strict_signing,
-        Security::UserData,
-    )?;
+    let caller = ctx.signed_request(params, Security::UserData)?;
     let omit_zero_balances = match params.get("omitZeroBalances") {
         None => false,
         Some(value) => {
             parse_bool(value.text()).ok_or(ApiError::InvalidParameter("omitZeroBalances"))?
         }
     };
-    let account = server.accounts.get(&caller.key.account);
+    let account = ctx.server.accounts.get(&caller.key.account);
     Ok(account.status(caller.key.permissions.trade, omit_zero_balances))
 }

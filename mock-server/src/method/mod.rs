@@ -14,6 +14,7 @@ mod user_data_stream_unsubscribe;
 
 use serde_json::Value;
 
+use crate::auth::{self, Authenticated, KeyTypes, Security};
 use crate::clock::Timestamp;
 use crate::envelope::Params;
 use crate::error::ApiError;
@@ -27,6 +28,43 @@ pub(crate) struct Context<'a> {
     pub server: &'a mut ServerState,
     /// The time the request is handled at.
     pub now: Timestamp,
+}
+
+impl Context<'_> {
+    /// Authenticates a request by its own `apiKey` and `signature` (see `auth`).
+    pub fn by_signature(
+        &self,
+        params: &Params<'_>,
+        types: KeyTypes,
+        security: Option<Security>,
+    ) -> Result<Authenticated<'_>, ApiError> {
+        let server = &*self.server;
+        auth::by_signature(
+            params,
+            &server.keys,
+            self.now,
+            server.strict_signing,
+            types,
+            security,
+        )
+    }
+
+    /// Authenticates a SIGNED request by its own credentials or the session's key (see `auth`).
+    pub fn signed_request(
+        &self,
+        params: &Params<'_>,
+        security: Security,
+    ) -> Result<Authenticated<'_>, ApiError> {
+        let server = &*self.server;
+        auth::signed_request(
+            params,
+            self.session,
+            &server.keys,
+            self.now,
+            server.strict_signing,
+            security,
+        )
+    }
 }
 
 /// Every method this server implements.

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::Context;
-use crate::auth::{self, KeyTypes};
+use crate::auth::KeyTypes;
 use crate::envelope::Params;
 use crate::error::ApiError;
 use crate::session::Logon;
@@ -19,22 +19,13 @@ pub(crate) const WEIGHT: u32 = 2;
 pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
 
 pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
-    let server = &mut *ctx.server;
-    let api_key = auth::by_signature(
-        params,
-        &server.keys,
-        ctx.now,
-        server.strict_signing,
-        KeyTypes::Ed25519,
-        None,
-    )?
-    .api_key;
+    let api_key = ctx.by_signature(params, KeyTypes::Ed25519, None)?.api_key;
     let previous = ctx.session.logon.replace(Logon {
         api_key: api_key.clone(),
         authorized_since: ctx.now,
     });
     if previous.is_some_and(|p| p.api_key != api_key) {
-        user_data::terminate(ctx.session, &mut server.routes, ctx.now, |_, s| {
+        user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |_, s| {
             s.kind == SubscriptionKind::Logon
         });
     }

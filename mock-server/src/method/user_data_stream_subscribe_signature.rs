@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::Context;
-use crate::auth::{self, KeyTypes, Security};
+use crate::auth::{KeyTypes, Security};
 use crate::envelope::Params;
 use crate::error::ApiError;
 use crate::user_data::{self, SubscriptionKind};
@@ -15,19 +15,11 @@ pub(crate) const WEIGHT: u32 = 2;
 pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
 
 pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
-    let server = &mut *ctx.server;
-    let caller = auth::by_signature(
-        params,
-        &server.keys,
-        ctx.now,
-        server.strict_signing,
-        KeyTypes::Any,
-        Some(Security::UserStream),
-    )?;
+    let caller = ctx.by_signature(params, KeyTypes::Any, Some(Security::UserStream))?;
     let (api_key, account) = (caller.api_key, caller.key.account.clone());
     let id = user_data::subscribe(
         ctx.session,
-        &mut server.routes,
+        &mut ctx.server.routes,
         &account,
         &api_key,
         SubscriptionKind::Signature,
