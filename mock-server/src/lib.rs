@@ -23,11 +23,19 @@
 //! ```
 //!
 //! The server starts with the built-in [`demo`] key registered, so a client can
-//! `session.logon` at once; [`MockServerBuilder`] registers other keys, shortens keepalive
-//! durations, lowers the weight limit or freezes the clock.
+//! `session.logon` at once; [`MockServerBuilder`] registers other keys (Ed25519, HMAC, RSA),
+//! shortens keepalive durations, lowers limits or freezes the clock. While it runs, a test can
+//! push User Data Stream events ([`MockServer::push_user_data_event`]), revoke keys
+//! ([`MockServer::revoke_key`]) and move time ([`MockServer::clock`]).
+//!
+//! Methods: `ping`, `time`, `session.logon`, `session.status`, `session.logout`,
+//! `session.subscriptions`, `account.status`, `account.rateLimits.orders`,
+//! `userDataStream.subscribe`, `userDataStream.subscribe.signature`,
+//! `userDataStream.unsubscribe`. Where Binance documents nothing, the choices made are listed
+//! in `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line
-//! (`cargo run --release -p mock-server`).
+//! (`cargo run --release -p mock-server`); [`sans_io`] is the same server without sockets.
 
 mod account;
 mod auth;
