@@ -314,3 +314,14 @@ async fn shutdown_announces_itself_serves_during_the_grace_and_then_closes() {
     expect_close(&mut client, 1001).await;
     within(stopping).await.expect("shutdown completes");
 }
+
+#[tokio::test]
+async fn dropping_the_server_announces_the_shutdown_and_closes_connections() {
+    let server = start(frozen_builder().shutdown_grace(Duration::from_millis(100))).await;
+    let mut client = Client::connect(&server).await;
+    client.assert_usable().await;
+    drop(server);
+    let event: Value = serde_json::from_str(&client.recv().await).expect("JSON");
+    assert_eq!(event["event"]["e"], "serverShutdown");
+    expect_close(&mut client, 1001).await;
+}
