@@ -73,7 +73,7 @@ def target_order(targets):
 
 def svg(groups):
     panel_w, panel_h = 380, 320
-    left, right, top, bottom = 62, 16, 34, 64
+    left, right, top, bottom = 74, 16, 34, 64
     width = panel_w * max(1, len(groups))
     height = panel_h + 34
     out = [
@@ -121,7 +121,7 @@ def svg(groups):
                     f'<line x1="{x0 + left}" y1="{y:.1f}" x2="{x0 + left + plot_w}" '
                     f'y2="{y:.1f}" stroke="{stroke}"/>'
                 )
-                label = f"{v:g}"
+                label = f"{v:g} µs" if v < 1000 else f"{v / 1000:g} ms"
                 out.append(
                     f'<text x="{x0 + left - 6}" y="{y + 4:.1f}" text-anchor="end" '
                     f'fill="#555">{label}</text>'
@@ -129,7 +129,7 @@ def svg(groups):
             decade *= 10
         out.append(
             f'<text transform="translate({x0 + 14},{top + plot_h / 2}) rotate(-90)" '
-            f'text-anchor="middle" fill="#333">round trip, µs (log)</text>'
+            f'text-anchor="middle" fill="#333">round trip (log scale)</text>'
         )
         out.append(
             f'<rect x="{x0 + left}" y="{top}" width="{plot_w}" height="{plot_h}" '

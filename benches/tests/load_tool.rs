@@ -7,7 +7,7 @@ use std::time::Duration;
 use benches::load::{self, LoadSpec};
 use benches::requests::LogonSigner;
 use benches::{client, floor, requests};
-use mock_server::MockServer;
+use mock_server::{BanPolicy, MockServer};
 use serde_json::Value;
 
 fn tiny(mix: &str) -> anyhow::Result<LoadSpec> {
@@ -89,6 +89,36 @@ fn load_json(args: &[&str]) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let last = stdout.lines().last().expect("a JSON line");
     serde_json::from_str(last).expect("JSON")
+}
+
+#[test]
+fn errors_make_the_exit_status_fail_unless_allowed() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let no_bans = BanPolicy {
+        after_refusals: 0,
+        ..BanPolicy::default()
+    };
+    let mock = runtime.block_on(
+        MockServer::builder()
+            .weight_limit(10)
+            .ban_policy(no_bans)
+            .start(),
+    )?;
+    let run = |allow: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_load"));
+        command.args(["run", "--target", &mock.url(), "--duration", "100ms"]);
+        command.args(["--warmup", "0s", "--mix", "status"]);
+        if allow {
+            command.arg("--allow-errors");
+        }
+        command.output()
+    };
+    let refused = run(false)?;
+    assert_eq!(refused.status.code(), Some(1));
+    let line: Value = serde_json::from_slice(&refused.stdout)?;
+    assert!(line["errors"]["total"].as_u64().unwrap_or(0) > 0);
+    assert!(run(true)?.status.success());
+    Ok(())
 }
 
 #[test]

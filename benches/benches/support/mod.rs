@@ -41,14 +41,14 @@ pub fn human(ns: f64) -> String {
 
 /// Prints `title`, then one line per `(name, floors)`: its median and its ratio to each floor
 /// measured in this run. Benchmarks filtered out of the run are left out.
-pub fn print_ratios(title: &str, rows: &[(&str, &[&str])]) {
+pub fn print_ratios(title: &str, rows: &[(String, Vec<String>)]) {
     let mut lines = Vec::new();
     for (name, floors) in rows {
         let Some(value) = median_ns(name) else {
             continue;
         };
-        let mut line = format!("  {name:<34} {:>10}", human(value));
-        for floor in *floors {
+        let mut line = format!("  {name:<38} {:>10}", human(value));
+        for floor in floors {
             if let Some(base) = median_ns(floor).filter(|b| *b > 0.0) {
                 line.push_str(&format!("   {:.3}× {floor}", value / base));
             }

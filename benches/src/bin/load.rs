@@ -42,6 +42,10 @@ const MOCK_MAX_CONNECTIONS: usize = 2 * load::MAX_CONNECTIONS;
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
+    /// Exit with status 0 even when requests or connections failed (by default any error
+    /// makes the exit status 1, after the JSON line is printed).
+    #[arg(long, global = true)]
+    allow_errors: bool,
 }
 
 #[derive(Subcommand)]
@@ -287,21 +291,23 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let errors = runtime.block_on(async {
         match cli.command {
             Cmd::Run(args) => {
                 let line = run_one(&args.target, args.server_pid, &args.load, &args.server).await?;
                 print_line(&line);
-                if line["errors"]["total"].as_u64() != Some(0) {
-                    eprintln!("load: errors: {}", line["errors"]);
-                }
-                Ok(())
+                Ok(line["errors"]["total"].as_u64().unwrap_or(1))
             }
             Cmd::Compare(args) => compare(&args).await,
             Cmd::Idle(args) => idle(&args).await,
-            Cmd::Serve(_) => Ok(()),
+            Cmd::Serve(_) => Ok(0),
         }
-    })
+    })?;
+    if errors > 0 && !cli.allow_errors {
+        eprintln!("load: {errors} error(s); see the JSON line (--allow-errors to exit 0)");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn print_line(line: &Value) {
@@ -380,7 +386,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
 }
 
-async fn compare(args: &CompareArgs) -> anyhow::Result<()> {
+async fn compare(args: &CompareArgs) -> anyhow::Result<u64> {
     if args.rounds == 0 || args.rounds > 20 {
         bail!("rounds must be 1 to 20");
     }
@@ -450,10 +456,10 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<()> {
         "ratios": ratios,
         "errors": errors,
     }));
-    Ok(())
+    Ok(errors)
 }
 
-async fn idle(args: &IdleArgs) -> anyhow::Result<()> {
+async fn idle(args: &IdleArgs) -> anyhow::Result<u64> {
     if !(1..=load::MAX_CONNECTIONS).contains(&args.connections) {
         bail!("connections must be 1 to {}", load::MAX_CONNECTIONS);
     }
@@ -512,7 +518,7 @@ async fn idle(args: &IdleArgs) -> anyhow::Result<()> {
     annotate(&mut line, &args.target, &args.server);
     print_line(&line);
     drop(sockets);
-    Ok(())
+    Ok(errors.total())
 }
 
 fn serve(args: &ServeArgs) -> anyhow::Result<()> {
