@@ -1,0 +1,1164 @@
+//! The error table: one case per error the mock returns, each with the exact reply expected
+//! (status, code, message, `id`, and whether `rateLimits` comes and what it counts).
+
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt as _;
+use mock_server::{BanPolicy, MockServer, MockServerBuilder, Permissions};
+
+use super::{Body, Case, Need};
+use crate::check::{self, Bindings};
+use crate::env::Env;
+use crate::keys::KeyPair;
+use crate::model::{Expected, Outcome, RetryData};
+use crate::op::{payload, render, request_text, KeyRef, Op, ReqId, Signing};
+use crate::report::Exchange;
+use crate::spec::{self, ApiErr};
+use crate::target::in_process_builder;
+use crate::wire::{handshake, Handshake, Wire, EVENT_TIMEOUT};
+
+/// What is on the connection before the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Setup {
+    Nothing,
+    /// Logged on with the primary key.
+    Logon,
+    /// Logged on and subscribed with `userDataStream.subscribe`.
+    LogonAndSubscribe,
+}
+
+/// The request of a row.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Req {
+    /// This text frame, as is.
+    Text(&'static str),
+    /// This binary frame.
+    Binary(&'static str),
+    /// `method` with `apiKey` of `key`, a good `timestamp` (unless `params` has one), `params`
+    /// (name, raw JSON) and a signature over them all; then `tamper` one signature byte,
+    /// and leave out the params in `drop`.
+    Signed {
+        method: &'static str,
+        key: KeyRef,
+        params: &'static [(&'static str, &'static str)],
+        offset_ms: i64,
+        tamper: bool,
+        drop: &'static [&'static str],
+    },
+    /// `method` with a good `timestamp` and `params`, no credentials (the session's key).
+    Timed {
+        method: &'static str,
+        params: &'static [(&'static str, &'static str)],
+    },
+    /// A handshake to `path` (the target's own when empty) with `query`.
+    Handshake {
+        path: &'static str,
+        query: &'static str,
+    },
+}
+
+/// One row of the table.
+pub(crate) struct ErrorRow {
+    pub setup: Setup,
+    pub request: Req,
+    pub expect: fn() -> ApiErr,
+    /// Whether the reply echoes the request's `id` (`"err"`) or answers `null`.
+    pub echo_id: bool,
+    /// Whether the reply carries `rateLimits` (charged requests, URL default).
+    pub rate_limits: bool,
+    /// The weight the request adds.
+    pub charged: u32,
+}
+
+const KEY: &[Need] = &[Need::UsableKey];
+const PRIVATE: &[Need] = &[Need::PrivateServers];
+
+fn row(
+    id: &'static str,
+    title: &'static str,
+    basis: &'static str,
+    needs: &'static [Need],
+    row: &'static ErrorRow,
+) -> Case {
+    Case {
+        id,
+        title,
+        basis,
+        needs,
+        body: Body::Row(row),
+    }
+}
+
+const fn text(text: &'static str, expect: fn() -> ApiErr, echo_id: bool, charged: u32) -> ErrorRow {
+    ErrorRow {
+        setup: Setup::Nothing,
+        request: Req::Text(text),
+        expect,
+        echo_id,
+        rate_limits: charged > 0,
+        charged,
+    }
+}
+
+const fn logon_row(
+    key: KeyRef,
+    params: &'static [(&'static str, &'static str)],
+    offset_ms: i64,
+    tamper: bool,
+    drop: &'static [&'static str],
+    expect: fn() -> ApiErr,
+) -> ErrorRow {
+    ErrorRow {
+        setup: Setup::Nothing,
+        request: Req::Signed {
+            method: "session.logon",
+            key,
+            params,
+            offset_ms,
+            tamper,
+            drop,
+        },
+        expect,
+        echo_id: true,
+        rate_limits: true,
+        charged: 2,
+    }
+}
+
+const fn handshake_refusal(
+    path: &'static str,
+    query: &'static str,
+    expect: fn() -> ApiErr,
+) -> ErrorRow {
+    ErrorRow {
+        setup: Setup::Nothing,
+        request: Req::Handshake { path, query },
+        expect,
+        echo_id: false,
+        rate_limits: false,
+        charged: 0,
+    }
+}
+
+static INVALID_JSON: ErrorRow = text(
+    r#"{"id":"err","method":"ping""#,
+    spec::invalid_json,
+    false,
+    0,
+);
+static NOT_AN_OBJECT: ErrorRow = text(r#"["err","ping"]"#, spec::invalid_json, false, 0);
+static BINARY_FRAME: ErrorRow = ErrorRow {
+    setup: Setup::Nothing,
+    request: Req::Binary(r#"{"id":"err","method":"ping"}"#),
+    expect: spec::invalid_json,
+    echo_id: false,
+    rate_limits: false,
+    charged: 0,
+};
+static INVALID_ID: ErrorRow = text(
+    r#"{"id":"not valid","method":"ping"}"#,
+    spec::invalid_id,
+    false,
+    0,
+);
+static PARAMS_NOT_AN_OBJECT: ErrorRow = text(
+    r#"{"id":"err","method":"ping","params":["returnRateLimits"]}"#,
+    spec::params_not_an_object,
+    true,
+    0,
+);
+static METHOD_MISSING: ErrorRow = text(
+    r#"{"id":"err","params":{}}"#,
+    || spec::mandatory("method"),
+    true,
+    0,
+);
+static UNKNOWN_METHOD: ErrorRow = text(
+    r#"{"id":"err","method":"order.place"}"#,
+    spec::unknown_method,
+    true,
+    0,
+);
+static UNREAD_PARAMETER: ErrorRow = text(
+    r#"{"id":"err","method":"ping","params":{"symbol":"BTCUSDT"}}"#,
+    || spec::unread_parameters(0, 1),
+    true,
+    1,
+);
+static DUPLICATE_PARAMETER: ErrorRow = text(
+    r#"{"id":"err","method":"ping","params":{"symbol":"A","symbol":"B"}}"#,
+    spec::duplicate_parameter,
+    true,
+    1,
+);
+static RETURN_RATE_LIMITS_INVALID: ErrorRow = text(
+    r#"{"id":"err","method":"ping","params":{"returnRateLimits":"yes"}}"#,
+    || spec::invalid_parameter("returnRateLimits"),
+    true,
+    1,
+);
+static APIKEY_MISSING: ErrorRow = ErrorRow {
+    setup: Setup::Nothing,
+    request: Req::Timed {
+        method: "account.status",
+        params: &[],
+    },
+    expect: || spec::mandatory("apiKey"),
+    echo_id: true,
+    rate_limits: true,
+    charged: 20,
+};
+static SIGNATURE_MISSING: ErrorRow =
+    logon_row(KeyRef::Primary, &[], -1000, false, &["signature"], || {
+        spec::mandatory("signature")
+    });
+static TIMESTAMP_MISSING: ErrorRow =
+    logon_row(KeyRef::Primary, &[], -1000, false, &["timestamp"], || {
+        spec::mandatory("timestamp")
+    });
+static TIMESTAMP_MISSING_AFTER_LOGON: ErrorRow = ErrorRow {
+    setup: Setup::Logon,
+    request: Req::Text(r#"{"id":"err","method":"account.status"}"#),
+    expect: || spec::mandatory("timestamp"),
+    echo_id: true,
+    rate_limits: true,
+    charged: 20,
+};
+static TIMESTAMP_ILLEGAL: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("timestamp", "\"12a\"")],
+    0,
+    false,
+    &[],
+    || spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
+);
+static RECV_WINDOW_ILLEGAL: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("recvWindow", "1.2345")],
+    -1000,
+    false,
+    &[],
+    || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
+);
+static RECV_WINDOW_TOO_LARGE: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("recvWindow", "60001")],
+    -1000,
+    false,
+    &[],
+    spec::recv_window_too_large,
+);
+static OUTSIDE_RECV_WINDOW: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[],
+    -20_000,
+    false,
+    &[],
+    spec::outside_recv_window,
+);
+static AHEAD: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[],
+    20_000,
+    false,
+    &[],
+    spec::timestamp_ahead,
+);
+static INVALID_SIGNATURE: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[],
+    -1000,
+    true,
+    &[],
+    spec::invalid_signature,
+);
+static HMAC_LOGON: ErrorRow = logon_row(
+    KeyRef::Hmac,
+    &[],
+    -1000,
+    false,
+    &[],
+    spec::invalid_signature,
+);
+static BAD_API_KEY_FORMAT: ErrorRow = logon_row(
+    KeyRef::Malformed,
+    &[],
+    -1000,
+    false,
+    &[],
+    spec::bad_api_key_format,
+);
+static UNKNOWN_API_KEY: ErrorRow = logon_row(
+    KeyRef::Unknown,
+    &[],
+    -1000,
+    false,
+    &[],
+    spec::rejected_api_key,
+);
+static SUBSCRIBE_WITHOUT_LOGON: ErrorRow = text(
+    r#"{"id":"err","method":"userDataStream.subscribe"}"#,
+    spec::unauthorized,
+    true,
+    2,
+);
+static SUBSCRIPTION_ACTIVE: ErrorRow = ErrorRow {
+    setup: Setup::LogonAndSubscribe,
+    request: Req::Text(r#"{"id":"err","method":"userDataStream.subscribe"}"#),
+    expect: spec::subscription_active,
+    echo_id: true,
+    rate_limits: true,
+    charged: 2,
+};
+static SUBSCRIPTION_ID_ILLEGAL: ErrorRow = text(
+    r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"subscriptionId":"first"}}"#,
+    || spec::illegal_chars("subscriptionId", "^[0-9]{1,5}$"),
+    true,
+    2,
+);
+static OMIT_ZERO_BALANCES: ErrorRow = ErrorRow {
+    setup: Setup::Logon,
+    request: Req::Timed {
+        method: "account.status",
+        params: &[("omitZeroBalances", "\"yes\"")],
+    },
+    expect: || spec::invalid_parameter("omitZeroBalances"),
+    echo_id: true,
+    rate_limits: true,
+    charged: 20,
+};
+static HANDSHAKE_TIME_UNIT: ErrorRow =
+    handshake_refusal("", "timeUnit=SECOND", spec::invalid_time_unit);
+static HANDSHAKE_RETURN_RATE_LIMITS: ErrorRow =
+    handshake_refusal("", "returnRateLimits=maybe", || {
+        spec::invalid_parameter("returnRateLimits")
+    });
+static HANDSHAKE_SBE: ErrorRow = handshake_refusal("", "responseFormat=sbe", spec::sbe_disabled);
+static HANDSHAKE_PATH: ErrorRow = handshake_refusal("/ws-api/v4", "", spec::not_found);
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        row(
+            "ERR-1135-INVALID-JSON",
+            "text that is not JSON: -1135, id null, no rateLimits",
+            "docs/FIDELITY.md §10.1",
+            &[],
+            &INVALID_JSON,
+        ),
+        row(
+            "ERR-1135-NOT-AN-OBJECT",
+            "JSON that is not an object: -1135, id null",
+            "docs/FIDELITY.md §10.1",
+            &[],
+            &NOT_AN_OBJECT,
+        ),
+        row(
+            "ERR-1135-BINARY-FRAME",
+            "a binary frame: -1135, id null, the connection stays",
+            "spec §1.3; docs/FIDELITY.md",
+            &[],
+            &BINARY_FRAME,
+        ),
+        row(
+            "ERR-1135-INVALID-ID",
+            "an invalid id: -1135 with the observed message, id null",
+            "spec §2.5 (observed)",
+            &[],
+            &INVALID_ID,
+        ),
+        row(
+            "ERR-1135-PARAMS-NOT-AN-OBJECT",
+            "params that is not an object: -1135, id echoed",
+            "spec §7; docs/FIDELITY.md",
+            &[],
+            &PARAMS_NOT_AN_OBJECT,
+        ),
+        row(
+            "ERR-1102-METHOD-MISSING",
+            "no method: -1102 naming 'method'",
+            "docs/FIDELITY.md",
+            &[],
+            &METHOD_MISSING,
+        ),
+        row(
+            "ERR-1100-UNKNOWN-METHOD",
+            "an unknown method: -1100 listing the methods, not charged",
+            "docs/FIDELITY.md §10.2 (mock choice)",
+            &[],
+            &UNKNOWN_METHOD,
+        ),
+        row(
+            "ERR-1104-UNREAD-PARAMETER",
+            "a param the method does not read: -1104, charged",
+            "spec §2.5 (observed)",
+            &[],
+            &UNREAD_PARAMETER,
+        ),
+        row(
+            "ERR-1101-DUPLICATE-PARAMETER",
+            "a param sent twice: -1101",
+            "spec §7",
+            &[],
+            &DUPLICATE_PARAMETER,
+        ),
+        row(
+            "ERR-1130-RETURN-RATE-LIMITS",
+            "returnRateLimits neither true nor false: -1130",
+            "docs/FIDELITY.md",
+            &[],
+            &RETURN_RATE_LIMITS_INVALID,
+        ),
+        row(
+            "ERR-1102-APIKEY-MISSING",
+            "a SIGNED request, anonymous, without apiKey: -1102",
+            "docs/FIDELITY.md (signed requests)",
+            &[],
+            &APIKEY_MISSING,
+        ),
+        row(
+            "ERR-1102-SIGNATURE-MISSING",
+            "logon without signature: -1102 naming 'signature'",
+            "spec §2.5, §4.2",
+            KEY,
+            &SIGNATURE_MISSING,
+        ),
+        row(
+            "ERR-1102-TIMESTAMP-MISSING",
+            "logon without timestamp: -1102 naming 'timestamp'",
+            "spec §2.5, §4.2",
+            KEY,
+            &TIMESTAMP_MISSING,
+        ),
+        row(
+            "ERR-1102-TIMESTAMP-MISSING-AFTER-LOGON",
+            "after logon, a SIGNED request still needs timestamp",
+            "spec §4.2",
+            KEY,
+            &TIMESTAMP_MISSING_AFTER_LOGON,
+        ),
+        row(
+            "ERR-1100-TIMESTAMP-ILLEGAL",
+            "a timestamp that is not digits: -1100",
+            "docs/FIDELITY.md (signing and timing)",
+            KEY,
+            &TIMESTAMP_ILLEGAL,
+        ),
+        row(
+            "ERR-1100-RECVWINDOW-ILLEGAL",
+            "recvWindow with four decimals: -1100",
+            "docs/FIDELITY.md §10.14",
+            KEY,
+            &RECV_WINDOW_ILLEGAL,
+        ),
+        row(
+            "ERR-1102-RECVWINDOW-TOO-LARGE",
+            "recvWindow over 60000: -1102",
+            "docs/FIDELITY.md §10.14",
+            KEY,
+            &RECV_WINDOW_TOO_LARGE,
+        ),
+        row(
+            "ERR-1021-OUTSIDE-RECVWINDOW",
+            "a timestamp older than recvWindow: -1021",
+            "spec §3.3",
+            KEY,
+            &OUTSIDE_RECV_WINDOW,
+        ),
+        row(
+            "ERR-1021-AHEAD",
+            "a timestamp 1000 ms or more ahead: -1021",
+            "spec §3.3",
+            KEY,
+            &AHEAD,
+        ),
+        row(
+            "ERR-1022-INVALID-SIGNATURE",
+            "one byte of the signature changed: -1022",
+            "spec §3.3",
+            KEY,
+            &INVALID_SIGNATURE,
+        ),
+        row(
+            "ERR-1022-HMAC-LOGON",
+            "logon with an HMAC key: -1022",
+            "docs/FIDELITY.md §10.7 (mock choice)",
+            &[Need::HmacKey],
+            &HMAC_LOGON,
+        ),
+        row(
+            "ERR-2014-BAD-API-KEY-FORMAT",
+            "an API key that is not letters and digits: 401 -2014",
+            "spec §3.3; docs/FIDELITY.md §10.17",
+            &[],
+            &BAD_API_KEY_FORMAT,
+        ),
+        row(
+            "ERR-2015-UNKNOWN-API-KEY",
+            "an unknown API key: 401 -2015",
+            "spec §3.3, §4.7",
+            &[],
+            &UNKNOWN_API_KEY,
+        ),
+        Case {
+            id: "ERR-2015-NO-PERMISSION",
+            title: "a key without USER_DATA: 401 -2015",
+            basis: "spec §3.1; docs/FIDELITY.md",
+            needs: PRIVATE,
+            body: Body::Custom(no_permission),
+        },
+        Case {
+            id: "ERR-2015-KEY-REVOKED",
+            title:
+                "the session's key revoked: its next request answered, then 401 -2015 with id null",
+            basis: "spec §4.7; docs/FIDELITY.md §10.18",
+            needs: PRIVATE,
+            body: Body::Custom(key_revoked),
+        },
+        row(
+            "ERR-1002-SUBSCRIBE-WITHOUT-LOGON",
+            "userDataStream.subscribe anonymous: 401 -1002",
+            "docs/FIDELITY.md §10.10 (mock choice)",
+            &[],
+            &SUBSCRIBE_WITHOUT_LOGON,
+        ),
+        row(
+            "ERR-2035-SUBSCRIPTION-ACTIVE",
+            "a second subscription for the account: -2035",
+            "docs/FIDELITY.md §10.10",
+            KEY,
+            &SUBSCRIPTION_ACTIVE,
+        ),
+        row(
+            "ERR-1100-SUBSCRIPTION-ID-ILLEGAL",
+            "a subscriptionId that is not a number: -1100",
+            "docs/FIDELITY.md",
+            &[],
+            &SUBSCRIPTION_ID_ILLEGAL,
+        ),
+        row(
+            "ERR-1130-OMIT-ZERO-BALANCES",
+            "omitZeroBalances neither true nor false: -1130",
+            "docs/FIDELITY.md",
+            KEY,
+            &OMIT_ZERO_BALANCES,
+        ),
+        Case {
+            id: "ERR-2042-TOO-MANY-SUBSCRIPTIONS",
+            title: "a 1,001st active subscription on one connection: -2042",
+            basis: "spec §4.6",
+            needs: PRIVATE,
+            body: Body::Custom(too_many_subscriptions),
+        },
+        Case {
+            id: "ERR-1003-TOO-MUCH-WEIGHT",
+            title: "over the weight limit: 429 -1003 with serverTime and retryAfter",
+            basis: "spec §5.3; docs/FIDELITY.md §10.16",
+            needs: PRIVATE,
+            body: Body::Custom(too_much_weight),
+        },
+        Case {
+            id: "ERR-1003-IP-BANNED",
+            title: "429s repeated past the threshold: 418 -1003, then close 1008",
+            basis: "spec §5.3; docs/FIDELITY.md (bans)",
+            needs: PRIVATE,
+            body: Body::Custom(ip_banned),
+        },
+        row(
+            "ERR-HANDSHAKE-1194-TIME-UNIT",
+            "an invalid timeUnit: HTTP 400 -1194",
+            "spec §1.2; docs/FIDELITY.md §10.20",
+            &[],
+            &HANDSHAKE_TIME_UNIT,
+        ),
+        row(
+            "ERR-HANDSHAKE-1130-RETURN-RATE-LIMITS",
+            "an invalid returnRateLimits in the URL: HTTP 400 -1130",
+            "docs/FIDELITY.md §10.20 (mock choice)",
+            &[],
+            &HANDSHAKE_RETURN_RATE_LIMITS,
+        ),
+        row(
+            "ERR-HANDSHAKE-1155-SBE",
+            "responseFormat=sbe on the JSON-only mock: HTTP 400 -1155",
+            "spec §1.2; docs/FIDELITY.md (mock only)",
+            &[Need::InProcess],
+            &HANDSHAKE_SBE,
+        ),
+        row(
+            "ERR-HANDSHAKE-404-PATH",
+            "another path: HTTP 404, empty body",
+            "spec §1.1; docs/FIDELITY.md",
+            &[],
+            &HANDSHAKE_PATH,
+        ),
+        Case {
+            id: "ERR-HANDSHAKE-429-CONNECTIONS",
+            title: "past the CONNECTIONS limit: HTTP 429 -1003",
+            basis: "spec §5.1; docs/FIDELITY.md",
+            needs: PRIVATE,
+            body: Body::Custom(too_many_connections),
+        },
+        Case {
+            id: "ERR-HANDSHAKE-503-BUSY",
+            title: "past the mock's connection cap: HTTP 503 -1008",
+            basis: "docs/FIDELITY.md (mock only)",
+            needs: PRIVATE,
+            body: Body::Custom(server_busy),
+        },
+        Case {
+            id: "ERR-HANDSHAKE-418-BANNED",
+            title: "a banned IP reconnecting: HTTP 418 -1003",
+            basis: "docs/FIDELITY.md (bans)",
+            needs: PRIVATE,
+            body: Body::Custom(banned_handshake),
+        },
+    ]
+}
+
+/// The reply `expected` of a row's request.
+fn expected(env: &Env, row: &ErrorRow) -> Expected {
+    Expected {
+        conn: 0,
+        id: if row.echo_id {
+            serde_json::Value::from("err")
+        } else {
+            serde_json::Value::Null
+        },
+        outcome: Outcome::Err((row.expect)(), None),
+        rate_limits: row.rate_limits,
+        charged: row.charged,
+        count: None,
+        terminated: Vec::new(),
+        now_ms: env.frozen_now_us().map(|us| us / 1000),
+    }
+}
+
+/// Runs one row on a fresh connection.
+pub(super) async fn run_row(
+    env: &mut Env,
+    row: &ErrorRow,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    env.fresh_case();
+    if let Req::Handshake { path, query } = row.request {
+        return handshake_row(env, path, query, (row.expect)(), transcript).await;
+    }
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let outcome = request_row(env, row, &mut wire, transcript).await;
+    wire.close().await;
+    outcome
+}
+
+async fn request_row(
+    env: &mut Env,
+    row: &ErrorRow,
+    wire: &mut Wire,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    if matches!(row.setup, Setup::Logon | Setup::LogonAndSubscribe) {
+        let logon = Op::Logon {
+            conn: 0,
+            id: ReqId::Str("setup".to_owned()),
+            key: KeyRef::Primary,
+            signing: super::good(),
+            rrl: Some(false),
+        };
+        setup_step(env, wire, &logon, transcript).await?;
+    }
+    if row.setup == Setup::LogonAndSubscribe {
+        let subscribe = Op::Subscribe {
+            conn: 0,
+            id: ReqId::Str("setup".to_owned()),
+            rrl: Some(false),
+        };
+        setup_step(env, wire, &subscribe, transcript).await?;
+    }
+    let sent = match row.request {
+        Req::Text(text) => {
+            wire.send_text(text).await.map_err(|e| e.to_string())?;
+            text.to_owned()
+        }
+        Req::Binary(text) => {
+            wire.send_binary(text.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
+            format!("<binary> {text}")
+        }
+        Req::Signed {
+            method,
+            key,
+            params,
+            offset_ms,
+            tamper,
+            drop,
+        } => {
+            let pair = key
+                .pair(&env.keys)
+                .ok_or("the target lacks the key this row needs")?;
+            let text = signed_request(env, method, &pair, params, offset_ms, tamper, drop);
+            wire.send_text(&text).await.map_err(|e| e.to_string())?;
+            text
+        }
+        Req::Timed { method, params } => {
+            let timestamp = (env.server_now_us() / 1000 - 1000).to_string();
+            let mut all = vec![("timestamp".to_owned(), timestamp)];
+            all.extend(
+                params
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            let text = request_text(&ReqId::Str("err".to_owned()), method, &all);
+            wire.send_text(&text).await.map_err(|e| e.to_string())?;
+            text
+        }
+        Req::Handshake { .. } => return Err("a handshake row has no request".to_owned()),
+    };
+    let (before, reply) = wire.reply().await.map_err(|e| format!("no reply: {e}"))?;
+    let mut received = before.clone();
+    received.push(reply.clone());
+    transcript.push(Exchange::new(&sent, received));
+    let mut problems: Vec<String> = before
+        .iter()
+        .map(|frame| format!("unexpected frame before the reply: {frame}"))
+        .collect();
+    problems.extend(check::reply(
+        env,
+        &expected(env, row),
+        &reply,
+        &mut Bindings::default(),
+    ));
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "sent:     {sent}\nreceived: {reply}\n{}",
+            problems.join("\n")
+        ))
+    }
+}
+
+/// A setup request that must succeed (quietly: no `rateLimits`).
+async fn setup_step(
+    env: &mut Env,
+    wire: &mut Wire,
+    op: &Op,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    let text = render(op, &env.keys, env.server_now_us())
+        .ok_or("nothing to send")?
+        .text;
+    wire.send_text(&text).await.map_err(|e| e.to_string())?;
+    let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+    env.weight.unobserved(2);
+    transcript.push(Exchange::new(&text, vec![reply.clone()]));
+    if reply.contains(r#""status":200"#) {
+        Ok(())
+    } else {
+        Err(format!("setup failed: {text}\n  got: {reply}"))
+    }
+}
+
+fn signed_request(
+    env: &Env,
+    method: &str,
+    pair: &KeyPair,
+    params: &[(&str, &str)],
+    offset_ms: i64,
+    tamper: bool,
+    drop: &[&str],
+) -> String {
+    let mut all = vec![(
+        "apiKey".to_owned(),
+        serde_json::Value::from(pair.api_key()).to_string(),
+    )];
+    if !params.iter().any(|(name, _)| *name == "timestamp") {
+        let timestamp = env.server_now_us() / 1000 + offset_ms;
+        all.push(("timestamp".to_owned(), timestamp.to_string()));
+    }
+    all.extend(
+        params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let mut signature = pair.sign(&payload(&all));
+    if tamper {
+        signature = pair.tamper(&signature, 11, 0x20);
+    }
+    all.insert(
+        1,
+        (
+            "signature".to_owned(),
+            serde_json::Value::from(signature).to_string(),
+        ),
+    );
+    all.retain(|(name, _)| !drop.contains(&name.as_str()));
+    request_text(&ReqId::Str("err".to_owned()), method, &all)
+}
+
+/// Checks that connecting is refused with `expect`'s HTTP status and JSON body.
+async fn handshake_row(
+    env: &Env,
+    path: &str,
+    query: &str,
+    expect: ApiErr,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    let mut url = env.url_with(query);
+    if !path.is_empty() {
+        url = url.replacen(mock_server::PATH, path, 1);
+    }
+    refused(&url, &expect, transcript).await
+}
+
+/// Sends an upgrade request to `url`; it must be refused as `expect` says: its HTTP status,
+/// and `{"code":..,"msg":..}` as the body (an empty body for code 0).
+async fn refused(url: &str, expect: &ApiErr, transcript: &mut Vec<Exchange>) -> Result<(), String> {
+    let outcome = handshake(url).await;
+    let shown = match &outcome {
+        Ok(Handshake::Accepted) => "101 Switching Protocols".to_owned(),
+        Ok(Handshake::Refused { status, body }) => format!("HTTP {status} {body}"),
+        Err(e) => e.clone(),
+    };
+    transcript.push(Exchange::new(&format!("GET {url}"), vec![shown.clone()]));
+    let want_body = if expect.code == 0 {
+        String::new()
+    } else {
+        serde_json::json!({"code": expect.code, "msg": expect.msg}).to_string()
+    };
+    let want = format!("HTTP {} {want_body}", expect.status);
+    if shown == want {
+        Ok(())
+    } else {
+        Err(format!("{shown}, expected {want}"))
+    }
+}
+
+// Rows that need a mock of their own, with a special setting.
+
+async fn private(
+    env: &Env,
+    builder: MockServerBuilder,
+    limit: u32,
+) -> Result<(MockServer, Env), String> {
+    let server = builder
+        .start()
+        .await
+        .map_err(|e| format!("the case's own mock did not start: {e}"))?;
+    let mut sub = env.private(server.url(), server.clock().clone(), limit);
+    sub.fresh_case();
+    Ok((server, sub))
+}
+
+/// Sends `text` and checks the reply against `expected`.
+async fn exchange(
+    env: &mut Env,
+    wire: &mut Wire,
+    text: &str,
+    expected: &Expected,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    wire.send_text(text).await.map_err(|e| e.to_string())?;
+    let (before, reply) = wire.reply().await.map_err(|e| format!("no reply: {e}"))?;
+    let mut received = before;
+    received.push(reply.clone());
+    transcript.push(Exchange::new(text, received));
+    let problems = check::reply(env, expected, &reply, &mut Bindings::default());
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "sent:     {text}\nreceived: {reply}\n{}",
+            problems.join("\n")
+        ))
+    }
+}
+
+fn ok_ping(env: &Env) -> Expected {
+    Expected {
+        conn: 0,
+        id: serde_json::Value::from("ok"),
+        outcome: Outcome::Ok(crate::model::ResultExpect::Empty),
+        rate_limits: true,
+        charged: 1,
+        count: None,
+        terminated: Vec::new(),
+        now_ms: env.frozen_now_us().map(|us| us / 1000),
+    }
+}
+
+fn failing(env: &Env, error: ApiErr, data: Option<RetryData>, charged: u32) -> Expected {
+    Expected {
+        conn: 0,
+        id: serde_json::Value::from("err"),
+        outcome: Outcome::Err(error, data),
+        rate_limits: true,
+        charged,
+        count: None,
+        terminated: Vec::new(),
+        now_ms: env.frozen_now_us().map(|us| us / 1000),
+    }
+}
+
+const PING_OK: &str = r#"{"id":"ok","method":"ping"}"#;
+const PING_ERR: &str = r#"{"id":"err","method":"ping"}"#;
+
+fn too_much_weight<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let limit = 3;
+        let (_server, mut env) =
+            private(env, in_process_builder().weight_limit(limit), limit).await?;
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let ok = ok_ping(&env);
+        exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
+        let now = env.frozen_now_us().map(|us| us / 1000);
+        let data = RetryData {
+            server_time_ms: now,
+            retry_after_ms: now.map(|t| (t.div_euclid(60_000) + 1) * 60_000),
+        };
+        let over = failing(&env, spec::too_much_weight(limit), Some(data), 1);
+        let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+/// Gets the IP of a private mock banned: limit 2, banned after one 429.
+async fn get_banned(
+    env: &Env,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(MockServer, Env, i64), String> {
+    let limit = 2;
+    let ban = Duration::from_secs(120);
+    let policy = BanPolicy {
+        after_refusals: 1,
+        durations: vec![ban],
+    };
+    let (server, mut env) = private(
+        env,
+        in_process_builder().weight_limit(limit).ban_policy(policy),
+        limit,
+    )
+    .await?;
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
+    let data = RetryData {
+        server_time_ms: Some(now),
+        retry_after_ms: Some((now.div_euclid(60_000) + 1) * 60_000),
+    };
+    let refused = failing(&env, spec::too_much_weight(limit), Some(data), 1);
+    exchange(&mut env, &mut wire, PING_ERR, &refused, transcript).await?;
+    let until = now + 120_000;
+    let data = RetryData {
+        server_time_ms: Some(now),
+        retry_after_ms: Some(until),
+    };
+    let banned = failing(&env, spec::ip_banned(until), Some(data), 1);
+    exchange(&mut env, &mut wire, PING_ERR, &banned, transcript).await?;
+    let closed = wire
+        .closed(EVENT_TIMEOUT)
+        .await
+        .map_err(|e| format!("after the 418: {e}"))?;
+    transcript.push(Exchange::new("", vec![closed.clone()]));
+    if closed != "close 1008 IP banned" {
+        return Err(format!(
+            "after the 418: {closed}, expected close 1008 IP banned"
+        ));
+    }
+    Ok((server, env, until))
+}
+
+fn ip_banned<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move { get_banned(env, transcript).await.map(drop) }.boxed_local()
+}
+
+fn banned_handshake<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, env, until) = get_banned(env, transcript).await?;
+        refused(&env.url, &spec::ip_banned(until), transcript).await
+    }
+    .boxed_local()
+}
+
+fn too_many_connections<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, mut env) = private(
+            env,
+            in_process_builder().connection_rate_limit(1),
+            spec::DOCUMENTED_WEIGHT_LIMIT,
+        )
+        .await?;
+        let first = env
+            .connect("")
+            .await
+            .map_err(|e| format!("the first connection: {e}"))?;
+        let outcome = refused(&env.url, &spec::too_many_connections(1), transcript).await;
+        first.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn server_busy<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, mut env) = private(
+            env,
+            in_process_builder().max_connections(1),
+            spec::DOCUMENTED_WEIGHT_LIMIT,
+        )
+        .await?;
+        let first = env
+            .connect("")
+            .await
+            .map_err(|e| format!("the first connection: {e}"))?;
+        let outcome = refused(&env.url, &spec::server_busy(), transcript).await;
+        first.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn no_permission<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let Some(key) = env.keys.tertiary.clone() else {
+            return Err("needs the in-process third key".to_owned());
+        };
+        let name = key.api_key().to_owned();
+        let builder = in_process_builder().with_keys(|keys| {
+            if let (Some(registered), Ok(permissions)) = (
+                keys.get_mut(&name),
+                Permissions::from_names(["USER_STREAM"]),
+            ) {
+                registered.permissions = permissions;
+            }
+        });
+        let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let logon = Op::Logon {
+            conn: 0,
+            id: ReqId::Str("setup".to_owned()),
+            key: KeyRef::Tertiary,
+            signing: super::good(),
+            rrl: Some(false),
+        };
+        setup_step(&mut env, &mut wire, &logon, transcript).await?;
+        let timestamp = env.server_now_us() / 1000;
+        let text = format!(
+            r#"{{"id":"err","method":"account.status","params":{{"timestamp":{timestamp}}}}}"#
+        );
+        let refused = failing(&env, spec::rejected_api_key(), None, 20);
+        let outcome = exchange(&mut env, &mut wire, &text, &refused, transcript).await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn key_revoked<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let Some(key) = env.keys.tertiary.clone() else {
+            return Err("needs the in-process third key".to_owned());
+        };
+        let (server, mut env) = private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let logon = Op::Logon { conn: 0, id: ReqId::Str("setup".to_owned()), key: KeyRef::Tertiary, signing: super::good(), rrl: Some(false) };
+        setup_step(&mut env, &mut wire, &logon, transcript).await?;
+        server.revoke_key(key.api_key());
+        // The request is answered as for an anonymous session; then comes the notice.
+        let ok = ok_ping(&env);
+        exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
+        let notice = wire.reply().await.map_err(|e| format!("no revocation notice: {e}"))?.1;
+        transcript.push(Exchange::new("(after the reply)", vec![notice.clone()]));
+        wire.close().await;
+        let want = r#"{"id":null,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#;
+        if notice == want {
+            Ok(())
+        } else {
+            Err(format!("notice {notice}, expected {want}"))
+        }
+    }
+    .boxed_local()
+}
+
+fn too_many_subscriptions<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        // 1,001 accounts: one subscription each on one connection; HMAC signs fast.
+        let keys: Vec<KeyPair> = (0..=1000).map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret")).collect();
+        let mut builder = in_process_builder();
+        for key in &keys {
+            builder = builder.hmac_key(key.api_key(), "secret");
+        }
+        let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let mut outcome = Ok(());
+        for (n, key) in keys.iter().enumerate() {
+            let signing = Signing::offset_ms(-1000);
+            let op_text = subscribe_signature_text(&env, key, &signing);
+            wire.send_text(&op_text).await.map_err(|e| e.to_string())?;
+            let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+            env.weight.unobserved(2);
+            let want = if n < 1000 {
+                format!(r#"{{"id":"err","status":200,"result":{{"subscriptionId":{n}}}}}"#)
+            } else {
+                r#"{"id":"err","status":400,"error":{"code":-2042,"msg":"Maximum subscription ID reached for this connection."}}"#.to_owned()
+            };
+            if n >= 999 {
+                transcript.push(Exchange::new(&op_text, vec![reply.clone()]));
+            }
+            if reply != want {
+                outcome = Err(format!("subscription {n}: {reply}, expected {want}"));
+                break;
+            }
+        }
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn subscribe_signature_text(env: &Env, key: &KeyPair, signing: &Signing) -> String {
+    let timestamp = (env.server_now_us() + signing.offset_us) / 1000;
+    let mut params = vec![
+        (
+            "apiKey".to_owned(),
+            serde_json::Value::from(key.api_key()).to_string(),
+        ),
+        ("timestamp".to_owned(), timestamp.to_string()),
+        ("returnRateLimits".to_owned(), "false".to_owned()),
+    ];
+    let signature = key.sign(&payload(&params));
+    params.push((
+        "signature".to_owned(),
+        serde_json::Value::from(signature).to_string(),
+    ));
+    request_text(
+        &ReqId::Str("err".to_owned()),
+        "userDataStream.subscribe.signature",
+        &params,
+    )
+}
