@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
@@ -99,9 +100,14 @@ impl Drop for OpenSlot<'_> {
     }
 }
 
+/// tungstenite zero-fills its whole read buffer before each read, so every byte of it stays
+/// resident: 2 KiB per connection holds any request (larger frames grow it as needed) and
+/// keeps 10,000 idle connections small (docs/PERFORMANCE.md).
+const READ_BUFFER: usize = 2 * 1024;
+
 fn websocket_config(config: &Config) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
@@ -120,20 +126,27 @@ pub(crate) async fn serve(
 ) {
     let slot = OpenSlot::take(&shared.open, shared.config.max_connections);
     let at_capacity = slot.is_none();
-    let mut options = None;
+    let mut opened = None;
     // The callback's signature is tungstenite's, large error variant included.
     #[allow(clippy::result_large_err)]
     let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        let chosen = handshake::connection_options(request.uri()).and_then(|chosen| {
+        let admitted = handshake::connection_options(request.uri()).and_then(|options| {
             if at_capacity {
                 return Err(Refusal::from_error(&ApiError::ServerBusy));
             }
-            shared.lock().admit(peer.ip(), shared.clock.now())?;
-            Ok(chosen)
+            // Admitted and charged before the client sees the 101, so that the connection's
+            // weight is counted before any request the client sends after it.
+            let now = shared.clock.now();
+            let mut state = shared.lock();
+            state.admit(peer.ip(), now)?;
+            Ok((
+                ConnectionCore::open(&mut state, peer.ip(), now, options),
+                now,
+            ))
         });
-        match chosen {
-            Ok(chosen) => {
-                options = Some(chosen);
+        match admitted {
+            Ok(session) => {
+                opened = Some(session);
                 Ok(response)
             }
             Err(refusal) => Err(refusal.response()),
@@ -158,30 +171,22 @@ pub(crate) async fn serve(
         },
         () = shutdown.cancelled() => return,
     };
-    let Some(options) = options else {
+    let Some((session, connected)) = opened else {
         return;
     };
-    let connected = shared.clock.now();
-    let session = ConnectionCore::open(&mut shared.lock(), peer.ip(), connected, options);
     let id = session.id();
-    let (events, mailbox) = mpsc::channel(shared.config.event_queue.max(1));
-    let overflow = CancellationToken::new();
-    shared.mailboxes().insert(
-        id,
-        Mailbox {
-            events,
-            overflow: overflow.clone(),
-        },
-    );
-    tracing::debug!(%peer, ?options, "connected");
+    tracing::debug!(%peer, "connected");
     let mut connection = Connection {
         shared: &shared,
         peer,
         session,
         connected,
+        events: None,
     };
-    let close = connection.run(ws, mailbox, &overflow, &shutdown).await;
-    shared.mailboxes().remove(&id);
+    let close = connection.run(ws, &shutdown).await;
+    if connection.events.is_some() {
+        shared.mailboxes().remove(&id);
+    }
     connection.session.close(&mut shared.lock());
     tracing::debug!(%peer, ?close, "disconnected");
     drop(slot);
@@ -189,12 +194,19 @@ pub(crate) async fn serve(
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 
+/// The receiving end of a connection's mailbox, made on its first subscription.
+struct Events {
+    queue: mpsc::Receiver<String>,
+    overflow: Pin<Box<WaitForCancellationFutureOwned>>,
+}
+
 /// An open connection's loop state.
 struct Connection<'a> {
     shared: &'a Shared,
     peer: SocketAddr,
     session: ConnectionCore,
     connected: Timestamp,
+    events: Option<Events>,
 }
 
 /// How a send went.
@@ -229,55 +241,81 @@ impl Connection<'_> {
         Sent::Ok
     }
 
+    /// Answers one text frame. A first subscription opens the connection's mailbox while the
+    /// server lock is still held, so no event pushed after the subscription can miss it.
+    fn handle_text(&mut self, text: &str) -> String {
+        let shared = self.shared;
+        let now = shared.clock.now();
+        let mut state = shared.lock();
+        let reply = self.session.handle_text(text, now, &mut state);
+        if self.events.is_none() && self.session.has_subscriptions() {
+            let (sender, queue) = mpsc::channel(shared.config.event_queue.max(1));
+            let overflow = CancellationToken::new();
+            shared.mailboxes().insert(
+                self.session.id(),
+                Mailbox {
+                    events: sender,
+                    overflow: overflow.clone(),
+                },
+            );
+            self.events = Some(Events {
+                queue,
+                overflow: Box::pin(overflow.cancelled_owned()),
+            });
+        }
+        reply
+    }
+
     /// Runs until the connection ends; returns why the server ended it, if it did.
+    ///
+    /// Every timer and cancellation wait is armed once and re-armed only when its deadline
+    /// moves: re-creating them for each frame would register and cancel timers per request.
     async fn run(
         &mut self,
         ws: WebSocketStream<TcpStream>,
-        mut mailbox: mpsc::Receiver<String>,
-        overflow: &CancellationToken,
         shutdown: &CancellationToken,
     ) -> Option<CloseReason> {
         let shared = self.shared;
         let config = &shared.config;
         let clock = &shared.clock;
-        let lifetime_end = self.connected.plus(config.max_lifetime);
-        let mut next_ping = self.connected.plus(config.ping_interval);
         let mut unanswered: VecDeque<(u64, Timestamp)> = VecDeque::new();
         let mut pings_sent: u64 = 0;
-        let mut grace_end: Option<Instant> = None;
+        let mut shutting_down = false;
         let (mut sink, mut stream) = ws.split();
 
+        let mut shutdown_wait = pin!(shutdown.cancelled());
+        let mut lifetime = pin!(clock.sleep_until(self.connected.plus(config.max_lifetime)));
+        let mut ping_timer = pin!(clock.sleep_until(self.connected.plus(config.ping_interval)));
+        let mut pong_timer = pin!(sleep_until_some(clock, None));
+        let mut grace = pin!(sleep_until_instant(None));
+
         let close = loop {
-            let pong_deadline = unanswered
-                .front()
-                .map(|&(_, sent)| sent.plus(config.pong_timeout));
             tokio::select! {
                 biased;
-                () = shutdown.cancelled(), if grace_end.is_none() => {
+                () = &mut shutdown_wait, if !shutting_down => {
                     // Tell the client, then keep serving it for the grace period (spec §1.4).
+                    shutting_down = true;
                     let now = self.session.time_unit().render(clock.now());
                     let event = serde_json::json!({
                         "event": { "e": "serverShutdown", "E": now }
                     });
-                    grace_end = Some(Instant::now() + config.shutdown_grace);
+                    grace.set(sleep_until_instant(Some(Instant::now() + config.shutdown_grace)));
                     if let Sent::Failed = self.send(&mut sink, Message::text(event.to_string())).await {
                         return None;
                     }
                 }
-                () = sleep_until_instant(grace_end) => break Some(CloseReason::ServerShutdown),
-                () = overflow.cancelled() => break Some(CloseReason::EventQueueFull),
-                Some(event) = mailbox.recv() => {
-                    if let Sent::Failed = self.send(&mut sink, Message::text(event)).await {
-                        return None;
+                () = &mut grace => break Some(CloseReason::ServerShutdown),
+                pushed = next_pushed(&mut self.events) => match pushed {
+                    Pushed::Overflow => break Some(CloseReason::EventQueueFull),
+                    Pushed::Event(event) => {
+                        if let Sent::Failed = self.send(&mut sink, Message::text(event)).await {
+                            return None;
+                        }
                     }
-                }
+                },
                 frame = stream.next() => {
                     let reply = match frame {
-                        Some(Ok(Message::Text(text))) => {
-                            let now = clock.now();
-                            let mut state = shared.lock();
-                            self.session.handle_text(text.as_str(), now, &mut state)
-                        }
+                        Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()),
                         Some(Ok(Message::Binary(_))) => self.session.handle_binary(),
                         Some(Ok(Message::Pong(payload))) => {
                             // Only a pong that echoes one of our pings counts (spec §1.3); it
@@ -287,6 +325,10 @@ impl Connection<'_> {
                                 .position(|(seq, _)| payload.as_ref() == seq.to_string().as_bytes())
                             {
                                 unanswered.drain(..=answered);
+                                let deadline = unanswered
+                                    .front()
+                                    .map(|&(_, sent)| sent.plus(config.pong_timeout));
+                                pong_timer.set(sleep_until_some(clock, deadline));
                             }
                             continue;
                         }
@@ -303,18 +345,21 @@ impl Connection<'_> {
                         break Some(reason);
                     }
                 }
-                () = clock.sleep_until(next_ping) => {
+                () = &mut ping_timer => {
                     let now = clock.now();
                     pings_sent += 1;
                     let ping = Message::Ping(pings_sent.to_string().into());
                     if let Sent::Failed = self.send(&mut sink, ping).await {
                         return None;
                     }
+                    if unanswered.is_empty() {
+                        pong_timer.set(sleep_until_some(clock, Some(now.plus(config.pong_timeout))));
+                    }
                     unanswered.push_back((pings_sent, now));
-                    next_ping = now.plus(config.ping_interval);
+                    ping_timer.set(clock.sleep_until(now.plus(config.ping_interval)));
                 }
-                () = sleep_until_some(clock, pong_deadline) => break Some(CloseReason::PongTimeout),
-                () = clock.sleep_until(lifetime_end) => break Some(CloseReason::LifetimeExceeded),
+                () = &mut pong_timer => break Some(CloseReason::PongTimeout),
+                () = &mut lifetime => break Some(CloseReason::LifetimeExceeded),
             }
         };
         if let Some(reason) = close {
@@ -330,6 +375,27 @@ impl Connection<'_> {
             .await;
         }
         close
+    }
+}
+
+/// What arrived in a connection's mailbox.
+enum Pushed {
+    Event(String),
+    /// The queue filled up: the client takes its events too slowly.
+    Overflow,
+}
+
+/// The next thing pushed to the connection; never, without a mailbox.
+async fn next_pushed(events: &mut Option<Events>) -> Pushed {
+    let Some(events) = events else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        biased;
+        () = events.overflow.as_mut() => Pushed::Overflow,
+        Some(event) = events.queue.recv() => Pushed::Event(event),
+        // The sender lives in the mailbox map until the connection ends.
+        else => std::future::pending().await,
     }
 }
 

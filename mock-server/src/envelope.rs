@@ -10,7 +10,6 @@ use std::fmt;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use crate::clock::Timestamp;
 use crate::error::ApiError;
@@ -290,17 +289,25 @@ struct ReplyBody<'a> {
     id: &'a RequestId,
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a Value>,
+    result: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rate_limits: Option<&'a [RateLimitEntry]>,
 }
 
+/// A method's result, serialized once, straight from the typed value that holds it.
+///
+/// # Errors
+/// [`ApiError::Internal`] if `value` cannot be serialized, which plain data cannot fail.
+pub(crate) fn to_json(value: &impl Serialize) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(value).map_err(|_| ApiError::Internal)
+}
+
 /// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
 pub(crate) fn write_reply(
     id: &RequestId,
-    outcome: &Result<Value, ApiError>,
+    outcome: &Result<Box<RawValue>, ApiError>,
     rate_limits: Option<&[RateLimitEntry]>,
     unit: TimeUnit,
 ) -> String {
@@ -308,7 +315,7 @@ pub(crate) fn write_reply(
         Ok(result) => ReplyBody {
             id,
             status: 200,
-            result: Some(result),
+            result: Some(&**result),
             error: None,
             rate_limits,
         },
@@ -427,7 +434,7 @@ mod tests {
         }];
         let text = write_reply(
             &RequestId::Int(1),
-            &Ok(serde_json::json!({})),
+            &to_json(&serde_json::json!({})),
             Some(&limits),
             TimeUnit::Millisecond,
         );

@@ -68,6 +68,8 @@ pub(crate) enum ApiError {
     InvalidTimeUnit,
     /// `responseFormat=sbe`: this server speaks JSON only (-1155).
     SbeDisabled,
+    /// Something that cannot happen did (a result that would not serialize): 500 / -1000.
+    Internal,
     /// The request needs a logged-on session and there is none (-1002; spec §10.10: our
     /// choice for `userDataStream.subscribe`).
     Unauthorized,
@@ -231,6 +233,11 @@ impl ApiError {
                 "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.".to_owned(),
             ),
             ApiError::SbeDisabled => (400, -1155, "SBE is not enabled.".to_owned()),
+            ApiError::Internal => (
+                500,
+                -1000,
+                "An unknown error occurred while processing the request.".to_owned(),
+            ),
             ApiError::Unauthorized => (
                 401,
                 -1002,

@@ -132,6 +132,11 @@ impl ConnectionCore {
         self.session.time_unit()
     }
 
+    /// Whether the connection has any User Data Stream subscription.
+    pub fn has_subscriptions(&self) -> bool {
+        self.session.has_subscriptions()
+    }
+
     /// Takes the frames to send after the last reply, in order: events such as
     /// `eventStreamTerminated`, or the revocation notice of spec §4.7.
     pub fn take_events(&mut self) -> Vec<String> {

@@ -5,12 +5,13 @@
 
 use std::net::IpAddr;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::account::Accounts;
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
-use crate::envelope::{parse_request, write_reply, Rejected, RequestId, TimeUnit};
+use crate::envelope::{parse_request, to_json, write_reply, Rejected, RequestId, TimeUnit};
 use crate::error::ApiError;
 use crate::keys::KeyRegistry;
 use crate::method::{parse_bool, Context, Method};
@@ -58,17 +59,29 @@ pub(crate) struct SessionState {
 impl SessionState {
     /// The result object shared by `session.logon`, `.status` and `.logout` (spec §4.1), with
     /// its keys in the documented order.
-    pub fn result(&self, now: Timestamp) -> Value {
+    pub fn result(&self, now: Timestamp) -> Result<Box<RawValue>, ApiError> {
         let unit = self.time_unit;
-        json!({
-            "apiKey": self.logon.as_ref().map(|l| l.api_key.as_str()),
-            "authorizedSince": self.logon.as_ref().map(|l| unit.render(l.authorized_since)),
-            "connectedSince": unit.render(self.connected_since),
-            "returnRateLimits": self.return_rate_limits,
-            "serverTime": unit.render(now),
-            "userDataStream": self.subscriptions.any(),
+        to_json(&SessionResult {
+            api_key: self.logon.as_ref().map(|l| l.api_key.as_str()),
+            authorized_since: self.logon.as_ref().map(|l| unit.render(l.authorized_since)),
+            connected_since: unit.render(self.connected_since),
+            return_rate_limits: self.return_rate_limits,
+            server_time: unit.render(now),
+            user_data_stream: self.subscriptions.any(),
         })
     }
+}
+
+/// Spec §4.1, field for field.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionResult<'a> {
+    api_key: Option<&'a str>,
+    authorized_since: Option<i64>,
+    connected_since: i64,
+    return_rate_limits: bool,
+    server_time: i64,
+    user_data_stream: bool,
 }
 
 /// The server-wide state every connection shares, held behind one short-lived lock.
@@ -137,6 +150,11 @@ impl Session {
     /// This session's connection.
     pub fn connection(&self) -> ConnectionId {
         self.state.connection
+    }
+
+    /// Whether the session has any User Data Stream subscription.
+    pub fn has_subscriptions(&self) -> bool {
+        self.state.subscriptions.any()
     }
 
     /// The unit of time fields on this connection.

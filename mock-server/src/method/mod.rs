@@ -12,7 +12,7 @@ mod user_data_stream_subscribe;
 mod user_data_stream_subscribe_signature;
 mod user_data_stream_unsubscribe;
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::auth::{self, Authenticated, KeyTypes, Security};
 use crate::clock::Timestamp;
@@ -168,7 +168,11 @@ impl Method {
     ///
     /// # Errors
     /// -1104 when params the method does not read were sent; otherwise the method's own.
-    pub fn call(self, ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
+    pub fn call(
+        self,
+        ctx: &mut Context<'_>,
+        params: &Params<'_>,
+    ) -> Result<Box<RawValue>, ApiError> {
         let reads = self.reads();
         let sent = params
             .iter()

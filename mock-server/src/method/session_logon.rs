@@ -5,7 +5,7 @@
 //! replaces any earlier key and its `authorizedSince`; if the key changes, the subscription
 //! made with the old key's session ends (`eventStreamTerminated`).
 
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::Context;
 use crate::auth::KeyTypes;
@@ -18,7 +18,7 @@ pub(crate) const NAME: &str = "session.logon";
 pub(crate) const WEIGHT: u32 = 2;
 pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
+pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
     let api_key = ctx.by_signature(params, KeyTypes::Ed25519, None)?.api_key;
     let previous = ctx.session.logon.replace(Logon {
         api_key: api_key.clone(),
@@ -29,5 +29,5 @@ pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, 
             s.kind == SubscriptionKind::Logon
         });
     }
-    Ok(ctx.session.result(ctx.now))
+    ctx.session.result(ctx.now)
 }

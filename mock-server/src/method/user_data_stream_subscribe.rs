@@ -1,10 +1,11 @@
 //! `userDataStream.subscribe` (spec §4.6, USER_STREAM): subscribes to the User Data Stream of
 //! the session's account. Needs a logged-on session and takes no params.
 
-use serde_json::{json, Value};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::Context;
-use crate::envelope::Params;
+use crate::envelope::{to_json, Params};
 use crate::error::ApiError;
 use crate::user_data::{self, SubscriptionKind};
 
@@ -12,7 +13,7 @@ pub(crate) const NAME: &str = "userDataStream.subscribe";
 pub(crate) const WEIGHT: u32 = 2;
 pub(crate) const PARAMS: &[&str] = &[];
 
-pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Value, ApiError> {
+pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
     let Some(logon) = &ctx.session.logon else {
         return Err(ApiError::Unauthorized);
     };
@@ -33,5 +34,5 @@ pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Value,
         &api_key,
         SubscriptionKind::Logon,
     )?;
-    Ok(json!({ "subscriptionId": id }))
+    to_json(&json!({ "subscriptionId": id }))
 }

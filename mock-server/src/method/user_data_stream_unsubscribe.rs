@@ -3,10 +3,11 @@
 //! `eventStreamTerminated` event. Naming one that is not active, or having none, is not an
 //! error (the docs: it "will attempt to close … if it exists").
 
-use serde_json::{json, Value};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::Context;
-use crate::envelope::Params;
+use crate::envelope::{to_json, Params};
 use crate::error::ApiError;
 use crate::user_data;
 
@@ -14,7 +15,7 @@ pub(crate) const NAME: &str = "userDataStream.unsubscribe";
 pub(crate) const WEIGHT: u32 = 2;
 pub(crate) const PARAMS: &[&str] = &["subscriptionId"];
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, ApiError> {
+pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
     let only = match params.get("subscriptionId") {
         None => None,
         Some(value) => Some(
@@ -30,5 +31,5 @@ pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Value, 
     user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |id, _| {
         only.is_none_or(|only| only == id)
     });
-    Ok(json!({}))
+    to_json(&json!({}))
 }
