@@ -1,6 +1,6 @@
 //! The one WebSocket client every measurement uses, so that floor and mock are driven alike.
 //!
-//! Raw tokio-tungstenite with the servers' 8 KiB read buffer and `TCP_NODELAY`. It connects
+//! Raw tokio-tungstenite with the servers' 2 KiB read buffer and `TCP_NODELAY`. It connects
 //! only to loopback addresses: load from this crate never leaves the machine.
 
 use std::net::IpAddr;

@@ -1,7 +1,7 @@
 //! The floor: the least a WebSocket server on this machine does per request.
 //!
 //! Two servers, built from the same pieces as the mock (tokio, tokio-tungstenite, serde_json)
-//! and configured like it (the same 8 KiB read buffer, `TCP_NODELAY`), so that whatever the
+//! and configured like it (the same 2 KiB read buffer, `TCP_NODELAY`), so that whatever the
 //! mock costs beyond them is the mock's own doing:
 //!
 //! - [`Floor::Echo`] sends each text frame back as it came: the cost of WebSocket framing,
@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The read buffer of every server and client here: the mock's (`connection.rs`).
 /// tungstenite's default of 128 KiB is zero-filled before each read and held per connection.
-pub const READ_BUFFER_SIZE: usize = 8 * 1024;
+pub const READ_BUFFER_SIZE: usize = 2 * 1024;
 
 /// Which floor server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

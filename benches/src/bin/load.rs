@@ -97,7 +97,7 @@ struct ServerArgs {
     /// REQUEST_WEIGHT per minute of the mock this tool starts (the API's is 6000).
     #[arg(long, default_value_t = u32::MAX)]
     weight_limit: u32,
-    /// Read buffer of the floor servers, in bytes (the mock's is 8 KiB).
+    /// Read buffer of the floor servers, in bytes (the mock's is 2 KiB).
     #[arg(long, default_value_t = floor::READ_BUFFER_SIZE)]
     floor_read_buffer: usize,
     /// Floor servers write the replies to all frames already received at once (an
