@@ -64,6 +64,22 @@ async fn logout_ends_only_the_logon_subscription() {
         ))
         .await;
     assert_eq!(status["status"], 200, "{status}");
+    // Bob's account, by an HMAC signature for this request only, on the same connection.
+    let bob_payload = format!("apiKey=Bob&timestamp={T0}");
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
+    mac.update(bob_payload.as_bytes());
+    let bob_signature = hex::encode(mac.finalize().into_bytes());
+    let bobs = client
+        .request_json(&format!(
+            r#"{{"id":21,"method":"account.status","params":{{"apiKey":"Bob","timestamp":{T0},"signature":"{bob_signature}"}}}}"#
+        ))
+        .await;
+    assert_eq!(
+        bobs["result"]["uid"],
+        mock_server::Account::fixture("Bob").uid,
+        "{bobs}"
+    );
+    assert_ne!(bobs["result"]["uid"], status["result"]["uid"]);
     // Bob's stream, by an HMAC signature, on the same connection.
     assert_eq!(
         client.request(&subscribe_signature_hmac(3, "Bob")).await,
