@@ -339,3 +339,50 @@ fn bad_key_options_exit_with_code_2(#[case] toml: &str) {
     assert_eq!(code, Some(2), "stderr: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
 }
+
+#[tokio::test]
+async fn permission_and_account_flags_apply_to_keys() {
+    let server = Running::start(&[
+        "--hmac-key",
+        "TraderKey=secret",
+        "--permissions",
+        "TraderKey=USER_DATA,TRADE",
+        "--account",
+        "TraderKey=shared",
+    ]);
+    let mut ws = connect(&server.url).await;
+    let ts = now_ms();
+    let payload = format!("apiKey=TraderKey&timestamp={ts}");
+    let signature = {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"secret").expect("any length");
+        mac.update(payload.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    };
+    let status = call(
+        &mut ws,
+        json!({"id": 1, "method": "account.status",
+               "params": {"apiKey": "TraderKey", "timestamp": ts, "signature": signature}}),
+    )
+    .await;
+    assert_eq!(status["result"]["canTrade"], true, "{status}");
+    assert_eq!(
+        status["result"]["uid"],
+        mock_server::Account::fixture("shared").uid
+    );
+}
+
+#[test]
+fn permissions_for_an_unknown_key_or_name_exit_with_code_2() {
+    for args in [
+        ["--permissions", "NoSuchKey=USER_DATA"],
+        [
+            "--permissions",
+            "demoDhU4XgaOzyx7J3SdoVwgP4FmErxTM1cHho4PAAANvkYfQv9NomBbjl2y4y5q=READ",
+        ],
+    ] {
+        let (code, stderr) = run_to_exit(&args);
+        assert_eq!(code, Some(2), "stderr: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    }
+}

@@ -39,6 +39,12 @@ struct Args {
     /// Register an RSA key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
     #[arg(long = "rsa-key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
     rsa_keys: Vec<(String, String)>,
+    /// A key's permissions, replacing its default USER_DATA,USER_STREAM: e.g. MyKey=USER_DATA,TRADE. Repeatable.
+    #[arg(long = "permissions", value_name = "API_KEY=P,P,...", value_parser = parse_assignment)]
+    permissions: Vec<(String, String)>,
+    /// The account a key belongs to (keys of one account share its fixture and events). Repeatable.
+    #[arg(long = "account", value_name = "API_KEY=ACCOUNT", value_parser = parse_assignment)]
+    accounts: Vec<(String, String)>,
     /// Register an HMAC-SHA256 key: API key name and secret. Repeatable.
     #[arg(long = "hmac-key", value_name = "API_KEY=SECRET", value_parser = parse_assignment)]
     hmac_keys: Vec<(String, String)>,
@@ -126,7 +132,7 @@ struct FileSettings {
 }
 
 /// `[key-options.NAME]`: a key's permissions and account.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct KeyOptions {
     permissions: Option<Vec<String>>,
@@ -306,7 +312,17 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
         ed25519_keys,
         rsa_keys,
         hmac_keys,
-        key_options: file.key_options,
+        key_options: {
+            let mut options = file.key_options;
+            for (name, list) in args.permissions {
+                options.entry(name).or_default().permissions =
+                    Some(list.split(',').map(|p| p.trim().to_owned()).collect());
+            }
+            for (name, account) in args.accounts {
+                options.entry(name).or_default().account = Some(account);
+            }
+            options
+        },
         accounts: file.accounts,
         log_level: args
             .log_level
@@ -343,14 +359,14 @@ async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
     builder = builder.with_keys(|keys| {
         for (name, options) in &settings.key_options {
             let Some(key) = keys.get_mut(name) else {
-                option_errors.push(format!("key-options.{name}: no key {name} is registered"));
+                option_errors.push(format!("options for {name}: no key {name} is registered"));
                 continue;
             };
             if let Some(names) = &options.permissions {
                 match Permissions::from_names(names.iter().map(String::as_str)) {
                     Ok(permissions) => key.permissions = permissions,
                     Err(bad) => option_errors.push(format!(
-                        "key-options.{name}: unknown permission {bad:?} (USER_DATA, USER_STREAM, TRADE)"
+                        "permissions of {name}: unknown permission {bad:?} (USER_DATA, USER_STREAM, TRADE)"
                     )),
                 }
             }
@@ -360,7 +376,7 @@ async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
         }
     });
     if let Some(error) = option_errors.into_iter().next() {
-        bail!("config file: {error}");
+        bail!("{error}");
     }
     for (name, settings) in &settings.accounts {
         let mut account = Account::fixture(name);
