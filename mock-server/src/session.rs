@@ -176,7 +176,7 @@ impl Session {
     /// session, with a `401` / -2015 message of `id: null` sent after that request's reply.
     /// Subscriptions made with a key that is gone end too.
     fn revoke_invalid_keys(&mut self, server: &mut ServerState, now: Timestamp) {
-        let keys = &server.keys;
+        let ServerState { keys, routes, .. } = server;
         if let Some(logon) = &self.state.logon {
             if keys.get(&logon.api_key).is_none() {
                 self.state.logon = None;
@@ -189,23 +189,9 @@ impl Session {
                 self.state.outbox.push(notice);
             }
         }
-        if self
-            .state
-            .subscriptions
-            .iter()
-            .any(|(_, s)| keys.get(&s.api_key).is_none())
-        {
-            let live: Vec<String> = self
-                .state
-                .subscriptions
-                .iter()
-                .filter(|(_, s)| keys.get(&s.api_key).is_some())
-                .map(|(_, s)| s.api_key.clone())
-                .collect();
-            user_data::terminate(&mut self.state, &mut server.routes, now, |_, s| {
-                !live.contains(&s.api_key)
-            });
-        }
+        user_data::terminate(&mut self.state, routes, now, |_, s| {
+            keys.get(&s.api_key).is_none()
+        });
     }
 
     /// Set once a reply requires the connection to close after it is sent (a 418 ban).

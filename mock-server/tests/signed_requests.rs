@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use hmac::{Hmac, Mac};
 use mock_server::{Account, Balance, KeyMaterial, Permissions};
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer};
@@ -15,10 +14,8 @@ const HMAC_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM
 const RSA_PRIVATE: &str = include_str!("keys/rsa-test-private.pem");
 const RSA_PUBLIC: &str = include_str!("keys/rsa-test-public.pem");
 
-fn hmac_sign(payload: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(HMAC_SECRET.as_bytes()).expect("any key length");
-    mac.update(payload.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+fn bob_sign(payload: &str) -> String {
+    common::hmac_sign(HMAC_SECRET, payload)
 }
 
 fn rsa_sign(payload: &str) -> String {
@@ -93,7 +90,7 @@ async fn after_logon_account_status_needs_only_a_timestamp_and_other_keys_sign_f
         .request_json(&request(
             3,
             "account.status",
-            &signed("BobHmac", &[("timestamp", &ts)], hmac_sign),
+            &signed("BobHmac", &[("timestamp", &ts)], bob_sign),
         ))
         .await;
     assert_eq!(theirs["status"], 200, "{theirs}");
@@ -259,7 +256,7 @@ async fn only_ed25519_keys_may_log_on() {
     let mut client = Client::connect(&server).await;
     let ts = T0.to_string();
     for (key, sign) in [
-        ("BobHmac", hmac_sign as fn(&str) -> String),
+        ("BobHmac", bob_sign as fn(&str) -> String),
         ("CarolRsa", rsa_sign),
     ] {
         let reply = client

@@ -7,11 +7,9 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::*;
-use hmac::{Hmac, Mac};
 use mock_server::sans_io::{ConnectionCore, ServerCore};
 use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "bob-secret";
@@ -19,9 +17,7 @@ const SECRET: &str = "bob-secret";
 fn subscribe_signature_hmac(id: u32, api_key: &str) -> String {
     // `returnRateLimits` is a param like any other: it is signed too.
     let payload = format!("apiKey={api_key}&returnRateLimits=false&timestamp={T0}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
-    mac.update(payload.as_bytes());
-    let signature = hex::encode(mac.finalize().into_bytes());
+    let signature = hmac_sign(SECRET, &payload);
     format!(
         r#"{{"id":{id},"method":"userDataStream.subscribe.signature","params":{{"apiKey":"{api_key}","timestamp":{T0},"signature":"{signature}","returnRateLimits":false}}}}"#
     )
@@ -65,10 +61,7 @@ async fn logout_ends_only_the_logon_subscription() {
         .await;
     assert_eq!(status["status"], 200, "{status}");
     // Bob's account, by an HMAC signature for this request only, on the same connection.
-    let bob_payload = format!("apiKey=Bob&timestamp={T0}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("any key length");
-    mac.update(bob_payload.as_bytes());
-    let bob_signature = hex::encode(mac.finalize().into_bytes());
+    let bob_signature = hmac_sign(SECRET, &format!("apiKey=Bob&timestamp={T0}"));
     let bobs = client
         .request_json(&format!(
             r#"{{"id":21,"method":"account.status","params":{{"apiKey":"Bob","timestamp":{T0},"signature":"{bob_signature}"}}}}"#
@@ -221,12 +214,14 @@ async fn unsubscribe_ends_one_or_all_and_ids_are_never_reused() {
         client.request(SUBSCRIPTIONS).await,
         r#"{"id":"list","status":200,"result":[]}"#
     );
-    let bad = client
-        .request_json(
-            r#"{"id":7,"method":"userDataStream.unsubscribe","params":{"subscriptionId":"first"}}"#,
-        )
-        .await;
-    assert_eq!(bad["error"]["code"], -1100, "{bad}");
+    for id in [r#""first""#, r#""+1""#, "123456", "-1", "1.0"] {
+        let bad = client
+            .request_json(&format!(
+                r#"{{"id":7,"method":"userDataStream.unsubscribe","params":{{"subscriptionId":{id}}}}}"#
+            ))
+            .await;
+        assert_eq!(bad["error"]["code"], -1100, "{id}: {bad}");
+    }
 }
 
 #[tokio::test]

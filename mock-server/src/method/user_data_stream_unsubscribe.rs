@@ -16,17 +16,18 @@ pub(crate) const WEIGHT: u32 = 2;
 pub(crate) const PARAMS: &[&str] = &["subscriptionId"];
 
 pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
-    let only = match params.get("subscriptionId") {
+    let only = match params.get("subscriptionId").map(|v| v.text()) {
         None => None,
-        Some(value) => Some(
-            value
-                .text()
-                .parse::<u32>()
-                .map_err(|_| ApiError::IllegalChars {
-                    param: "subscriptionId",
-                    legal_range: "^[0-9]{1,5}$",
-                })?,
-        ),
+        // Exactly what the legal range in the error says: `+5` or `1234567` are refused too.
+        Some(text) if (1..=5).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse::<u32>().ok()
+        }
+        Some(_) => {
+            return Err(ApiError::IllegalChars {
+                param: "subscriptionId",
+                legal_range: "^[0-9]{1,5}$",
+            })
+        }
     };
     user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |id, _| {
         only.is_none_or(|only| only == id)

@@ -130,6 +130,15 @@ impl TestKey {
     }
 }
 
+/// The hex HMAC-SHA256 signature of `payload` with `secret` (spec §3.2).
+pub fn hmac_sign(secret: &str, payload: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(payload.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// The payload the docs prescribe for `params` given as (name, raw JSON text).
 pub fn raw_payload(params: &[(&str, &str)]) -> String {
     let mut fields: Vec<(&str, String)> = params
