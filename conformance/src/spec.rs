@@ -87,7 +87,7 @@ pub(crate) fn recv_window_too_large() -> ApiErr {
     err(
         400,
         -1102,
-        "'recvWindow' contains unexpected value. Cannot be greater than '60000'.",
+        "'recvWindow' contains unexpected value. Cannot be greater than 60000.",
     )
 }
 
@@ -238,8 +238,8 @@ pub(crate) fn not_found() -> ApiErr {
 pub(crate) fn too_many_connections(limit: u32) -> ApiErr {
     err(
         429,
-        -1003,
-        format!("Too many new connections; current limit is {limit} connections per 5 MINUTE."),
+        -1034,
+        format!("Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'."),
     )
 }
 

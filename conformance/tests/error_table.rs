@@ -85,7 +85,7 @@ const REJECTED: &str = "Invalid API-key, IP, or permissions for action.";
 )]
 #[case::recv_window_too_large(
     "ERR-1102-RECVWINDOW-TOO-LARGE",
-    error(ERR, 400, -1102, "'recvWindow' contains unexpected value. Cannot be greater than '60000'.", &weight(4))
+    error(ERR, 400, -1102, "'recvWindow' contains unexpected value. Cannot be greater than 60000.", &weight(4))
 )]
 #[case::outside_recv_window(
     "ERR-1021-OUTSIDE-RECVWINDOW",
@@ -154,7 +154,7 @@ const REJECTED: &str = "Invalid API-key, IP, or permissions for action.";
 #[case::handshake_path("ERR-HANDSHAKE-404-PATH", "HTTP 404 ".to_owned())]
 #[case::handshake_connections(
     "ERR-HANDSHAKE-429-CONNECTIONS",
-    r#"HTTP 429 {"code":-1003,"msg":"Too many new connections; current limit is 1 connections per 5 MINUTE."}"#.to_owned()
+    r#"HTTP 429 {"code":-1034,"msg":"Too many connection attempts from IP; current limit is 1 per '5 MINUTE'."}"#.to_owned()
 )]
 #[case::handshake_busy(
     "ERR-HANDSHAKE-503-BUSY",

@@ -60,7 +60,8 @@ pub(crate) enum ApiError {
     /// The API key is unknown, revoked, or lacks permission (-2015).
     RejectedApiKey,
     /// Too many new connections from this IP in five minutes (spec §5.1 CONNECTIONS): an
-    /// HTTP 429 at the handshake.
+    /// HTTP 429 at the handshake, with -1034's documented message for connection attempts
+    /// from an IP (no Binance document shows the WebSocket handshake's own refusal).
     TooManyConnections { limit: u32 },
     /// The server's connection cap is reached: an HTTP 503 at the handshake.
     ServerBusy,
@@ -164,7 +165,7 @@ impl ApiError {
             ApiError::GreaterThan { param, max } => (
                 400,
                 -1102,
-                format!("'{param}' contains unexpected value. Cannot be greater than '{max}'."),
+                format!("'{param}' contains unexpected value. Cannot be greater than {max}."),
             ),
             ApiError::UnreadParameters { read, sent } => (
                 400,
@@ -218,8 +219,8 @@ impl ApiError {
             ),
             ApiError::TooManyConnections { limit } => (
                 429,
-                -1003,
-                format!("Too many new connections; current limit is {limit} connections per 5 MINUTE."),
+                -1034,
+                format!("Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'."),
             ),
             ApiError::ServerBusy => (
                 503,

@@ -137,7 +137,7 @@ async fn new_connections_past_the_connection_rate_limit_are_refused_with_429() {
     assert_eq!(status, 429);
     assert_eq!(
         body,
-        serde_json::json!({"code": -1003, "msg": "Too many new connections; current limit is 3 connections per 5 MINUTE."})
+        serde_json::json!({"code": -1034, "msg": "Too many connection attempts from IP; current limit is 3 per '5 MINUTE'."})
     );
     // The connections already open are not affected.
     for client in &mut open {

@@ -57,7 +57,7 @@ const BAD_SIGNATURE: &str = "Signature for this request is not valid.";
 const AHEAD: &str = "Timestamp for this request was 1000ms ahead of the server's time.";
 const OUTSIDE_WINDOW: &str = "Timestamp for this request is outside of the recvWindow.";
 const RECV_WINDOW_TOO_BIG: &str =
-    "'recvWindow' contains unexpected value. Cannot be greater than '60000'.";
+    "'recvWindow' contains unexpected value. Cannot be greater than 60000.";
 const RECV_WINDOW_ILLEGAL: &str = r"Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}(\.[0-9]{1,3})?$'.";
 
 #[tokio::test]

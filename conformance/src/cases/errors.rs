@@ -594,7 +594,7 @@ pub(super) fn cases() -> Vec<Case> {
         ),
         Case {
             id: "ERR-HANDSHAKE-429-CONNECTIONS",
-            title: "past the CONNECTIONS limit: HTTP 429 -1003",
+            title: "past the CONNECTIONS limit: HTTP 429 -1034",
             basis: "spec §5.1; docs/FIDELITY.md",
             needs: PRIVATE,
             body: Body::Custom(too_many_connections),
