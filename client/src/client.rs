@@ -87,7 +87,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Where signed calls take their `timestamp` from; the system clock by default.
+    /// Where signed calls take their `timestamp` from; the system clock by default. Against
+    /// the in-process mock, `.clock(server.clock().millis_fn())` follows the mock's clock,
+    /// frozen or not (see [`Clock`]).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self

@@ -5,8 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The source of the `timestamp` a signed request carries (spec §3.3).
 ///
 /// The default reads the system clock. Replace it to send stale or future timestamps on
-/// purpose, or to follow a test server's frozen clock; any `Fn() -> i64` closure is a
-/// `Clock`:
+/// purpose, or to follow a test server's clock; any `Fn() -> i64` closure is a `Clock`:
 ///
 /// ```
 /// use ws_client::Client;
@@ -14,6 +13,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// // Ten minutes in the past: outside any recvWindow.
 /// let builder = Client::builder("ws://127.0.0.1:9443/ws-api/v3")
 ///     .clock(|| 1_700_000_000_000_i64 - 600_000);
+/// ```
+///
+/// Against the in-process mock on a frozen or skewed clock, the system clock's timestamps
+/// are refused with -1021; `mock_server::Clock::millis_fn` makes the client follow the
+/// mock's clock in one call:
+///
+/// ```
+/// use mock_server::{Clock, MockServer, Timestamp};
+/// use ws_client::Client;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = MockServer::builder()
+///     .clock(Clock::frozen_at(Timestamp::from_millis(1_700_000_000_000)))
+///     .start()
+///     .await?;
+/// let builder = Client::builder(&server.url()).clock(server.clock().millis_fn());
+/// # Ok(()) }
 /// ```
 pub trait Clock: Send + Sync {
     /// The value for `timestamp`: milliseconds since the Unix epoch (the API also takes

@@ -4,14 +4,20 @@
 //! # Quick start
 //!
 //! ```
-//! use mock_server::{demo, MockServer};
+//! use mock_server::{demo, Clock, MockServer, Timestamp};
 //! use ws_client::{Client, Signer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = MockServer::start().await; // or any endpoint, e.g. "ws://127.0.0.1:9443/ws-api/v3"
+//! // A mock on a frozen clock; or any endpoint, e.g. "ws://127.0.0.1:9443/ws-api/v3".
+//! let server = MockServer::builder()
+//!     .clock(Clock::frozen_at(Timestamp::from_millis(1_700_000_000_000)))
+//!     .start()
+//!     .await?;
 //! let client = Client::builder(&server.url())
 //!     .credentials(demo::API_KEY, Signer::ed25519_from_pem(demo::PRIVATE_KEY_PEM)?)
+//!     // Sign with the mock's time: the system clock's would be refused with -1021.
+//!     .clock(server.clock().millis_fn())
 //!     .connect()
 //!     .await?;
 //!
@@ -43,8 +49,10 @@
 //! - **Signing** (spec §3.2). A [`Signer`] holds an Ed25519 key (PKCS#8 PEM as
 //!   `openssl genpkey -algorithm ed25519` writes it, or 32 raw bytes) or an HMAC-SHA256
 //!   secret. Signed calls add `apiKey` and `timestamp`, sort the params by name, join them
-//!   as `name=value` with `&` and sign that. The `timestamp` comes from a [`Clock`] the
-//!   caller may replace, to send stale or future timestamps on purpose.
+//!   as `name=value` with `&` and sign that, values as raw UTF-8, never percent-encoded.
+//!   The `timestamp` comes from a [`Clock`] the caller may replace: to follow a mock's
+//!   frozen or skewed clock (`server.clock().millis_fn()`), or to send stale or future
+//!   timestamps on purpose.
 //! - **Concurrency.** One task owns the socket; any number of requests may be in flight,
 //!   each matched to its reply by `id`. [`Client`] is cheap to clone and usable from many
 //!   tasks. When the connection closes, every waiting call fails with [`Error::Closed`];
@@ -76,3 +84,9 @@ pub use error::{ApiError, Closed, Error};
 pub use events::{Event, Events};
 pub use response::{RateLimit, Response, ServerTime, SessionStatus};
 pub use signing::{KeyError, Signer};
+
+/// The README's Rust examples, compiled (and, unless marked `no_run`, run) as doctests of
+/// this crate, so that they keep working when pasted.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

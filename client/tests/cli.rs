@@ -10,15 +10,20 @@ use std::time::Duration;
 use mock_server::{demo, MockServer};
 use serde_json::{json, Value};
 
+mod common;
+use common::within;
+
 const CLI: &str = env!("CARGO_BIN_EXE_ws-client");
 
 /// Runs the CLI with `args` off the async runtime, so an in-process mock keeps serving.
 async fn run_cli(args: &[&str]) -> Output {
     let args: Vec<String> = args.iter().map(|&a| a.to_owned()).collect();
-    tokio::task::spawn_blocking(move || Command::new(CLI).args(&args).output())
-        .await
-        .expect("the blocking task finishes")
-        .expect("the CLI runs")
+    within(tokio::task::spawn_blocking(move || {
+        Command::new(CLI).args(&args).output()
+    }))
+    .await
+    .expect("the blocking task finishes")
+    .expect("the CLI runs")
 }
 
 fn stdout_lines(output: &Output) -> Vec<Value> {
@@ -64,7 +69,7 @@ fn assert_session_lines(output: &Output) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn session_runs_logon_status_logout_status_on_one_connection() {
-    let server = MockServer::start().await;
+    let server = within(MockServer::start()).await;
     let output = run_cli(&["--url", &server.url(), "session"]).await;
     assert_session_lines(&output);
     let lines = stdout_lines(&output);
@@ -75,7 +80,7 @@ async fn session_runs_logon_status_logout_status_on_one_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_and_time_print_one_reply_each() {
-    let server = MockServer::start().await;
+    let server = within(MockServer::start()).await;
     let ping = run_cli(&["ping", "--url", &server.url()]).await;
     assert!(ping.status.success());
     let lines = stdout_lines(&ping);
@@ -90,7 +95,7 @@ async fn ping_and_time_print_one_reply_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logon_status_and_logout_each_use_a_fresh_connection() {
-    let server = MockServer::start().await;
+    let server = within(MockServer::start()).await;
     let url = server.url();
     let logon = run_cli(&["--url", &url, "logon"]).await;
     assert!(logon.status.success());
@@ -107,7 +112,7 @@ async fn logon_status_and_logout_each_use_a_fresh_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_logon_prints_the_error_and_exits_1() {
-    let server = MockServer::start().await;
+    let server = within(MockServer::start()).await;
     let output = run_cli(&["--url", &server.url(), "--api-key", "unknownKey", "session"]).await;
     assert_eq!(output.status.code(), Some(1));
     let lines = stdout_lines(&output);
@@ -120,7 +125,7 @@ async fn a_refused_logon_prints_the_error_and_exits_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_file_is_read_as_pkcs8_pem() {
-    let server = MockServer::start().await;
+    let server = within(MockServer::start()).await;
     let dir = std::env::temp_dir().join(format!("ws-client-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let pem = dir.join("demo.pem");
@@ -175,33 +180,23 @@ impl Drop for Running {
     }
 }
 
-/// The `mock-server` binary next to this test's build, if it was built.
-fn mock_server_binary() -> Option<PathBuf> {
-    let name = format!("mock-server{}", std::env::consts::EXE_SUFFIX);
-    // This test runs as target/<profile>/deps/cli-<hash>.
-    let exe = std::env::current_exe().ok()?;
-    let target = exe.parent()?.parent()?.parent()?.to_path_buf();
-    let workspace_target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
-    [target, workspace_target]
-        .iter()
-        .flat_map(|dir| {
-            [
-                dir.join("debug").join(&name),
-                dir.join("release").join(&name),
-            ]
-        })
-        .find(|path| path.is_file())
+/// The `mock-server` binary, built by cargo now (so never missing, never stale) with the
+/// profile this test was built with, in the workspace's target directory.
+fn mock_server_binary() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let build = escargot::CargoBuild::new()
+        .manifest_path(&workspace)
+        .package("mock-server")
+        .bin("mock-server")
+        .current_release()
+        .run()
+        .unwrap_or_else(|e| panic!("cargo builds the mock-server binary: {e}"));
+    build.path().to_path_buf()
 }
 
 #[test]
 fn session_against_the_mock_binary_started_as_the_readme_says() {
-    let Some(binary) = mock_server_binary() else {
-        println!(
-            "SKIPPED: no mock-server binary under target/; build it first with \
-             `cargo build -p mock-server` (or --release)"
-        );
-        return;
-    };
+    let binary = mock_server_binary();
     let mut child = Command::new(&binary)
         .args(["--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())

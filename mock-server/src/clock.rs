@@ -127,6 +127,25 @@ impl Clock {
         self.mode.borrow().now()
     }
 
+    /// A reader of this clock in milliseconds, for a client that signs requests: handed
+    /// to `ws_client::ClientBuilder::clock` (any `Fn() -> i64` is a client clock), the
+    /// client's `timestamp` follows this clock, frozen, advanced or skewed, so that signed
+    /// requests pass the `recvWindow` check (spec §3.3) instead of failing with -1021.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mock_server::{Clock, Timestamp};
+    ///
+    /// let clock = Clock::frozen_at(Timestamp::from_millis(1_700_000_000_000));
+    /// let timestamp = clock.millis_fn();
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(timestamp(), 1_700_000_001_000);
+    /// ```
+    pub fn millis_fn(&self) -> impl Fn() -> i64 + Send + Sync + 'static {
+        let clock = self.clone();
+        move || clock.now().as_millis()
+    }
+
     /// Stops time at the current instant.
     pub fn freeze(&self) {
         self.mode.send_modify(|mode| {
