@@ -159,7 +159,17 @@ pub(crate) async fn serve(
                 opened = Some(session);
                 Ok(response)
             }
-            Err(refusal) => Err(refusal.response()),
+            Err(refusal) => {
+                tracing::info!(
+                    %peer,
+                    path = request.uri().path(),
+                    status = refusal.status,
+                    code = refusal.body.as_ref().map(|(code, _)| *code),
+                    msg = refusal.body.as_ref().map(|(_, msg)| msg.as_str()),
+                    "handshake refused"
+                );
+                Err(refusal.response())
+            }
         }
     };
     let accept = tokio_tungstenite::accept_hdr_async_with_config(
@@ -279,6 +289,41 @@ impl Connection<'_> {
             }
         }
         Sent::Ok
+    }
+
+    /// Logs the request just answered: every one at `debug`; refusals for weight (429) and
+    /// bans (418), and the ban itself, at `info`. Only the envelope is logged, never params,
+    /// so no signature or key material reaches the log.
+    fn log_request(&self) {
+        let Some(request) = self.session.last_request() else {
+            return;
+        };
+        let connection = self.session.id();
+        let peer = self.peer;
+        tracing::debug!(
+            connection,
+            %peer,
+            method = request.method,
+            id = %request.id,
+            status = request.status,
+            code = request.code,
+            weight = request.weight,
+            "request"
+        );
+        if matches!(request.status, 418 | 429) {
+            tracing::info!(
+                connection,
+                %peer,
+                method = request.method,
+                id = %request.id,
+                status = request.status,
+                code = request.code,
+                "request refused"
+            );
+        }
+        if let Some(until) = request.banned_until {
+            tracing::info!(connection, %peer, until = until.as_millis(), "IP banned");
+        }
     }
 
     /// Answers one text frame. A first subscription opens the connection's mailbox while the
@@ -420,6 +465,7 @@ impl Connection<'_> {
                         }
                         Some(Err(_)) | None => return Ended::PeerGone,
                     };
+                    self.log_request();
                     if let Sent::Failed = self.send_reply(sink, reply).await {
                         return Ended::PeerGone;
                     }
