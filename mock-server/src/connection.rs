@@ -10,8 +10,8 @@
 //!
 //! Every way a connection ends with a live peer ends with the close handshake of RFC 6455
 //! §5.5.1 and §7.1.1: the server's Close frame is written out (its own, or the echo of the
-//! client's), the TCP write half is shut, and what the client still sends is read until it
-//! closes its end, so that the client sees Close then end of stream, never a reset.
+//! client's), the TCP write half is shut, and what the client still sends is read up to its
+//! Close, so that the client sees Close then end of stream, never a reset.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -24,6 +24,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -459,6 +460,10 @@ impl Connection<'_> {
                         Some(Err(WsError::Utf8(_))) => {
                             return Ended::ByServer(CloseReason::InvalidUtf8);
                         }
+                        // The end of the stream without a Close: the client just went away.
+                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                            return Ended::PeerGone;
+                        }
                         Some(Err(WsError::Protocol(error))) => {
                             tracing::debug!(peer = %self.peer, %error, "protocol violation");
                             return Ended::ByServer(CloseReason::ProtocolError);
@@ -495,9 +500,10 @@ impl Connection<'_> {
 
 /// The end of the close handshake (RFC 6455 §7.1.1): writes `close` (or the echo of the
 /// client's Close that tungstenite queued), shuts the TCP write half so the client sees the
-/// end of the stream at once, then discards what the client still sends until it closes its
-/// end too. Closing a socket with unread bytes would send the client a reset instead of a FIN,
-/// and a reset can make the client lose the Close frame it has not read yet.
+/// end of the stream at once, then reads what the client still sends up to its Close (the
+/// handshake is then complete and the server closes first) or the end of its stream.
+/// Closing a socket with unread bytes would send the client a reset instead of a FIN, and a
+/// reset can make the client lose the Close frame it has not read yet.
 async fn close_handshake(mut sink: Sink, stream: Stream, close: Option<CloseFrame>) {
     if let Some(frame) = close {
         if sink.send(Message::Close(Some(frame))).await.is_err() {
@@ -511,13 +517,19 @@ async fn close_handshake(mut sink: Sink, stream: Stream, close: Option<CloseFram
     let Ok(mut ws) = sink.reunite(stream) else {
         return;
     };
-    let socket = ws.get_mut();
-    if socket.shutdown().await.is_err() {
+    if ws.get_mut().shutdown().await.is_err() {
         return;
     }
-    // Raw bytes, not frames: after a frame too big or a protocol error, what follows cannot
-    // be parsed, and must be read all the same.
-    let _ = tokio::io::copy(socket, &mut tokio::io::sink()).await;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(_))) | None => return,
+            Some(Ok(_)) => {}
+            // After a frame too big or a protocol error what follows cannot be parsed as
+            // frames; it must be read all the same, as raw bytes, until the client closes.
+            Some(Err(_)) => break,
+        }
+    }
+    let _ = tokio::io::copy(ws.get_mut(), &mut tokio::io::sink()).await;
 }
 
 /// What arrived in a connection's mailbox.

@@ -71,6 +71,27 @@ async fn a_client_close_without_a_code_is_answered_with_an_empty_close() {
 }
 
 #[tokio::test]
+async fn a_client_close_with_a_code_that_may_not_be_sent_is_answered_with_1002() {
+    let server = frozen_server().await;
+    let mut raw = RawClient::connect(&server).await;
+    // 1005 means "no code" and must never appear in a Close frame (RFC 6455 §7.4.1).
+    raw.write_frame(OP_CLOSE, &close_payload(1005, "")).await;
+    assert_eq!(
+        close_then_eof(&mut raw).await,
+        close_payload(1002, "Protocol violation")
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_vanishes_without_a_close_frees_its_connection() {
+    let server = frozen_server().await;
+    let mut raw = RawClient::connect(&server).await;
+    raw.assert_usable().await;
+    drop(raw);
+    within(server.wait_for_open_connections(|open| open == 0)).await;
+}
+
+#[tokio::test]
 async fn a_tungstenite_client_that_closes_sees_a_normal_closure() {
     let server = frozen_server().await;
     let (mut ws, _) = within(tokio_tungstenite::connect_async(server.url()))
