@@ -196,7 +196,7 @@ pub(crate) async fn serve(
         return;
     };
     let id = session.id();
-    tracing::debug!(%peer, "connected");
+    tracing::debug!(connection = id, %peer, "connected");
     let mut connection = Connection {
         shared: &shared,
         peer,
