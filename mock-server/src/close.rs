@@ -19,6 +19,8 @@ pub enum CloseReason {
     InvalidUtf8,
     /// The client took its User Data Stream events too slowly: its queue filled up.
     EventQueueFull,
+    /// The client broke the WebSocket protocol (RFC 6455 §7.4.1), such as an unmasked frame.
+    ProtocolError,
 }
 
 impl CloseReason {
@@ -30,6 +32,7 @@ impl CloseReason {
             CloseReason::ServerShutdown => 1001,
             CloseReason::MessageTooBig => 1009,
             CloseReason::InvalidUtf8 => 1007,
+            CloseReason::ProtocolError => 1002,
         }
     }
 
@@ -43,6 +46,7 @@ impl CloseReason {
             CloseReason::MessageTooBig => "message too big",
             CloseReason::InvalidUtf8 => "invalid UTF-8 in a text frame",
             CloseReason::EventQueueFull => "too many events queued",
+            CloseReason::ProtocolError => "protocol error",
         }
     }
 }

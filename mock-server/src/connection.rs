@@ -1,5 +1,5 @@
-//! One WebSocket connection: frames in, the session's replies out, keepalive, lifetime and
-//! shutdown.
+//! One WebSocket connection: frames in, the session's replies out, keepalive, lifetime,
+//! shutdown and the close handshake.
 //!
 //! The only module that knows about WebSocket frames. Each text frame is handed to the
 //! session with the clock's `now` under the server lock, held for microseconds and never
@@ -7,6 +7,11 @@
 //! the reply is written, so a client that does not read cannot grow the server's memory: its
 //! requests wait in its own socket buffers, and after `write_timeout` the connection is
 //! dropped.
+//!
+//! Every way a connection ends with a live peer ends with the close handshake of RFC 6455
+//! §5.5.1 and §7.1.1: the server's Close frame is written out (its own, or the echo of the
+//! client's), the TCP write half is shut, and what the client still sends is read up to its
+//! Close, so that the client sees Close then end of stream, never a reset.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -14,11 +19,12 @@ use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures_util::stream::SplitSink;
+use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -30,6 +36,7 @@ use crate::close::CloseReason;
 use crate::error::ApiError;
 use crate::handshake::{self, Refusal};
 use crate::sans_io::{ConnectionCore, ServerCore};
+use crate::server::Shutdown;
 use crate::Config;
 
 /// What every connection of a server shares.
@@ -116,13 +123,17 @@ fn websocket_config(config: &Config) -> WebSocketConfig {
 /// How long a client may take to send its HTTP upgrade request.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the close handshake may take: writing the server's Close frame and reading up to
+/// the client's. A peer that stopped reading or never answers must not keep the task alive.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Serves one accepted TCP connection until it closes, the server shuts down, or a
 /// keepalive, lifetime or ban rule ends it.
 pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
 ) {
     let slot = OpenSlot::take(&shared.open, shared.config.max_connections);
     let at_capacity = slot.is_none();
@@ -149,7 +160,17 @@ pub(crate) async fn serve(
                 opened = Some(session);
                 Ok(response)
             }
-            Err(refusal) => Err(refusal.response()),
+            Err(refusal) => {
+                tracing::info!(
+                    %peer,
+                    path = request.uri().path(),
+                    status = refusal.status,
+                    code = refusal.body.as_ref().map(|(code, _)| *code),
+                    msg = refusal.body.as_ref().map(|(_, msg)| msg.as_str()),
+                    "handshake refused"
+                );
+                Err(refusal.response())
+            }
         }
     };
     let accept = tokio_tungstenite::accept_hdr_async_with_config(
@@ -169,13 +190,13 @@ pub(crate) async fn serve(
                 return;
             }
         },
-        () = shutdown.cancelled() => return,
+        () = shutdown.graceful.cancelled() => return,
     };
     let Some((session, connected)) = opened else {
         return;
     };
     let id = session.id();
-    tracing::debug!(%peer, "connected");
+    tracing::debug!(connection = id, %peer, "connected");
     let mut connection = Connection {
         shared: &shared,
         peer,
@@ -183,16 +204,46 @@ pub(crate) async fn serve(
         connected,
         events: None,
     };
-    let close = connection.run(ws, &shutdown).await;
+    let (sink, stream) = ws.split();
+    let ended = connection.run(sink, stream, &shutdown).await;
     if connection.events.is_some() {
         shared.mailboxes().remove(&id);
     }
     connection.session.close(&mut shared.lock());
-    tracing::debug!(%peer, ?close, "disconnected");
+    tracing::debug!(connection = id, %peer, %ended, "disconnected");
     drop(slot);
 }
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+type Stream = SplitStream<WebSocketStream<TcpStream>>;
+
+/// How a connection ended.
+enum Ended {
+    /// The server closed it, with this reason's Close frame.
+    ByServer(CloseReason),
+    /// The client sent a Close frame (with this code, if any); the server echoed it.
+    ByClient(Option<u16>),
+    /// The peer vanished or stopped reading: there is no one left to send a Close frame to.
+    PeerGone,
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ended::ByServer(reason) => {
+                write!(
+                    f,
+                    "closed by the server: {} ({})",
+                    reason.reason(),
+                    reason.code()
+                )
+            }
+            Ended::ByClient(Some(code)) => write!(f, "closed by the client ({code})"),
+            Ended::ByClient(None) => f.write_str("closed by the client (no code)"),
+            Ended::PeerGone => f.write_str("the client went away"),
+        }
+    }
+}
 
 /// The receiving end of a connection's mailbox, made on its first subscription.
 struct Events {
@@ -241,6 +292,41 @@ impl Connection<'_> {
         Sent::Ok
     }
 
+    /// Logs the request just answered: every one at `debug`; refusals for weight (429) and
+    /// bans (418), and the ban itself, at `info`. Only the envelope is logged, never params,
+    /// so no signature or key material reaches the log.
+    fn log_request(&self) {
+        let Some(request) = self.session.last_request() else {
+            return;
+        };
+        let connection = self.session.id();
+        let peer = self.peer;
+        tracing::debug!(
+            connection,
+            %peer,
+            method = request.method,
+            id = %request.id,
+            status = request.status,
+            code = request.code,
+            weight = request.weight,
+            "request"
+        );
+        if matches!(request.status, 418 | 429) {
+            tracing::info!(
+                connection,
+                %peer,
+                method = request.method,
+                id = %request.id,
+                status = request.status,
+                code = request.code,
+                "request refused"
+            );
+        }
+        if let Some(until) = request.banned_until {
+            tracing::info!(connection, %peer, until = until.as_millis(), "IP banned");
+        }
+    }
+
     /// Answers one text frame. A first subscription opens the connection's mailbox while the
     /// server lock is still held, so no event pushed after the subscription can miss it.
     fn handle_text(&mut self, text: &str) -> String {
@@ -266,50 +352,81 @@ impl Connection<'_> {
         reply
     }
 
-    /// Runs until the connection ends; returns why the server ended it, if it did.
+    /// Sends `serverShutdown` with the clock's time in the connection's unit (spec §1.4).
+    async fn announce_shutdown(&self, sink: &mut Sink) -> Sent {
+        let now = self.session.time_unit().render(self.shared.clock.now());
+        let event = serde_json::json!({ "event": { "e": "serverShutdown", "E": now } });
+        self.send(sink, Message::text(event.to_string())).await
+    }
+
+    /// Runs until the connection ends, then completes the close handshake; returns how it
+    /// ended.
+    async fn run(&mut self, mut sink: Sink, mut stream: Stream, shutdown: &Shutdown) -> Ended {
+        let ended = self.serve_frames(&mut sink, &mut stream, shutdown).await;
+        let close = match ended {
+            Ended::ByServer(reason) => Some(CloseFrame {
+                code: reason.code().into(),
+                reason: reason.reason().into(),
+            }),
+            // tungstenite has queued the echo of the client's Close: it goes out on the flush.
+            Ended::ByClient(_) => None,
+            Ended::PeerGone => return ended,
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, close_handshake(sink, stream, close)).await;
+        ended
+    }
+
+    /// Serves frames, events and timers until the connection must end.
     ///
     /// Every timer and cancellation wait is armed once and re-armed only when its deadline
     /// moves: re-creating them for each frame would register and cancel timers per request.
-    async fn run(
+    async fn serve_frames(
         &mut self,
-        ws: WebSocketStream<TcpStream>,
-        shutdown: &CancellationToken,
-    ) -> Option<CloseReason> {
+        sink: &mut Sink,
+        stream: &mut Stream,
+        shutdown: &Shutdown,
+    ) -> Ended {
         let shared = self.shared;
         let config = &shared.config;
         let clock = &shared.clock;
         let mut unanswered: VecDeque<(u64, Timestamp)> = VecDeque::new();
         let mut pings_sent: u64 = 0;
         let mut shutting_down = false;
-        let (mut sink, mut stream) = ws.split();
 
-        let mut shutdown_wait = pin!(shutdown.cancelled());
+        let mut shutdown_now = pin!(shutdown.immediate.cancelled());
+        let mut shutdown_wait = pin!(shutdown.graceful.cancelled());
         let mut lifetime = pin!(clock.sleep_until(self.connected.plus(config.max_lifetime)));
         let mut ping_timer = pin!(clock.sleep_until(self.connected.plus(config.ping_interval)));
         let mut pong_timer = pin!(sleep_until_some(clock, None));
-        let mut grace = pin!(sleep_until_instant(None));
+        let mut grace = pin!(sleep_until_some(clock, None));
 
-        let close = loop {
+        loop {
             tokio::select! {
                 biased;
+                () = &mut shutdown_now => {
+                    // The server was dropped: nothing is left to serve a grace period for.
+                    if !shutting_down {
+                        if let Sent::Failed = self.announce_shutdown(sink).await {
+                            return Ended::PeerGone;
+                        }
+                    }
+                    return Ended::ByServer(CloseReason::ServerShutdown);
+                }
                 () = &mut shutdown_wait, if !shutting_down => {
-                    // Tell the client, then keep serving it for the grace period (spec §1.4).
+                    // Tell the client, then keep serving it for the grace period (spec §1.4),
+                    // measured on the server's clock like every other deadline.
                     shutting_down = true;
-                    let now = self.session.time_unit().render(clock.now());
-                    let event = serde_json::json!({
-                        "event": { "e": "serverShutdown", "E": now }
-                    });
-                    grace.set(sleep_until_instant(Some(Instant::now() + config.shutdown_grace)));
-                    if let Sent::Failed = self.send(&mut sink, Message::text(event.to_string())).await {
-                        return None;
+                    grace.set(sleep_until_some(clock, Some(clock.now().plus(config.shutdown_grace))));
+                    if let Sent::Failed = self.announce_shutdown(sink).await {
+                        return Ended::PeerGone;
                     }
                 }
-                () = &mut grace => break Some(CloseReason::ServerShutdown),
+                () = &mut grace => return Ended::ByServer(CloseReason::ServerShutdown),
                 pushed = next_pushed(&mut self.events) => match pushed {
-                    Pushed::Overflow => break Some(CloseReason::EventQueueFull),
+                    Pushed::Overflow => return Ended::ByServer(CloseReason::EventQueueFull),
                     Pushed::Event(event) => {
-                        if let Sent::Failed = self.send(&mut sink, Message::text(event)).await {
-                            return None;
+                        if let Sent::Failed = self.send(sink, Message::text(event)).await {
+                            return Ended::PeerGone;
                         }
                     }
                 },
@@ -334,23 +451,39 @@ impl Connection<'_> {
                         }
                         // tungstenite queues the pong for a ping and sends it on the next read.
                         Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
-                        Some(Err(WsError::Capacity(_))) => break Some(CloseReason::MessageTooBig),
-                        Some(Err(WsError::Utf8(_))) => break Some(CloseReason::InvalidUtf8),
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                        Some(Ok(Message::Close(frame))) => {
+                            return Ended::ByClient(frame.map(|frame| frame.code.into()));
+                        }
+                        Some(Err(WsError::Capacity(_))) => {
+                            return Ended::ByServer(CloseReason::MessageTooBig);
+                        }
+                        Some(Err(WsError::Utf8(_))) => {
+                            return Ended::ByServer(CloseReason::InvalidUtf8);
+                        }
+                        // The end of the stream without a Close: the client just went away.
+                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                            return Ended::PeerGone;
+                        }
+                        Some(Err(WsError::Protocol(error))) => {
+                            tracing::debug!(peer = %self.peer, %error, "protocol violation");
+                            return Ended::ByServer(CloseReason::ProtocolError);
+                        }
+                        Some(Err(_)) | None => return Ended::PeerGone,
                     };
-                    if let Sent::Failed = self.send_reply(&mut sink, reply).await {
-                        return None;
+                    self.log_request();
+                    if let Sent::Failed = self.send_reply(sink, reply).await {
+                        return Ended::PeerGone;
                     }
                     if let Some(reason) = self.session.closing() {
-                        break Some(reason);
+                        return Ended::ByServer(reason);
                     }
                 }
                 () = &mut ping_timer => {
                     let now = clock.now();
                     pings_sent += 1;
                     let ping = Message::Ping(pings_sent.to_string().into());
-                    if let Sent::Failed = self.send(&mut sink, ping).await {
-                        return None;
+                    if let Sent::Failed = self.send(sink, ping).await {
+                        return Ended::PeerGone;
                     }
                     if unanswered.is_empty() {
                         pong_timer.set(sleep_until_some(clock, Some(now.plus(config.pong_timeout))));
@@ -358,24 +491,45 @@ impl Connection<'_> {
                     unanswered.push_back((pings_sent, now));
                     ping_timer.set(clock.sleep_until(now.plus(config.ping_interval)));
                 }
-                () = &mut pong_timer => break Some(CloseReason::PongTimeout),
-                () = &mut lifetime => break Some(CloseReason::LifetimeExceeded),
+                () = &mut pong_timer => return Ended::ByServer(CloseReason::PongTimeout),
+                () = &mut lifetime => return Ended::ByServer(CloseReason::LifetimeExceeded),
             }
-        };
-        if let Some(reason) = close {
-            let frame = CloseFrame {
-                code: reason.code().into(),
-                reason: reason.reason().into(),
-            };
-            // A peer that stopped reading must not keep this task alive.
-            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                let _ = sink.close().await;
-            })
-            .await;
         }
-        close
     }
+}
+
+/// The end of the close handshake (RFC 6455 §7.1.1): writes `close` (or the echo of the
+/// client's Close that tungstenite queued), shuts the TCP write half so the client sees the
+/// end of the stream at once, then reads what the client still sends up to its Close (the
+/// handshake is then complete and the server closes first) or the end of its stream.
+/// Closing a socket with unread bytes would send the client a reset instead of a FIN, and a
+/// reset can make the client lose the Close frame it has not read yet.
+async fn close_handshake(mut sink: Sink, stream: Stream, close: Option<CloseFrame>) {
+    if let Some(frame) = close {
+        if sink.send(Message::Close(Some(frame))).await.is_err() {
+            return;
+        }
+    }
+    // Flushes the Close frame; tungstenite reports the finished handshake as success.
+    if sink.close().await.is_err() {
+        return;
+    }
+    let Ok(mut ws) = sink.reunite(stream) else {
+        return;
+    };
+    if ws.get_mut().shutdown().await.is_err() {
+        return;
+    }
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(_))) | None => return,
+            Some(Ok(_)) => {}
+            // After a frame too big or a protocol error what follows cannot be parsed as
+            // frames; it must be read all the same, as raw bytes, until the client closes.
+            Some(Err(_)) => break,
+        }
+    }
+    let _ = tokio::io::copy(ws.get_mut(), &mut tokio::io::sink()).await;
 }
 
 /// What arrived in a connection's mailbox.
@@ -402,13 +556,6 @@ async fn next_pushed(events: &mut Option<Events>) -> Pushed {
 async fn sleep_until_some(clock: &Clock, deadline: Option<Timestamp>) {
     match deadline {
         Some(deadline) => clock.sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until_instant(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }

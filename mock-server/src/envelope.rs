@@ -32,6 +32,17 @@ impl Serialize for RequestId {
     }
 }
 
+/// As the JSON text of the `id`, unquoted: for logs.
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestId::Null => f.write_str("null"),
+            RequestId::Int(n) => write!(f, "{n}"),
+            RequestId::Str(text) => f.write_str(text),
+        }
+    }
+}
+
 impl RequestId {
     /// Parses an `id` member: a signed 64-bit integer, a string matching
     /// `^[a-zA-Z0-9-_]{1,36}$`, or null (spec §2.1, §2.5).

@@ -62,7 +62,6 @@ use std::time::Duration;
 use ed25519_dalek::VerifyingKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub use account::{Account, Balance};
 pub use clock::{Clock, Timestamp};
@@ -78,6 +77,7 @@ pub use session::ConnectionOptions;
 
 use connection::Shared;
 use sans_io::ServerCore;
+use server::Shutdown;
 
 /// Server settings; [`Config::default`] is what the real API does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +103,9 @@ pub struct Config {
     pub max_connections: usize,
     /// When repeated 429s become a ban, and how long bans last (spec §5.3).
     pub bans: BanPolicy,
-    /// How long clients may stay after `serverShutdown` before the server closes them.
+    /// How long clients may stay after `serverShutdown` before the server closes them,
+    /// measured on the server's [`Clock`]: on a frozen clock the grace ends when the clock is
+    /// advanced past it (or when the clients leave).
     pub shutdown_grace: Duration,
     /// How long sending one frame may take before the client is deemed to have stopped
     /// reading and is disconnected.
@@ -255,7 +257,7 @@ impl MockServerBuilder {
         self
     }
 
-    /// How long clients may stay after `serverShutdown`.
+    /// How long clients may stay after `serverShutdown`, on the server's clock.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
         self
@@ -382,7 +384,7 @@ impl MockServerBuilder {
             open: tokio::sync::watch::channel(0).0,
             mailboxes: Mutex::default(),
         });
-        let shutdown = CancellationToken::new();
+        let shutdown = Shutdown::new();
         let task = tokio::spawn(server::run(listener, shared.clone(), shutdown.clone()));
         Ok(MockServer {
             shared,
@@ -394,14 +396,15 @@ impl MockServerBuilder {
     }
 }
 
-/// A running mock server. Dropping it stops the server; [`MockServer::shutdown`] also waits
-/// for every connection to close.
+/// A running mock server. Dropping it stops the server at once: every connection gets
+/// `serverShutdown` and is closed without a grace period. [`MockServer::shutdown`] serves the
+/// grace period and waits for every connection to close.
 #[derive(Debug)]
 pub struct MockServer {
     shared: Arc<Shared>,
     address: SocketAddr,
     clock: Clock,
-    shutdown: CancellationToken,
+    shutdown: Shutdown,
     task: Option<JoinHandle<()>>,
 }
 
@@ -489,8 +492,14 @@ impl MockServer {
 
     /// Stops accepting, sends `serverShutdown` to every connection (spec §1.4), serves them
     /// for the grace period, closes them, and waits until all are gone.
+    ///
+    /// The grace period is measured on the server's [`Clock`], like every other deadline. On
+    /// a frozen clock it ends only when the clock is advanced past it, so this returns once
+    /// the test advances the clock, once every client has left, or, if this future is
+    /// dropped (a timeout around it, say), at once: the server then closes every connection
+    /// without waiting further, as when it is dropped.
     pub async fn shutdown(mut self) {
-        self.shutdown.cancel();
+        self.shutdown.graceful.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -498,7 +507,8 @@ impl MockServer {
 }
 
 impl Drop for MockServer {
+    /// Nothing is left to advance a frozen clock or to wait for: close at once.
     fn drop(&mut self) {
-        self.shutdown.cancel();
+        self.shutdown.immediate.cancel();
     }
 }

@@ -62,6 +62,8 @@ pub(crate) struct Charge {
     pub limit: u32,
     /// Whether the request may run.
     pub verdict: Verdict,
+    /// Whether this request is the one that got the IP banned.
+    pub ban_started: bool,
 }
 
 /// Whether a charged request may run.
@@ -172,6 +174,7 @@ impl Limiter {
             state.refused_in_minute = 0;
         }
         state.weight_used = state.weight_used.saturating_add(weight);
+        let mut ban_started = false;
         let verdict = if let Some(until) = state.banned_until.filter(|until| *until > now) {
             Verdict::Banned { until }
         } else if state.weight_used <= limit {
@@ -186,6 +189,7 @@ impl Limiter {
             let until = now.plus(duration);
             state.bans = state.bans.saturating_add(1);
             state.banned_until = Some(until);
+            ban_started = true;
             Verdict::Banned { until }
         } else {
             state.refused_in_minute += 1;
@@ -197,6 +201,7 @@ impl Limiter {
             used: state.weight_used,
             limit,
             verdict,
+            ban_started,
         }
     }
 

@@ -30,7 +30,7 @@ use crate::error::ApiError;
 use crate::handshake::Refusal;
 use crate::keys::KeyRegistry;
 use crate::rate_limit::{ConnectionRefusal, Limiter};
-use crate::session::{ConnectionOptions, ServerState, Session};
+use crate::session::{ConnectionOptions, RequestSummary, ServerState, Session};
 use crate::Config;
 
 /// REQUEST_WEIGHT charged for opening a connection (spec §5.1).
@@ -161,6 +161,11 @@ impl ConnectionCore {
     /// The reply to one binary frame.
     pub fn handle_binary(&mut self) -> String {
         self.session.handle_binary()
+    }
+
+    /// How the last frame answered went, for the connection's log.
+    pub(crate) fn last_request(&self) -> Option<&RequestSummary> {
+        self.session.last_request()
     }
 }
 

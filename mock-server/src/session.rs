@@ -15,7 +15,7 @@ use crate::envelope::{parse_request, to_json, write_reply, Rejected, RequestId, 
 use crate::error::ApiError;
 use crate::keys::KeyRegistry;
 use crate::method::{parse_bool, Context, Method};
-use crate::rate_limit::{Limiter, Verdict};
+use crate::rate_limit::{Charge, Limiter, Verdict};
 use crate::user_data::{self, ConnectionId, Routes, Subscriptions};
 
 /// Options a client chose in the connection URL (spec §1.2).
@@ -114,12 +114,32 @@ impl ServerState {
     }
 }
 
+/// How the last request of a connection went: what the connection logs for it, since the
+/// core itself does no I/O. Filled from values the reply needed anyway (the `id` is moved in,
+/// not copied), so it costs nothing when nobody logs it.
+#[derive(Debug)]
+pub(crate) struct RequestSummary {
+    /// The method, when the frame named a known one.
+    pub method: Option<&'static str>,
+    /// The request's `id` as echoed (`null` when it had none or an invalid one).
+    pub id: RequestId,
+    /// The reply's HTTP-like status.
+    pub status: u16,
+    /// The error code of an error reply.
+    pub code: Option<i32>,
+    /// REQUEST_WEIGHT charged: 0 for a frame refused before its weight is charged.
+    pub weight: u32,
+    /// When this request got the IP banned: until when.
+    pub banned_until: Option<Timestamp>,
+}
+
 /// One connection's session.
 #[derive(Debug)]
 pub(crate) struct Session {
     ip: IpAddr,
     state: SessionState,
     closing: Option<CloseReason>,
+    last: Option<RequestSummary>,
 }
 
 impl Session {
@@ -144,6 +164,7 @@ impl Session {
                 outbox: Vec::new(),
             },
             closing: None,
+            last: None,
         }
     }
 
@@ -199,20 +220,62 @@ impl Session {
         self.closing
     }
 
+    /// How the last frame answered went; `None` before the first.
+    pub fn last_request(&self) -> Option<&RequestSummary> {
+        self.last.as_ref()
+    }
+
+    /// Writes the reply to a request and remembers how it went.
+    fn answer(
+        &mut self,
+        id: RequestId,
+        method: Option<Method>,
+        outcome: &Result<Box<RawValue>, ApiError>,
+        charge: Option<&Charge>,
+        show_rate_limits: bool,
+    ) -> String {
+        let entries = charge.map(|charge| [charge.entry()]);
+        let rate_limits = entries.as_ref().filter(|_| show_rate_limits);
+        let reply = write_reply(
+            &id,
+            outcome,
+            rate_limits.map(|entries| &entries[..]),
+            self.state.time_unit,
+        );
+        let (status, code) = match outcome {
+            Ok(_) => (200, None),
+            Err(error) => (error.status(), Some(error.code())),
+        };
+        self.last = Some(RequestSummary {
+            method: method.map(Method::name),
+            id,
+            status,
+            code,
+            weight: charge.map_or(0, |_| method.map_or(0, Method::weight)),
+            banned_until: charge.filter(|charge| charge.ban_started).and_then(
+                |charge| match charge.verdict {
+                    Verdict::Banned { until } => Some(until),
+                    _ => None,
+                },
+            ),
+        });
+        reply
+    }
+
     /// Answers one text frame.
     ///
     /// Order (spec §9): parse and validate `id` → find the method → charge its weight (a 429
     /// stops here) → check the params → run the method. Frames refused before the weight
     /// is charged carry no `rateLimits`.
     pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut ServerState) -> String {
-        let unit = self.state.time_unit;
         self.revoke_invalid_keys(server, now);
         let request = match parse_request(text) {
             Ok(request) => request,
-            Err(Rejected { id, error }) => return write_reply(&id, &Err(error), None, unit),
+            Err(Rejected { id, error }) => return self.answer(id, None, &Err(error), None, false),
         };
         let Some(method) = Method::from_name(&request.method) else {
-            return write_reply(&request.id, &Err(ApiError::UnknownMethod), None, unit);
+            let outcome = Err(ApiError::UnknownMethod);
+            return self.answer(request.id, None, &outcome, None, false);
         };
         let params = &request.params;
         let requested = params
@@ -247,22 +310,18 @@ impl Session {
             };
             method.call(&mut ctx, params)
         };
-        let entries = [charge.entry()];
-        write_reply(
-            &request.id,
-            &outcome,
-            show_rate_limits.then_some(&entries[..]),
-            unit,
-        )
+        let id = request.id;
+        self.answer(id, Some(method), &outcome, Some(&charge), show_rate_limits)
     }
 
     /// Answers a binary frame: JSON sessions take text frames only (spec §1.3).
     pub fn handle_binary(&mut self) -> String {
-        write_reply(
-            &RequestId::Null,
+        self.answer(
+            RequestId::Null,
+            None,
             &Err(ApiError::BinaryFrame),
             None,
-            self.state.time_unit,
+            false,
         )
     }
 }

@@ -254,5 +254,7 @@ async fn server_shutdown_announces_itself_then_closes_with_1001() {
         read_until_closed(&mut raw).await,
         (1001, "server shutting down".to_owned())
     );
+    // The client closes its end, as clients do once the server's Close and EOF arrive.
+    drop(raw);
     within(shutdown).await.expect("shutdown finished");
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use mock_server::{BanPolicy, MockServer};
+use mock_server::{BanPolicy, Clock, MockServer, Timestamp};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -271,13 +271,11 @@ async fn a_client_that_never_reads_is_disconnected_while_others_are_served() {
     let (mut sink, _never_read) = ws.split();
     let flood = tokio::spawn(async move {
         let request = Message::text(r#"{"id":"flood","method":"time"}"#);
-        let mut sent: u64 = 0;
         // Bounded: the server must give up on this client long before this ends.
-        while sent < 5_000_000 {
+        for _ in 0..5_000_000 {
             if sink.send(request.clone()).await.is_err() {
-                return sent;
+                return;
             }
-            sent += 1;
         }
         panic!("the server kept reading from a client that never reads");
     });
@@ -285,43 +283,127 @@ async fn a_client_that_never_reads_is_disconnected_while_others_are_served() {
     for _ in 0..20 {
         bystander.assert_usable().await;
     }
-    let sent = tokio::time::timeout(Duration::from_secs(60), flood)
+    tokio::time::timeout(Duration::from_secs(60), flood)
         .await
         .expect("the flooding client was disconnected")
         .expect("the flood task did not panic");
-    assert!(sent > 0);
+    // The server let go of the flooding connection; only the bystander is left.
+    within(server.wait_for_open_connections(|open| open == 1)).await;
     bystander.assert_usable().await;
 }
 
-#[tokio::test]
-async fn shutdown_announces_itself_serves_during_the_grace_and_then_closes() {
-    let server = start(frozen_builder().shutdown_grace(Duration::from_millis(300))).await;
-    let mut client = Client::connect(&server).await;
-    let mut leaver = Client::connect(&server).await;
-    let stopping = tokio::spawn(server.shutdown());
+/// The grace period of the shutdown tests: long, because it runs on the frozen clock and
+/// only ends when a test advances it.
+const GRACE: Duration = Duration::from_secs(5);
 
-    let event: Value = serde_json::from_str(&client.recv().await).expect("JSON");
+/// The `serverShutdown` event at `T0` in milliseconds.
+fn shutdown_event() -> String {
+    format!(r#"{{"event":{{"e":"serverShutdown","E":{T0}}}}}"#)
+}
+
+/// Reads the next frame and checks it is exactly `text`.
+async fn expect_text(raw: &mut RawClient, text: &str) {
+    let frame = raw.read_frame().await.expect("a text frame");
     assert_eq!(
-        event,
-        serde_json::json!({"event": {"e": "serverShutdown", "E": T0}})
+        (frame.opcode, String::from_utf8_lossy(&frame.payload)),
+        (OP_TEXT, text.into())
     );
-    // Requests sent during the grace period are answered.
-    client.assert_usable().await;
-    let event: Value = serde_json::from_str(&leaver.recv().await).expect("JSON");
-    assert_eq!(event["event"]["e"], "serverShutdown");
-    drop(leaver);
-    // A client that stays is closed with 1001 when the grace period ends.
-    expect_close(&mut client, 1001).await;
-    within(stopping).await.expect("shutdown completes");
+}
+
+/// Reads the server's Close frame for a shutdown, then the end of the stream.
+async fn expect_shutdown_close(raw: &mut RawClient) {
+    let frame = raw.read_frame().await.expect("a Close frame");
+    assert_eq!(frame.close(), (1001, "server shutting down".to_owned()));
+    assert_eq!(raw.read_frame().await, None, "EOF after the Close frame");
 }
 
 #[tokio::test]
-async fn dropping_the_server_announces_the_shutdown_and_closes_connections() {
-    let server = start(frozen_builder().shutdown_grace(Duration::from_millis(100))).await;
-    let mut client = Client::connect(&server).await;
+async fn shutdown_announces_itself_serves_through_the_grace_on_the_servers_clock_then_closes() {
+    let server = start(frozen_builder().shutdown_grace(GRACE)).await;
+    let mut client = RawClient::connect(&server).await;
+    client.assert_usable().await;
+    let clock = server.clock().clone();
+    let stopping = tokio::spawn(server.shutdown());
+
+    expect_text(&mut client, &shutdown_event()).await;
+    // Until the clock reaches the end of the grace, requests are answered.
+    clock.advance(GRACE - Duration::from_millis(1));
+    client.assert_usable().await;
+    assert!(!stopping.is_finished(), "shutdown waits for the connection");
+    // At the end of the grace, the connection is closed with 1001.
+    clock.advance(Duration::from_millis(1));
+    expect_shutdown_close(&mut client).await;
+    drop(client);
+    within(stopping)
+        .await
+        .expect("shutdown completes once the connection is closed");
+}
+
+#[tokio::test]
+async fn on_a_frozen_clock_the_grace_lasts_until_the_clients_leave() {
+    let server = start(frozen_builder().shutdown_grace(GRACE)).await;
+    let mut client = RawClient::connect(&server).await;
+    client.assert_usable().await;
+    let stopping = tokio::spawn(server.shutdown());
+    expect_text(&mut client, &shutdown_event()).await;
+    // The clock never moves: the grace does not end, and the client is still served.
+    client.assert_usable().await;
+    client.assert_usable().await;
+    assert!(!stopping.is_finished(), "shutdown waits for the connection");
+    // The client leaves: its Close is answered and the shutdown completes.
+    client.write_frame(OP_CLOSE, &1000u16.to_be_bytes()).await;
+    let frame = client.read_frame().await.expect("the Close echo");
+    assert_eq!(frame.close(), (1000, String::new()));
+    assert_eq!(client.read_frame().await, None, "EOF after the Close frame");
+    drop(client);
+    within(stopping)
+        .await
+        .expect("shutdown completes once the client has left");
+}
+
+#[tokio::test]
+async fn dropping_the_server_announces_the_shutdown_and_closes_at_once_on_a_frozen_clock() {
+    let server = start(frozen_builder().shutdown_grace(GRACE)).await;
+    let mut client = RawClient::connect(&server).await;
     client.assert_usable().await;
     drop(server);
-    let event: Value = serde_json::from_str(&client.recv().await).expect("JSON");
-    assert_eq!(event["event"]["e"], "serverShutdown");
-    expect_close(&mut client, 1001).await;
+    expect_text(&mut client, &shutdown_event()).await;
+    expect_shutdown_close(&mut client).await;
+}
+
+#[tokio::test]
+async fn abandoning_a_shutdown_closes_its_connections_at_once() {
+    let server = start(frozen_builder().shutdown_grace(GRACE)).await;
+    let mut client = RawClient::connect(&server).await;
+    client.assert_usable().await;
+    let stopping = tokio::spawn(server.shutdown());
+    expect_text(&mut client, &shutdown_event()).await;
+    client.assert_usable().await;
+    // Dropping the shutdown future (a timeout around it, say) drops the server.
+    stopping.abort();
+    expect_shutdown_close(&mut client).await;
+}
+
+#[tokio::test]
+async fn server_shutdown_carries_the_time_in_each_connections_time_unit() {
+    let now = Timestamp::from_micros(T0 * 1000 + 123);
+    let server = start(
+        MockServer::builder()
+            .clock(Clock::frozen_at(now))
+            .shutdown_grace(Duration::ZERO),
+    )
+    .await;
+    let mut micros = Client::connect_with_query(&server, "timeUnit=MICROSECOND").await;
+    let mut millis = Client::connect(&server).await;
+    micros.assert_usable().await;
+    millis.assert_usable().await;
+    let stopping = tokio::spawn(server.shutdown());
+    assert_eq!(
+        micros.recv().await,
+        r#"{"event":{"e":"serverShutdown","E":1700000000000123}}"#
+    );
+    assert_eq!(millis.recv().await, shutdown_event());
+    expect_close(&mut micros, 1001).await;
+    expect_close(&mut millis, 1001).await;
+    within(stopping).await.expect("shutdown completes");
 }
