@@ -17,13 +17,19 @@ use crate::{signature, timing};
 /// The security type of a method (spec §3.1), for the permission check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Security {
+    /// Public: no key needed (`ping`, `time`), or a key that needs no permission
+    /// (`session.*`).
+    None,
+    /// `USER_DATA`: the key needs that permission.
     UserData,
+    /// `USER_STREAM`: the key needs that permission.
     UserStream,
 }
 
 impl Security {
     fn allowed(self, permissions: Permissions) -> bool {
         match self {
+            Security::None => true,
             Security::UserData => permissions.user_data,
             Security::UserStream => permissions.user_stream,
         }
@@ -74,7 +80,7 @@ pub(crate) fn by_signature<'k>(
     now: Timestamp,
     strict_signing: bool,
     types: KeyTypes,
-    security: Option<Security>,
+    security: Security,
 ) -> Result<Authenticated<'k>, ApiError> {
     let api_key = mandatory(params, "apiKey")?;
     let signature = mandatory(params, "signature")?;
@@ -88,7 +94,7 @@ pub(crate) fn by_signature<'k>(
     }
     signature::verify(params, signature, &key.material, strict_signing)?;
     check_timing(params, now)?;
-    if security.is_some_and(|s| !s.allowed(key.permissions)) {
+    if !security.allowed(key.permissions) {
         return Err(ApiError::RejectedApiKey);
     }
     Ok(Authenticated {
@@ -112,14 +118,7 @@ pub(crate) fn signed_request<'k>(
     security: Security,
 ) -> Result<Authenticated<'k>, ApiError> {
     if params.get("apiKey").is_some() || params.get("signature").is_some() {
-        return by_signature(
-            params,
-            keys,
-            now,
-            strict_signing,
-            KeyTypes::Any,
-            Some(security),
-        );
+        return by_signature(params, keys, now, strict_signing, KeyTypes::Any, security);
     }
     let Some(logon) = &session.logon else {
         return Err(ApiError::MandatoryParam("apiKey"));

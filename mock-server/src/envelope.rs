@@ -131,6 +131,92 @@ impl<'a> Params<'a> {
     }
 }
 
+/// A method's view of its params: it takes each param it reads by name, then calls
+/// [`finish`](ParamCursor::finish), which refuses params nobody took (-1104), as mini-redis's
+/// `parse.finish()` refuses trailing arguments. What a method reads is thus what its code
+/// reads; no separate list can drift from it.
+#[derive(Debug)]
+pub(crate) struct ParamCursor<'p, 'a> {
+    params: &'p Params<'a>,
+    taken: Taken,
+}
+
+/// Which entries were taken: a bit per entry, spilling to a vector past 64 entries.
+#[derive(Debug)]
+enum Taken {
+    Few(u64),
+    Many(Vec<bool>),
+}
+
+/// The universal param every method accepts; it is counted neither as read nor as sent.
+const RETURN_RATE_LIMITS: &str = "returnRateLimits";
+
+impl<'p, 'a> ParamCursor<'p, 'a> {
+    /// A cursor over `params` with nothing taken yet.
+    pub fn new(params: &'p Params<'a>) -> Self {
+        let taken = if params.entries.len() <= 64 {
+            Taken::Few(0)
+        } else {
+            Taken::Many(vec![false; params.entries.len()])
+        };
+        ParamCursor { params, taken }
+    }
+
+    /// Takes `name`: it counts as read, and its value is returned if it was sent (not null).
+    pub fn take(&mut self, name: &str) -> Option<&'p ParamValue<'a>> {
+        let index = self
+            .params
+            .entries
+            .iter()
+            .position(|(key, _)| key == name)?;
+        match &mut self.taken {
+            Taken::Few(bits) => *bits |= 1 << index,
+            Taken::Many(flags) => flags[index] = true,
+        }
+        Some(&self.params.entries[index].1)
+    }
+
+    /// Takes the credentials of a SIGNED request: `apiKey`, `signature`, `timestamp` and
+    /// `recvWindow`; `auth` reads their values from [`all`](Self::all).
+    pub fn take_credentials(&mut self) {
+        for name in ["apiKey", "signature", "timestamp", "recvWindow"] {
+            self.take(name);
+        }
+    }
+
+    /// Every param as sent, for what covers them all (the signature payload).
+    pub fn all(&self) -> &'p Params<'a> {
+        self.params
+    }
+
+    fn is_taken(&self, index: usize) -> bool {
+        match &self.taken {
+            Taken::Few(bits) => bits & (1 << index) != 0,
+            Taken::Many(flags) => flags[index],
+        }
+    }
+
+    /// Checks that every param sent was taken.
+    ///
+    /// # Errors
+    /// -1104 naming how many params were read and how many were sent, `returnRateLimits`
+    /// counted in neither (docs/FIDELITY.md §10.15).
+    pub fn finish(&self) -> Result<(), ApiError> {
+        let (mut read, mut sent) = (0, 0);
+        for (index, (name, _)) in self.params.entries.iter().enumerate() {
+            if name != RETURN_RATE_LIMITS {
+                sent += 1;
+                read += usize::from(self.is_taken(index));
+            }
+        }
+        if read == sent {
+            Ok(())
+        } else {
+            Err(ApiError::UnreadParameters { read, sent })
+        }
+    }
+}
+
 struct ParamList<'a>(Vec<(String, &'a RawValue)>);
 
 impl<'de> Deserialize<'de> for ParamList<'de> {
@@ -426,6 +512,31 @@ mod tests {
             rejected(r#"{"id":3,"method":"ping","params":[]}"#).error,
             ApiError::ParamsNotObject
         );
+    }
+
+    #[test]
+    fn the_cursor_counts_what_was_taken_past_64_params_too() {
+        for count in [3, 64, 65, 200] {
+            let names: Vec<String> = (0..count).map(|i| format!("p{i}")).collect();
+            let mut pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+            pairs.push(("returnRateLimits", "false"));
+            let params = Params::from_pairs(&pairs);
+            let mut cursor = ParamCursor::new(&params);
+            assert!(cursor.take(&names[count - 1]).is_some());
+            assert!(cursor.take("absent").is_none());
+            assert_eq!(
+                cursor.finish(),
+                Err(ApiError::UnreadParameters {
+                    read: 1,
+                    sent: count
+                }),
+                "{count} params"
+            );
+            for name in &names {
+                cursor.take(name);
+            }
+            assert_eq!(cursor.finish(), Ok(()), "{count} params");
+        }
     }
 
     #[test]

@@ -19,9 +19,8 @@ pub(crate) enum ApiError {
     ParamsNotObject,
     /// A mandatory parameter is absent, empty or null (spec §2.5, -1102).
     MandatoryParam(&'static str),
-    /// The `method` names no method this server knows (spec §10.2: our choice).
-    UnknownMethod,
-    /// A parameter's value is outside its legal character range (-1100).
+    /// A parameter's value is outside its legal character range (-1100); for `method`, the
+    /// name of no method this server knows (docs/FIDELITY.md §10.2).
     IllegalChars {
         param: &'static str,
         legal_range: &'static str,
@@ -143,14 +142,6 @@ impl ApiError {
                 400,
                 -1102,
                 format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
-            ),
-            ApiError::UnknownMethod => (
-                400,
-                -1100,
-                format!(
-                    "Illegal characters found in parameter 'method'; legal range is '{}'.",
-                    crate::method::Method::LEGAL_RANGE
-                ),
             ),
             ApiError::IllegalChars { param, legal_range } => (
                 400,

@@ -56,6 +56,8 @@ struct IpState {
 /// What charging a request's weight found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Charge {
+    /// The weight this request was charged.
+    pub weight: u32,
     /// Weight used in this window, this request included.
     pub used: u32,
     /// The limit in force.
@@ -198,6 +200,7 @@ impl Limiter {
             }
         };
         Charge {
+            weight,
             used: state.weight_used,
             limit,
             verdict,

@@ -11,10 +11,12 @@ use serde_json::value::RawValue;
 use crate::account::Accounts;
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
-use crate::envelope::{parse_request, to_json, write_reply, Rejected, RequestId, TimeUnit};
+use crate::envelope::{
+    parse_request, to_json, write_reply, ParamCursor, Rejected, RequestId, TimeUnit,
+};
 use crate::error::ApiError;
 use crate::keys::KeyRegistry;
-use crate::method::{parse_bool, Context, Method};
+use crate::method::{self, parse_bool, Context, MethodTable};
 use crate::rate_limit::{Charge, Limiter, Verdict};
 use crate::user_data::{self, ConnectionId, Routes, Subscriptions};
 
@@ -93,6 +95,8 @@ pub(crate) struct ServerState {
     pub routes: Routes,
     pub strict_signing: bool,
     pub next_connection: ConnectionId,
+    /// The methods requests are dispatched to: [`method::TABLE`] but in tests.
+    pub methods: &'static MethodTable,
 }
 
 impl ServerState {
@@ -110,6 +114,7 @@ impl ServerState {
             routes: Routes::default(),
             strict_signing,
             next_connection: 0,
+            methods: &method::TABLE,
         }
     }
 }
@@ -229,7 +234,7 @@ impl Session {
     fn answer(
         &mut self,
         id: RequestId,
-        method: Option<Method>,
+        method: Option<&'static str>,
         outcome: &Result<Box<RawValue>, ApiError>,
         charge: Option<&Charge>,
         show_rate_limits: bool,
@@ -247,11 +252,11 @@ impl Session {
             Err(error) => (error.status(), Some(error.code())),
         };
         self.last = Some(RequestSummary {
-            method: method.map(Method::name),
+            method,
             id,
             status,
             code,
-            weight: charge.map_or(0, |_| method.map_or(0, Method::weight)),
+            weight: charge.map_or(0, |charge| charge.weight),
             banned_until: charge.filter(|charge| charge.ban_started).and_then(
                 |charge| match charge.verdict {
                     Verdict::Banned { until } => Some(until),
@@ -273,8 +278,9 @@ impl Session {
             Ok(request) => request,
             Err(Rejected { id, error }) => return self.answer(id, None, &Err(error), None, false),
         };
-        let Some(method) = Method::from_name(&request.method) else {
-            let outcome = Err(ApiError::UnknownMethod);
+        let methods = server.methods;
+        let Some(method) = methods.find(&request.method) else {
+            let outcome = Err(methods.unknown_method());
             return self.answer(request.id, None, &outcome, None, false);
         };
         let params = &request.params;
@@ -285,7 +291,9 @@ impl Session {
             Some(Some(show)) => show,
             _ => self.state.return_rate_limits,
         };
-        let charge = server.limiter.charge(self.ip, method.weight(), now);
+        let charge = server
+            .limiter
+            .charge(self.ip, method.weight.of(params), now);
         let outcome = if let Verdict::Banned { until } = charge.verdict {
             self.closing = Some(CloseReason::IpBanned);
             Err(ApiError::IpBanned {
@@ -307,11 +315,20 @@ impl Session {
                 session: &mut self.state,
                 server,
                 now,
+                security: method.security,
             };
-            method.call(&mut ctx, params)
+            let mut cursor = ParamCursor::new(params);
+            cursor.take("returnRateLimits");
+            (method.call)(&mut ctx, &mut cursor)
         };
         let id = request.id;
-        self.answer(id, Some(method), &outcome, Some(&charge), show_rate_limits)
+        self.answer(
+            id,
+            Some(method.name),
+            &outcome,
+            Some(&charge),
+            show_rate_limits,
+        )
     }
 
     /// Answers a binary frame: JSON sessions take text frames only (spec §1.3).
@@ -388,6 +405,76 @@ mod tests {
             reply,
             r#"{"id":2,"status":429,"error":{"code":-1003,"msg":"Too much request weight used; current limit is 3 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{"serverTime":59000,"retryAfter":60000}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":3,"count":4}]}"#
         );
+    }
+
+    /// A method that exists only in the test table below.
+    fn echo(
+        _ctx: &mut Context<'_>,
+        p: &mut ParamCursor<'_, '_>,
+    ) -> Result<Box<RawValue>, ApiError> {
+        let x = p.take("x").map(|v| v.text().to_owned());
+        p.finish()?;
+        to_json(&serde_json::json!({ "echo": x }))
+    }
+
+    static ECHO: method::MethodSpec = method::MethodSpec {
+        name: "test.echo",
+        weight: method::Weight::Fixed(7),
+        security: crate::auth::Security::None,
+        call: echo,
+    };
+    static ONE_METHOD: MethodTable = MethodTable::new(&[&ECHO]);
+
+    #[test]
+    fn names_weights_unknown_methods_and_unread_params_all_come_from_the_table() {
+        let mut server = server(6000);
+        server.methods = &ONE_METHOD;
+        let mut s = session_on(&mut server);
+        let now = Timestamp::from_millis(2_000);
+        let reply = s.handle_text(
+            r#"{"id":1,"method":"test.echo","params":{"x":"hi"}}"#,
+            now,
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":1,"status":200,"result":{"echo":"hi"},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":7}]}"#
+        );
+        let reply = s.handle_text(
+            r#"{"id":2,"method":"v3/test.echo","params":{"x":1,"y":2,"returnRateLimits":false}}"#,
+            now,
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":2,"status":400,"error":{"code":-1104,"msg":"Not all sent parameters were read; read '1' parameter(s) but was sent '2'."}}"#
+        );
+        // `ping` is not in this table.
+        let reply = s.handle_text(r#"{"id":3,"method":"ping"}"#, now, &mut server);
+        assert_eq!(
+            reply,
+            r#"{"id":3,"status":400,"error":{"code":-1100,"msg":"Illegal characters found in parameter 'method'; legal range is 'test.echo'."}}"#
+        );
+    }
+
+    #[test]
+    fn every_method_of_the_table_refuses_a_param_it_does_not_read() {
+        // The cursor's `finish` is each handler's to call: this holds every handler to it.
+        let mut server = server(6000);
+        let now = Timestamp::from_millis(2_000);
+        for spec in method::TABLE.specs() {
+            let mut s = session_on(&mut server);
+            let request = format!(
+                r#"{{"id":1,"method":"{}","params":{{"noSuchParam":1,"returnRateLimits":false}}}}"#,
+                spec.name
+            );
+            let reply = s.handle_text(&request, now, &mut server);
+            assert!(
+                reply.contains(r#""code":-1104"#) && reply.ends_with(r#"but was sent '1'."}}"#),
+                "{}: {reply}",
+                spec.name
+            );
+        }
     }
 
     #[test]

@@ -4,17 +4,22 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::Context;
+use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
-use crate::envelope::{to_json, Params};
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 
-pub(crate) const NAME: &str = "account.rateLimits.orders";
-pub(crate) const WEIGHT: u32 = 40;
-pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "account.rateLimits.orders",
+    weight: Weight::Fixed(40),
+    security: Security::UserData,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
-    ctx.signed_request(params, Security::UserData)?;
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.take_credentials();
+    p.finish()?;
+    ctx.signed_request(p.all())?;
     to_json(&json!([
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50, "count": 0},
         {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000, "count": 0}

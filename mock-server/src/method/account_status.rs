@@ -3,24 +3,24 @@
 
 use serde_json::value::RawValue;
 
-use super::{parse_bool, Context};
+use super::{parse_bool, Context, MethodSpec, Weight};
 use crate::auth::Security;
-use crate::envelope::{to_json, Params};
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 
-pub(crate) const NAME: &str = "account.status";
-pub(crate) const WEIGHT: u32 = 20;
-pub(crate) const PARAMS: &[&str] = &[
-    "apiKey",
-    "signature",
-    "timestamp",
-    "recvWindow",
-    "omitZeroBalances",
-];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "account.status",
+    weight: Weight::Fixed(20),
+    security: Security::UserData,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
-    let caller = ctx.signed_request(params, Security::UserData)?;
-    let omit_zero_balances = match params.get("omitZeroBalances") {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.take_credentials();
+    let omit_zero_balances = p.take("omitZeroBalances");
+    p.finish()?;
+    let caller = ctx.signed_request(p.all())?;
+    let omit_zero_balances = match omit_zero_balances {
         None => false,
         Some(value) => {
             parse_bool(value.text()).ok_or(ApiError::InvalidParameter("omitZeroBalances"))?

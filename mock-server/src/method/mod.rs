@@ -1,4 +1,9 @@
-//! The API methods: one file each, and the only dispatch `match`.
+//! The API methods: one file each, and the one table that lists them.
+//!
+//! Each method file exports a [`MethodSpec`]: its name, weight, security type and handler.
+//! [`TABLE`] lists them; the unknown-method message, the weights charged and the dispatch
+//! are all read from it (the session holds the table it dispatches with, so a test can give
+//! it another), and adding a method is one file and one line here.
 
 mod account_rate_limits_orders;
 mod account_status;
@@ -12,13 +17,106 @@ mod user_data_stream_subscribe;
 mod user_data_stream_subscribe_signature;
 mod user_data_stream_unsubscribe;
 
+use std::sync::OnceLock;
+
 use serde_json::value::RawValue;
 
 use crate::auth::{self, Authenticated, KeyTypes, Security};
 use crate::clock::Timestamp;
-use crate::envelope::Params;
+use crate::envelope::{ParamCursor, Params};
 use crate::error::ApiError;
 use crate::session::{ServerState, SessionState};
+
+/// Every method this server implements, in the order a client that names an unknown one
+/// sees them listed.
+pub(crate) static TABLE: MethodTable = MethodTable::new(&[
+    &ping::SPEC,
+    &time::SPEC,
+    &session_logon::SPEC,
+    &session_status::SPEC,
+    &session_logout::SPEC,
+    &session_subscriptions::SPEC,
+    &account_status::SPEC,
+    &account_rate_limits_orders::SPEC,
+    &user_data_stream_subscribe::SPEC,
+    &user_data_stream_subscribe_signature::SPEC,
+    &user_data_stream_unsubscribe::SPEC,
+]);
+
+/// A method's handler: reads its params through the cursor (calling `finish` before it
+/// acts), and returns the reply's `result`.
+pub(crate) type Handler =
+    fn(&mut Context<'_>, &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError>;
+
+/// Everything the server needs to know about one method.
+#[derive(Debug)]
+pub(crate) struct MethodSpec {
+    /// The name on the wire (without the optional `v3/` prefix).
+    pub name: &'static str,
+    /// REQUEST_WEIGHT charged for a call (spec §5.4).
+    pub weight: Weight,
+    /// The security type (spec §3.1): which key permission a signed call needs.
+    pub security: Security,
+    /// Runs the method.
+    pub call: Handler,
+}
+
+/// How a method's REQUEST_WEIGHT is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Weight {
+    /// The same for every call.
+    Fixed(u32),
+}
+
+impl Weight {
+    /// The weight of a call with `params`.
+    pub fn of(self, _params: &Params<'_>) -> u32 {
+        match self {
+            Weight::Fixed(weight) => weight,
+        }
+    }
+}
+
+/// The methods a server dispatches to.
+#[derive(Debug)]
+pub(crate) struct MethodTable {
+    specs: &'static [&'static MethodSpec],
+    legal_range: OnceLock<String>,
+}
+
+impl MethodTable {
+    /// A table of `specs`, in the order an unknown-method error lists them.
+    pub const fn new(specs: &'static [&'static MethodSpec]) -> Self {
+        MethodTable {
+            specs,
+            legal_range: OnceLock::new(),
+        }
+    }
+
+    /// Every method, in order.
+    #[cfg(test)]
+    pub fn specs(&self) -> &'static [&'static MethodSpec] {
+        self.specs
+    }
+
+    /// The method called `name` (without any `v3/` prefix).
+    pub fn find(&self, name: &str) -> Option<&'static MethodSpec> {
+        self.specs.iter().copied().find(|spec| spec.name == name)
+    }
+
+    /// The error for a name not in the table: -1100 whose legal range is every name in the
+    /// table, `|`-separated, in order (docs/FIDELITY.md §10.2); built once.
+    pub fn unknown_method(&'static self) -> ApiError {
+        let legal_range = self.legal_range.get_or_init(|| {
+            let names: Vec<&str> = self.specs.iter().map(|spec| spec.name).collect();
+            names.join("|")
+        });
+        ApiError::IllegalChars {
+            param: "method",
+            legal_range,
+        }
+    }
+}
 
 /// What a method may read and change while it runs: no clock, no socket, no randomness.
 pub(crate) struct Context<'a> {
@@ -28,15 +126,17 @@ pub(crate) struct Context<'a> {
     pub server: &'a mut ServerState,
     /// The time the request is handled at.
     pub now: Timestamp,
+    /// The security type of the method being run.
+    pub security: Security,
 }
 
 impl Context<'_> {
-    /// Authenticates a request by its own `apiKey` and `signature` (see `auth`).
+    /// Authenticates a request by its own `apiKey` and `signature` (see `auth`), with the
+    /// permission the method's security type needs.
     pub fn by_signature(
         &self,
         params: &Params<'_>,
         types: KeyTypes,
-        security: Option<Security>,
     ) -> Result<Authenticated<'_>, ApiError> {
         let server = &*self.server;
         auth::by_signature(
@@ -45,16 +145,12 @@ impl Context<'_> {
             self.now,
             server.strict_signing,
             types,
-            security,
+            self.security,
         )
     }
 
     /// Authenticates a SIGNED request by its own credentials or the session's key (see `auth`).
-    pub fn signed_request(
-        &self,
-        params: &Params<'_>,
-        security: Security,
-    ) -> Result<Authenticated<'_>, ApiError> {
+    pub fn signed_request(&self, params: &Params<'_>) -> Result<Authenticated<'_>, ApiError> {
         let server = &*self.server;
         auth::signed_request(
             params,
@@ -62,149 +158,8 @@ impl Context<'_> {
             &server.keys,
             self.now,
             server.strict_signing,
-            security,
+            self.security,
         )
-    }
-}
-
-/// Every method this server implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Method {
-    Ping,
-    Time,
-    SessionLogon,
-    SessionStatus,
-    SessionLogout,
-    SessionSubscriptions,
-    AccountStatus,
-    AccountRateLimitsOrders,
-    UserDataStreamSubscribe,
-    UserDataStreamSubscribeSignature,
-    UserDataStreamUnsubscribe,
-}
-
-impl Method {
-    /// Every method, in the order they are listed to a client that names an unknown one.
-    pub const ALL: [Method; 11] = [
-        Method::Ping,
-        Method::Time,
-        Method::SessionLogon,
-        Method::SessionStatus,
-        Method::SessionLogout,
-        Method::SessionSubscriptions,
-        Method::AccountStatus,
-        Method::AccountRateLimitsOrders,
-        Method::UserDataStreamSubscribe,
-        Method::UserDataStreamSubscribeSignature,
-        Method::UserDataStreamUnsubscribe,
-    ];
-
-    /// The legal range named in the error for an unknown method.
-    pub const LEGAL_RANGE: &'static str = "ping|time|session.logon|session.status|\
-        session.logout|session.subscriptions|account.status|account.rateLimits.orders|\
-        userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe";
-
-    /// The method called `name` (without any `v3/` prefix).
-    pub fn from_name(name: &str) -> Option<Method> {
-        Method::ALL.into_iter().find(|m| m.name() == name)
-    }
-
-    /// The method's name on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Ping => ping::NAME,
-            Method::Time => time::NAME,
-            Method::SessionLogon => session_logon::NAME,
-            Method::SessionStatus => session_status::NAME,
-            Method::SessionLogout => session_logout::NAME,
-            Method::SessionSubscriptions => session_subscriptions::NAME,
-            Method::AccountStatus => account_status::NAME,
-            Method::AccountRateLimitsOrders => account_rate_limits_orders::NAME,
-            Method::UserDataStreamSubscribe => user_data_stream_subscribe::NAME,
-            Method::UserDataStreamSubscribeSignature => user_data_stream_subscribe_signature::NAME,
-            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::NAME,
-        }
-    }
-
-    /// REQUEST_WEIGHT charged for a call (spec §5.4).
-    pub fn weight(self) -> u32 {
-        match self {
-            Method::Ping => ping::WEIGHT,
-            Method::Time => time::WEIGHT,
-            Method::SessionLogon => session_logon::WEIGHT,
-            Method::SessionStatus => session_status::WEIGHT,
-            Method::SessionLogout => session_logout::WEIGHT,
-            Method::SessionSubscriptions => session_subscriptions::WEIGHT,
-            Method::AccountStatus => account_status::WEIGHT,
-            Method::AccountRateLimitsOrders => account_rate_limits_orders::WEIGHT,
-            Method::UserDataStreamSubscribe => user_data_stream_subscribe::WEIGHT,
-            Method::UserDataStreamSubscribeSignature => {
-                user_data_stream_subscribe_signature::WEIGHT
-            }
-            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::WEIGHT,
-        }
-    }
-
-    /// The parameters the method reads, besides the universal `returnRateLimits`.
-    fn reads(self) -> &'static [&'static str] {
-        match self {
-            Method::Ping => ping::PARAMS,
-            Method::Time => time::PARAMS,
-            Method::SessionLogon => session_logon::PARAMS,
-            Method::SessionStatus => session_status::PARAMS,
-            Method::SessionLogout => session_logout::PARAMS,
-            Method::SessionSubscriptions => session_subscriptions::PARAMS,
-            Method::AccountStatus => account_status::PARAMS,
-            Method::AccountRateLimitsOrders => account_rate_limits_orders::PARAMS,
-            Method::UserDataStreamSubscribe => user_data_stream_subscribe::PARAMS,
-            Method::UserDataStreamSubscribeSignature => {
-                user_data_stream_subscribe_signature::PARAMS
-            }
-            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::PARAMS,
-        }
-    }
-
-    /// Runs the method.
-    ///
-    /// # Errors
-    /// -1104 when params the method does not read were sent; otherwise the method's own.
-    pub fn call(
-        self,
-        ctx: &mut Context<'_>,
-        params: &Params<'_>,
-    ) -> Result<Box<RawValue>, ApiError> {
-        let reads = self.reads();
-        let sent = params
-            .iter()
-            .filter(|(name, _)| *name != "returnRateLimits");
-        let (read, unread) = sent.fold((0, 0), |(read, unread), (name, _)| {
-            if reads.contains(&name) {
-                (read + 1, unread)
-            } else {
-                (read, unread + 1)
-            }
-        });
-        if unread > 0 {
-            return Err(ApiError::UnreadParameters {
-                read,
-                sent: read + unread,
-            });
-        }
-        match self {
-            Method::Ping => ping::call(ctx, params),
-            Method::Time => time::call(ctx, params),
-            Method::SessionLogon => session_logon::call(ctx, params),
-            Method::SessionStatus => session_status::call(ctx, params),
-            Method::SessionLogout => session_logout::call(ctx, params),
-            Method::SessionSubscriptions => session_subscriptions::call(ctx, params),
-            Method::AccountStatus => account_status::call(ctx, params),
-            Method::AccountRateLimitsOrders => account_rate_limits_orders::call(ctx, params),
-            Method::UserDataStreamSubscribe => user_data_stream_subscribe::call(ctx, params),
-            Method::UserDataStreamSubscribeSignature => {
-                user_data_stream_subscribe_signature::call(ctx, params)
-            }
-            Method::UserDataStreamUnsubscribe => user_data_stream_unsubscribe::call(ctx, params),
-        }
     }
 }
 
@@ -222,19 +177,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_round_trip_and_the_legal_range_lists_them_all() {
-        let listed: Vec<&str> = Method::LEGAL_RANGE.split('|').collect();
-        let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
-        assert_eq!(listed, names);
-        for m in Method::ALL {
-            assert_eq!(Method::from_name(m.name()), Some(m));
+    fn names_are_unique_and_found_by_name() {
+        for spec in TABLE.specs() {
+            assert!(std::ptr::eq(TABLE.find(spec.name).expect("listed"), *spec));
         }
-        assert_eq!(Method::from_name("order.place"), None);
+        let mut names: Vec<&str> = TABLE.specs().iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLE.specs().len());
+        assert!(TABLE.find("order.place").is_none());
+    }
+
+    #[test]
+    fn the_unknown_method_error_lists_the_table_in_order() {
+        let ApiError::IllegalChars { param, legal_range } = TABLE.unknown_method() else {
+            panic!("an unknown method is an illegal value of `method`");
+        };
+        assert_eq!(param, "method");
+        assert_eq!(
+            legal_range,
+            "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
+             account.status|account.rateLimits.orders|userDataStream.subscribe|\
+             userDataStream.subscribe.signature|userDataStream.unsubscribe"
+        );
     }
 
     #[test]
     fn weights_are_the_documented_ones() {
-        let weights: Vec<u32> = Method::ALL.iter().map(|m| m.weight()).collect();
+        let none = Params::default();
+        let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
         assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2]);
     }
 }

@@ -2,17 +2,19 @@
 
 use serde_json::value::RawValue;
 
-use super::Context;
-use crate::envelope::{to_json, Params};
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 
-pub(crate) const NAME: &str = "ping";
-pub(crate) const WEIGHT: u32 = 1;
-pub(crate) const PARAMS: &[&str] = &[];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "ping",
+    weight: Weight::Fixed(1),
+    security: Security::None,
+    call,
+};
 
-pub(crate) fn call(
-    _ctx: &mut Context<'_>,
-    _params: &Params<'_>,
-) -> Result<Box<RawValue>, ApiError> {
+fn call(_ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.finish()?;
     to_json(&serde_json::Map::new())
 }

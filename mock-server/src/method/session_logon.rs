@@ -7,19 +7,24 @@
 
 use serde_json::value::RawValue;
 
-use super::Context;
-use crate::auth::KeyTypes;
-use crate::envelope::Params;
+use super::{Context, MethodSpec, Weight};
+use crate::auth::{KeyTypes, Security};
+use crate::envelope::ParamCursor;
 use crate::error::ApiError;
 use crate::session::Logon;
 use crate::user_data::{self, SubscriptionKind};
 
-pub(crate) const NAME: &str = "session.logon";
-pub(crate) const WEIGHT: u32 = 2;
-pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "session.logon",
+    weight: Weight::Fixed(2),
+    security: Security::None,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
-    let api_key = ctx.by_signature(params, KeyTypes::Ed25519, None)?.api_key;
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.take_credentials();
+    p.finish()?;
+    let api_key = ctx.by_signature(p.all(), KeyTypes::Ed25519)?.api_key;
     let previous = ctx.session.logon.replace(Logon {
         api_key: api_key.clone(),
         authorized_since: ctx.now,

@@ -2,14 +2,19 @@
 
 use serde_json::value::RawValue;
 
-use super::Context;
-use crate::envelope::Params;
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::ParamCursor;
 use crate::error::ApiError;
 
-pub(crate) const NAME: &str = "session.status";
-pub(crate) const WEIGHT: u32 = 2;
-pub(crate) const PARAMS: &[&str] = &[];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "session.status",
+    weight: Weight::Fixed(2),
+    security: Security::None,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.finish()?;
     ctx.session.result(ctx.now)
 }

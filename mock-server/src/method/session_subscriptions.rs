@@ -5,15 +5,20 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::Context;
-use crate::envelope::{to_json, Params};
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 
-pub(crate) const NAME: &str = "session.subscriptions";
-pub(crate) const WEIGHT: u32 = 2;
-pub(crate) const PARAMS: &[&str] = &[];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "session.subscriptions",
+    weight: Weight::Fixed(2),
+    security: Security::None,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.finish()?;
     let ids: Vec<Value> = ctx
         .session
         .subscriptions

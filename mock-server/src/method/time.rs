@@ -3,15 +3,20 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::Context;
-use crate::envelope::{to_json, Params};
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 
-pub(crate) const NAME: &str = "time";
-pub(crate) const WEIGHT: u32 = 1;
-pub(crate) const PARAMS: &[&str] = &[];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "time",
+    weight: Weight::Fixed(1),
+    security: Security::None,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.finish()?;
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct ServerTime {

@@ -4,16 +4,21 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::Context;
-use crate::envelope::{to_json, Params};
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 use crate::user_data::{self, SubscriptionKind};
 
-pub(crate) const NAME: &str = "userDataStream.subscribe";
-pub(crate) const WEIGHT: u32 = 2;
-pub(crate) const PARAMS: &[&str] = &[];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "userDataStream.subscribe",
+    weight: Weight::Fixed(2),
+    security: Security::UserStream,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, _params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.finish()?;
     let Some(logon) = &ctx.session.logon else {
         return Err(ApiError::Unauthorized);
     };

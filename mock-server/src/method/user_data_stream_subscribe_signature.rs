@@ -5,18 +5,23 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::Context;
+use super::{Context, MethodSpec, Weight};
 use crate::auth::{KeyTypes, Security};
-use crate::envelope::{to_json, Params};
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 use crate::user_data::{self, SubscriptionKind};
 
-pub(crate) const NAME: &str = "userDataStream.subscribe.signature";
-pub(crate) const WEIGHT: u32 = 2;
-pub(crate) const PARAMS: &[&str] = &["apiKey", "signature", "timestamp", "recvWindow"];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "userDataStream.subscribe.signature",
+    weight: Weight::Fixed(2),
+    security: Security::UserStream,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
-    let caller = ctx.by_signature(params, KeyTypes::Any, Some(Security::UserStream))?;
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    p.take_credentials();
+    p.finish()?;
+    let caller = ctx.by_signature(p.all(), KeyTypes::Any)?;
     let (api_key, account) = (caller.api_key, caller.key.account.clone());
     let id = user_data::subscribe(
         ctx.session,

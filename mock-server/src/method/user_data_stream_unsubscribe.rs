@@ -6,17 +6,23 @@
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::Context;
-use crate::envelope::{to_json, Params};
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
 use crate::user_data;
 
-pub(crate) const NAME: &str = "userDataStream.unsubscribe";
-pub(crate) const WEIGHT: u32 = 2;
-pub(crate) const PARAMS: &[&str] = &["subscriptionId"];
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "userDataStream.unsubscribe",
+    weight: Weight::Fixed(2),
+    security: Security::None,
+    call,
+};
 
-pub(crate) fn call(ctx: &mut Context<'_>, params: &Params<'_>) -> Result<Box<RawValue>, ApiError> {
-    let only = match params.get("subscriptionId").map(|v| v.text()) {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    let subscription_id = p.take("subscriptionId");
+    p.finish()?;
+    let only = match subscription_id.map(|v| v.text()) {
         None => None,
         // Exactly what the legal range in the error says: `+5` or `1234567` are refused too.
         Some(text) if (1..=5).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()) => {
