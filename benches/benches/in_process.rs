@@ -1,7 +1,7 @@
 //! In-process costs, no socket: what the server does with one request's text.
 //!
 //! - `mock/<method>`: the mock's request decode + dispatch + reply encode
-//!   ([`ConnectionCore::handle_text`], the code its connections run under the lock).
+//!   ([`Connection::handle_text`], the code its connections run under the lock).
 //! - `floor-json/<method>`: the JSON floor's parse, echo the `id`, serialize.
 //! - `signature/…`: the signature payload plus one Ed25519 verification, as a logon does it.
 //!
@@ -22,7 +22,7 @@ use benches::floor::json_reply;
 use benches::requests::{signature_payload, LogonSigner, PING, STATUS};
 use criterion::{criterion_group, Criterion};
 use ed25519_dalek::{Signature, VerifyingKey};
-use mock_server::sans_io::{ConnectionCore, ServerCore};
+use mock_server::socketless::{Connection, Server};
 use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
 
 fn in_process(c: &mut Criterion) {
@@ -34,7 +34,7 @@ fn in_process(c: &mut Criterion) {
 
     let mut config = Config::default();
     config.weight_limit = u32::MAX;
-    let mut core = ServerCore::new(&config, KeyRegistry::with_demo_key());
+    let mut core = Server::new(&config, KeyRegistry::with_demo_key());
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     let mut group = c.benchmark_group("in_process");
@@ -54,15 +54,18 @@ fn in_process(c: &mut Criterion) {
             });
         });
 
-        let mut conn = ConnectionCore::open(&mut core, ip, now, ConnectionOptions::default());
-        let first = conn.handle_text(text, now, &mut core);
+        let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
+        let first = conn.reply_to(text, now, &mut core).expect("a reply");
         assert!(first.contains(r#""status":200"#), "{first}");
         let name = format!("in_process/mock/{method}");
         group.bench_function(format!("mock/{method}"), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    black_box(conn.handle_text(black_box(text), now, &mut core));
+                    black_box(
+                        conn.reply_to(black_box(text), now, &mut core)
+                            .expect("a reply"),
+                    );
                 }
                 support::record(&name, iters, start.elapsed())
             });

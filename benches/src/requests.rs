@@ -168,7 +168,7 @@ pub fn write_unsigned(kind: RequestKind, id: u64, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mock_server::sans_io::{ConnectionCore, ServerCore};
+    use mock_server::socketless::{Connection, Server};
     use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
     use std::net::{IpAddr, Ipv4Addr};
 
@@ -183,13 +183,13 @@ mod tests {
     #[test]
     fn signed_logon_is_accepted_by_the_mock_core() -> anyhow::Result<()> {
         let signer = LogonSigner::demo()?;
-        let mut core = ServerCore::new(&Config::default(), KeyRegistry::with_demo_key());
+        let mut core = Server::new(&Config::default(), KeyRegistry::with_demo_key());
         let now = Timestamp::from_millis(1_700_000_000_000);
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut conn = ConnectionCore::open(&mut core, ip, now, ConnectionOptions::default());
+        let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
         let mut text = String::new();
         signer.write_request(9, &signer.sign(now.as_millis(), Some(60_000)), &mut text);
-        let reply = conn.handle_text(&text, now, &mut core);
+        let reply = conn.reply_to(&text, now, &mut core).expect("a reply");
         assert!(
             reply.starts_with(r#"{"id":9,"status":200,"result":{"apiKey":"demo"#),
             "{reply}"

@@ -3,4 +3,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| mock_server::sans_io::exercise(data));
+fuzz_target!(|data: &[u8]| mock_server::socketless::exercise(data));

@@ -1,10 +1,10 @@
-//! One WebSocket connection: frames in, the session's replies out, keepalive, lifetime,
-//! shutdown and the close handshake.
+//! One WebSocket connection: a pump between its socket and its [`Connection`] core.
 //!
-//! The only module that knows about WebSocket frames. Each text frame is handed to the
-//! session with the clock's `now` under the server lock, held for microseconds and never
-//! across an `.await`. Replies are sent one at a time and the next frame is read only once
-//! the reply is written, so a client that does not read cannot grow the server's memory: its
+//! The only module that knows about WebSocket frames. Each frame read is handed to the
+//! core (a text frame with the clock's `now`, under the server lock, held for microseconds
+//! and never across an `.await`); what the core queues is written out in order; the one timer
+//! waits for the core's next deadline on the server's clock. Replies are written before the
+//! next frame is read, so a client that does not read cannot grow the server's memory: its
 //! requests wait in its own socket buffers, and after `write_timeout` the connection is
 //! dropped.
 //!
@@ -13,46 +13,37 @@
 //! client's), the TCP write half is shut, and what the client still sends is read up to its
 //! Close, so that the client sees Close then end of stream, never a reset.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
-use crate::error::ApiError;
-use crate::handshake::{self, Refusal};
-use crate::sans_io::{ConnectionCore, ServerCore};
 use crate::server::Shutdown;
+use crate::socketless::{Connection, Server, Transmit};
 use crate::Config;
 
-/// What every connection of a server shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub state: Mutex<ServerCore>,
-    pub config: Config,
-    pub clock: Clock,
-    /// Connections open or in their handshake, for the global cap and for tests to wait on.
-    pub open: watch::Sender<usize>,
-    /// Where User Data Stream events for each open connection are queued.
-    pub mailboxes: Mutex<HashMap<u64, Mailbox>>,
+/// Takes `mutex`. A panic elsewhere cannot leave the server state half-written (every change
+/// is a single assignment or insert), so a poisoned lock is taken over rather than spread.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A connection's queue of pushed events, bounded: a client too slow to take its events is
-/// disconnected rather than allowed to grow the server's memory.
+/// A connection's queue of pushed User Data Stream events, bounded: a client too slow to
+/// take its events is disconnected rather than allowed to grow the server's memory.
 #[derive(Debug)]
 pub(crate) struct Mailbox {
     events: mpsc::Sender<String>,
@@ -68,157 +59,30 @@ impl Mailbox {
     }
 }
 
-impl Shared {
-    /// The server state. A panic elsewhere cannot leave it half-written (every change is a
-    /// single assignment or insert), so a poisoned lock is taken over rather than spread.
-    pub fn lock(&self) -> MutexGuard<'_, ServerCore> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The event queues, under their own short-lived lock.
-    pub fn mailboxes(&self) -> MutexGuard<'_, HashMap<u64, Mailbox>> {
-        self.mailboxes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
+/// The receiving end of a connection's mailbox, made on its first subscription.
+struct MailboxReceiver {
+    queue: mpsc::Receiver<String>,
+    overflow: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
-/// Holds one place under the global connection cap until dropped.
-struct OpenSlot<'a>(&'a watch::Sender<usize>);
-
-impl<'a> OpenSlot<'a> {
-    /// Takes a place, or reports that the cap is reached (and takes none).
-    fn take(open: &'a watch::Sender<usize>, max: usize) -> Option<Self> {
-        let mut taken = false;
-        open.send_if_modified(|count| {
-            taken = *count < max;
-            if taken {
-                *count += 1;
-            }
-            taken
-        });
-        taken.then_some(OpenSlot(open))
-    }
+/// What a connection's pump reads and shares with the rest of the server.
+pub(crate) struct Pump<'a> {
+    pub state: &'a Mutex<Server>,
+    pub config: &'a Config,
+    pub clock: &'a Clock,
+    pub mailboxes: &'a Mutex<HashMap<u64, Mailbox>>,
+    pub peer: SocketAddr,
 }
-
-impl Drop for OpenSlot<'_> {
-    fn drop(&mut self) {
-        self.0.send_modify(|count| *count = count.saturating_sub(1));
-    }
-}
-
-/// tungstenite zero-fills its whole read buffer before each read, so every byte of it stays
-/// resident: 2 KiB per connection holds any request (larger frames grow it as needed) and
-/// keeps 10,000 idle connections small (docs/PERFORMANCE.md).
-const READ_BUFFER: usize = 2 * 1024;
-
-fn websocket_config(config: &Config) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(Some(config.max_message_size))
-        .max_frame_size(Some(config.max_message_size))
-}
-
-/// How long a client may take to send its HTTP upgrade request.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long the close handshake may take: writing the server's Close frame and reading up to
 /// the client's. A peer that stopped reading or never answers must not keep the task alive.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Serves one accepted TCP connection until it closes, the server shuts down, or a
-/// keepalive, lifetime or ban rule ends it.
-pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    shutdown: Shutdown,
-) {
-    let slot = OpenSlot::take(&shared.open, shared.config.max_connections);
-    let at_capacity = slot.is_none();
-    let mut opened = None;
-    // The callback's signature is tungstenite's, large error variant included.
-    #[allow(clippy::result_large_err)]
-    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        let admitted = handshake::connection_options(request.uri()).and_then(|options| {
-            if at_capacity {
-                return Err(Refusal::from_error(&ApiError::ServerBusy));
-            }
-            // Admitted and charged before the client sees the 101, so that the connection's
-            // weight is counted before any request the client sends after it.
-            let now = shared.clock.now();
-            let mut state = shared.lock();
-            state.admit(peer.ip(), now)?;
-            Ok((
-                ConnectionCore::open(&mut state, peer.ip(), now, options),
-                now,
-            ))
-        });
-        match admitted {
-            Ok(session) => {
-                opened = Some(session);
-                Ok(response)
-            }
-            Err(refusal) => {
-                tracing::info!(
-                    %peer,
-                    path = request.uri().path(),
-                    status = refusal.status,
-                    code = refusal.body.as_ref().map(|(code, _)| *code),
-                    msg = refusal.body.as_ref().map(|(_, msg)| msg.as_str()),
-                    "handshake refused"
-                );
-                Err(refusal.response())
-            }
-        }
-    };
-    let accept = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        check,
-        Some(websocket_config(&shared.config)),
-    );
-    let ws = tokio::select! {
-        accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept) => match accepted {
-            Ok(Ok(ws)) => ws,
-            Ok(Err(error)) => {
-                tracing::debug!(%peer, %error, "handshake refused or failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "handshake timed out");
-                return;
-            }
-        },
-        () = shutdown.graceful.cancelled() => return,
-    };
-    let Some((session, connected)) = opened else {
-        return;
-    };
-    let id = session.id();
-    tracing::debug!(connection = id, %peer, "connected");
-    let mut connection = Connection {
-        shared: &shared,
-        peer,
-        session,
-        connected,
-        events: None,
-    };
-    let (sink, stream) = ws.split();
-    let ended = connection.run(sink, stream, &shutdown).await;
-    if connection.events.is_some() {
-        shared.mailboxes().remove(&id);
-    }
-    connection.session.close(&mut shared.lock());
-    tracing::debug!(connection = id, %peer, %ended, "disconnected");
-    drop(slot);
-}
-
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Stream = SplitStream<WebSocketStream<TcpStream>>;
 
 /// How a connection ended.
-enum Ended {
+pub(crate) enum Ended {
     /// The server closed it, with this reason's Close frame.
     ByServer(CloseReason),
     /// The client sent a Close frame (with this code, if any); the server echoed it.
@@ -245,21 +109,6 @@ impl std::fmt::Display for Ended {
     }
 }
 
-/// The receiving end of a connection's mailbox, made on its first subscription.
-struct Events {
-    queue: mpsc::Receiver<String>,
-    overflow: Pin<Box<WaitForCancellationFutureOwned>>,
-}
-
-/// An open connection's loop state.
-struct Connection<'a> {
-    shared: &'a Shared,
-    peer: SocketAddr,
-    session: ConnectionCore,
-    connected: Timestamp,
-    events: Option<Events>,
-}
-
 /// How a send went.
 enum Sent {
     Ok,
@@ -267,9 +116,34 @@ enum Sent {
     Failed,
 }
 
-impl Connection<'_> {
+impl Pump<'_> {
+    /// Pumps `ws` for `connection` until it ends, then completes the close handshake;
+    /// returns the connection (to be ended under the lock) and how it ended.
+    pub async fn run(
+        &self,
+        ws: WebSocketStream<TcpStream>,
+        mut connection: Connection,
+        shutdown: &Shutdown,
+    ) -> (Connection, Ended) {
+        let (mut sink, mut stream) = ws.split();
+        let ended = self
+            .serve(&mut connection, &mut sink, &mut stream, shutdown)
+            .await;
+        let close = match ended {
+            Ended::ByServer(reason) => Some(CloseFrame {
+                code: reason.code().into(),
+                reason: reason.reason().into(),
+            }),
+            // tungstenite has queued the echo of the client's Close: it goes out on the flush.
+            Ended::ByClient(_) => None,
+            Ended::PeerGone => return (connection, ended),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, close_handshake(sink, stream, close)).await;
+        (connection, ended)
+    }
+
     async fn send(&self, sink: &mut Sink, message: Message) -> Sent {
-        match tokio::time::timeout(self.shared.config.write_timeout, sink.send(message)).await {
+        match tokio::time::timeout(self.config.write_timeout, sink.send(message)).await {
             Ok(Ok(())) => Sent::Ok,
             Ok(Err(_)) => Sent::Failed,
             Err(_) => {
@@ -279,28 +153,15 @@ impl Connection<'_> {
         }
     }
 
-    /// Sends the reply, then any events the request produced.
-    async fn send_reply(&mut self, sink: &mut Sink, reply: String) -> Sent {
-        if let Sent::Failed = self.send(sink, Message::text(reply)).await {
-            return Sent::Failed;
-        }
-        for event in self.session.take_events() {
-            if let Sent::Failed = self.send(sink, Message::text(event)).await {
-                return Sent::Failed;
-            }
-        }
-        Sent::Ok
-    }
-
     /// Logs the request just answered: every one at `debug`; refusals for weight (429) and
     /// bans (418), and the ban itself, at `info`. Only the envelope is logged, never params,
     /// so no signature or key material reaches the log.
-    fn log_request(&self) {
-        let Some(request) = self.session.last_request() else {
+    fn log_request(&self, connection: &Connection) {
+        let Some(request) = connection.last_request() else {
             return;
         };
-        let connection = self.session.id();
         let peer = self.peer;
+        let connection = connection.id();
         tracing::debug!(
             connection,
             %peer,
@@ -327,172 +188,131 @@ impl Connection<'_> {
         }
     }
 
-    /// Answers one text frame. A first subscription opens the connection's mailbox while the
-    /// server lock is still held, so no event pushed after the subscription can miss it.
-    fn handle_text(&mut self, text: &str) -> String {
-        let shared = self.shared;
-        let now = shared.clock.now();
-        let mut state = shared.lock();
-        let reply = self.session.handle_text(text, now, &mut state);
-        if self.events.is_none() && self.session.has_subscriptions() {
-            let (sender, queue) = mpsc::channel(shared.config.event_queue.max(1));
+    /// Hands one text frame to the core. A first subscription opens the connection's
+    /// mailbox while the server lock is still held, so no event pushed after the
+    /// subscription can miss it.
+    fn handle_text(
+        &self,
+        connection: &mut Connection,
+        mailbox: &mut Option<MailboxReceiver>,
+        text: &str,
+    ) {
+        let now = self.clock.now();
+        let mut state = lock(self.state);
+        connection.handle_text(text, now, &mut state);
+        if mailbox.is_none() && connection.has_subscriptions() {
+            let (sender, queue) = mpsc::channel(self.config.event_queue.max(1));
             let overflow = CancellationToken::new();
-            shared.mailboxes().insert(
-                self.session.id(),
+            lock(self.mailboxes).insert(
+                connection.id(),
                 Mailbox {
                     events: sender,
                     overflow: overflow.clone(),
                 },
             );
-            self.events = Some(Events {
+            *mailbox = Some(MailboxReceiver {
                 queue,
                 overflow: Box::pin(overflow.cancelled_owned()),
             });
         }
-        reply
     }
 
-    /// Sends `serverShutdown` with the clock's time in the connection's unit (spec §1.4).
-    async fn announce_shutdown(&self, sink: &mut Sink) -> Sent {
-        let now = self.session.time_unit().render(self.shared.clock.now());
-        let event = serde_json::json!({ "event": { "e": "serverShutdown", "E": now } });
-        self.send(sink, Message::text(event.to_string())).await
+    /// Writes what the core queued, in order, until its queue is empty or it queued a
+    /// Close.
+    async fn flush(&self, connection: &mut Connection, sink: &mut Sink) -> Option<Ended> {
+        while let Some(transmit) = connection.poll_transmit() {
+            let message = match transmit {
+                Transmit::Text(text) => Message::text(text),
+                Transmit::Ping(payload) => Message::Ping(payload.into()),
+                Transmit::Close(reason) => return Some(Ended::ByServer(reason)),
+            };
+            if let Sent::Failed = self.send(sink, message).await {
+                return Some(Ended::PeerGone);
+            }
+        }
+        None
     }
 
-    /// Runs until the connection ends, then completes the close handshake; returns how it
-    /// ended.
-    async fn run(&mut self, mut sink: Sink, mut stream: Stream, shutdown: &Shutdown) -> Ended {
-        let ended = self.serve_frames(&mut sink, &mut stream, shutdown).await;
-        let close = match ended {
-            Ended::ByServer(reason) => Some(CloseFrame {
-                code: reason.code().into(),
-                reason: reason.reason().into(),
-            }),
-            // tungstenite has queued the echo of the client's Close: it goes out on the flush.
-            Ended::ByClient(_) => None,
-            Ended::PeerGone => return ended,
-        };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, close_handshake(sink, stream, close)).await;
-        ended
-    }
-
-    /// Serves frames, events and timers until the connection must end.
+    /// Feeds frames, pushed events, shutdown and the core's deadlines to the core and
+    /// writes what it queues, until the connection must end.
     ///
-    /// Every timer and cancellation wait is armed once and re-armed only when its deadline
-    /// moves: re-creating them for each frame would register and cancel timers per request.
-    async fn serve_frames(
-        &mut self,
+    /// The timer is re-armed only when the core's next deadline moves: re-creating it for
+    /// each frame would register and cancel a timer per request.
+    async fn serve(
+        &self,
+        connection: &mut Connection,
         sink: &mut Sink,
         stream: &mut Stream,
         shutdown: &Shutdown,
     ) -> Ended {
-        let shared = self.shared;
-        let config = &shared.config;
-        let clock = &shared.clock;
-        let mut unanswered: VecDeque<(u64, Timestamp)> = VecDeque::new();
-        let mut pings_sent: u64 = 0;
+        let clock = self.clock;
+        let mut mailbox: Option<MailboxReceiver> = None;
         let mut shutting_down = false;
-
         let mut shutdown_now = pin!(shutdown.immediate.cancelled());
         let mut shutdown_wait = pin!(shutdown.graceful.cancelled());
-        let mut lifetime = pin!(clock.sleep_until(self.connected.plus(config.max_lifetime)));
-        let mut ping_timer = pin!(clock.sleep_until(self.connected.plus(config.ping_interval)));
-        let mut pong_timer = pin!(sleep_until_some(clock, None));
-        let mut grace = pin!(sleep_until_some(clock, None));
+        let mut armed: Option<Timestamp> = None;
+        let mut timer = pin!(sleep_until_some(clock, None));
 
         loop {
+            if let Some(ended) = self.flush(connection, sink).await {
+                return ended;
+            }
+            let deadline = connection.poll_timeout();
+            if deadline != armed {
+                armed = deadline;
+                timer.set(sleep_until_some(clock, deadline));
+            }
             tokio::select! {
                 biased;
                 () = &mut shutdown_now => {
                     // The server was dropped: nothing is left to serve a grace period for.
-                    if !shutting_down {
-                        if let Sent::Failed = self.announce_shutdown(sink).await {
-                            return Ended::PeerGone;
-                        }
-                    }
-                    return Ended::ByServer(CloseReason::ServerShutdown);
+                    connection.announce_shutdown(clock.now(), None);
+                    connection.close(CloseReason::ServerShutdown);
                 }
                 () = &mut shutdown_wait, if !shutting_down => {
                     // Tell the client, then keep serving it for the grace period (spec §1.4),
                     // measured on the server's clock like every other deadline.
                     shutting_down = true;
-                    grace.set(sleep_until_some(clock, Some(clock.now().plus(config.shutdown_grace))));
-                    if let Sent::Failed = self.announce_shutdown(sink).await {
-                        return Ended::PeerGone;
-                    }
-                }
-                () = &mut grace => return Ended::ByServer(CloseReason::ServerShutdown),
-                pushed = next_pushed(&mut self.events) => match pushed {
-                    Pushed::Overflow => return Ended::ByServer(CloseReason::EventQueueFull),
-                    Pushed::Event(event) => {
-                        if let Sent::Failed = self.send(sink, Message::text(event)).await {
-                            return Ended::PeerGone;
-                        }
-                    }
-                },
-                frame = stream.next() => {
-                    let reply = match frame {
-                        Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()),
-                        Some(Ok(Message::Binary(_))) => self.session.handle_binary(),
-                        Some(Ok(Message::Pong(payload))) => {
-                            // Only a pong that echoes one of our pings counts (spec §1.3); it
-                            // answers that ping and every earlier one.
-                            if let Some(answered) = unanswered
-                                .iter()
-                                .position(|(seq, _)| payload.as_ref() == seq.to_string().as_bytes())
-                            {
-                                unanswered.drain(..=answered);
-                                let deadline = unanswered
-                                    .front()
-                                    .map(|&(_, sent)| sent.plus(config.pong_timeout));
-                                pong_timer.set(sleep_until_some(clock, deadline));
-                            }
-                            continue;
-                        }
-                        // tungstenite queues the pong for a ping and sends it on the next read.
-                        Some(Ok(Message::Ping(_) | Message::Frame(_))) => continue,
-                        Some(Ok(Message::Close(frame))) => {
-                            return Ended::ByClient(frame.map(|frame| frame.code.into()));
-                        }
-                        Some(Err(WsError::Capacity(_))) => {
-                            return Ended::ByServer(CloseReason::MessageTooBig);
-                        }
-                        Some(Err(WsError::Utf8(_))) => {
-                            return Ended::ByServer(CloseReason::InvalidUtf8);
-                        }
-                        // The end of the stream without a Close: the client just went away.
-                        Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                            return Ended::PeerGone;
-                        }
-                        Some(Err(WsError::Protocol(error))) => {
-                            tracing::debug!(peer = %self.peer, %error, "protocol violation");
-                            return Ended::ByServer(CloseReason::ProtocolError);
-                        }
-                        Some(Err(_)) | None => return Ended::PeerGone,
-                    };
-                    self.log_request();
-                    if let Sent::Failed = self.send_reply(sink, reply).await {
-                        return Ended::PeerGone;
-                    }
-                    if let Some(reason) = self.session.closing() {
-                        return Ended::ByServer(reason);
-                    }
-                }
-                () = &mut ping_timer => {
                     let now = clock.now();
-                    pings_sent += 1;
-                    let ping = Message::Ping(pings_sent.to_string().into());
-                    if let Sent::Failed = self.send(sink, ping).await {
+                    connection.announce_shutdown(now, Some(now.plus(self.config.shutdown_grace)));
+                }
+                pushed = next_pushed(&mut mailbox) => match pushed {
+                    Pushed::Overflow => connection.close(CloseReason::EventQueueFull),
+                    Pushed::Event(event) => connection.push_text(event),
+                },
+                frame = stream.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        self.handle_text(connection, &mut mailbox, text.as_str());
+                        self.log_request(connection);
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        connection.handle_binary();
+                        self.log_request(connection);
+                    }
+                    Some(Ok(Message::Pong(payload))) => connection.handle_pong(&payload),
+                    // tungstenite queues the pong for a ping and sends it on the next read.
+                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
+                    Some(Ok(Message::Close(frame))) => {
+                        return Ended::ByClient(frame.map(|frame| frame.code.into()));
+                    }
+                    Some(Err(WsError::Capacity(_))) => connection.close(CloseReason::MessageTooBig),
+                    Some(Err(WsError::Utf8(_))) => connection.close(CloseReason::InvalidUtf8),
+                    // The end of the stream without a Close: the client just went away.
+                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
                         return Ended::PeerGone;
                     }
-                    if unanswered.is_empty() {
-                        pong_timer.set(sleep_until_some(clock, Some(now.plus(config.pong_timeout))));
+                    Some(Err(WsError::Protocol(error))) => {
+                        tracing::debug!(peer = %self.peer, %error, "protocol violation");
+                        connection.close(CloseReason::ProtocolError);
                     }
-                    unanswered.push_back((pings_sent, now));
-                    ping_timer.set(clock.sleep_until(now.plus(config.ping_interval)));
+                    Some(Err(_)) | None => return Ended::PeerGone,
+                },
+                () = &mut timer => {
+                    // The sleep has completed: arm a new one on the next turn.
+                    armed = None;
+                    timer.set(sleep_until_some(clock, None));
+                    connection.handle_timeout(clock.now());
                 }
-                () = &mut pong_timer => return Ended::ByServer(CloseReason::PongTimeout),
-                () = &mut lifetime => return Ended::ByServer(CloseReason::LifetimeExceeded),
             }
         }
     }
@@ -540,7 +360,7 @@ enum Pushed {
 }
 
 /// The next thing pushed to the connection; never, without a mailbox.
-async fn next_pushed(events: &mut Option<Events>) -> Pushed {
+async fn next_pushed(events: &mut Option<MailboxReceiver>) -> Pushed {
     let Some(events) = events else {
         return std::future::pending().await;
     };

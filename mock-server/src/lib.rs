@@ -35,7 +35,7 @@
 //! in `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line
-//! (`cargo run --release -p mock-server`); [`sans_io`] is the same server without sockets.
+//! (`cargo run --release -p mock-server`); [`socketless`] is the same server without sockets.
 
 mod account;
 mod auth;
@@ -45,18 +45,20 @@ mod connection;
 mod envelope;
 mod error;
 mod handshake;
+mod keepalive;
 mod keys;
 mod method;
 mod rate_limit;
-pub mod sans_io;
 mod server;
 mod session;
 mod signature;
+pub mod socketless;
+mod state;
 mod timing;
 mod user_data;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::VerifyingKey;
@@ -75,9 +77,8 @@ pub use keys::{
 pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
 
-use connection::Shared;
-use sans_io::ServerCore;
-use server::Shutdown;
+use server::{Shared, Shutdown};
+use socketless::Server;
 
 /// Server settings; [`Config::default`] is what the real API does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,21 +372,12 @@ impl MockServerBuilder {
             address: self.listen,
             source,
         })?;
-        let shared = Arc::new(Shared {
-            state: Mutex::new({
-                let mut core = ServerCore::new(&self.config, self.keys);
-                for (name, account) in self.accounts {
-                    core.set_account(&name, account);
-                }
-                core
-            }),
-            config: self.config,
-            clock: self.clock.clone(),
-            open: tokio::sync::watch::channel(0).0,
-            mailboxes: Mutex::default(),
-        });
-        let shutdown = Shutdown::new();
-        let task = tokio::spawn(server::run(listener, shared.clone(), shutdown.clone()));
+        let mut state = Server::new(&self.config, self.keys);
+        for (name, account) in self.accounts {
+            state.set_account(&name, account);
+        }
+        let (shared, shutdown, task) =
+            server::spawn(listener, state, self.config, self.clock.clone());
         Ok(MockServer {
             shared,
             address,
@@ -442,15 +434,13 @@ impl MockServer {
 
     /// How many connections are open (or in their handshake) right now.
     pub fn open_connections(&self) -> usize {
-        *self.shared.open.borrow()
+        self.shared.open_connections()
     }
 
     /// Waits until [`open_connections`](Self::open_connections) satisfies `condition`: a
     /// test's way to know the server has let go of closed connections, without sleeping.
     pub async fn wait_for_open_connections(&self, condition: impl Fn(usize) -> bool) {
-        let mut open = self.shared.open.subscribe();
-        // The sender lives in `self.shared`, so the channel cannot close while we wait.
-        let _ = open.wait_for(|count| condition(*count)).await;
+        self.shared.wait_for_open_connections(condition).await;
     }
 
     /// How many client IPs the server keeps rate-limit state for.
@@ -464,12 +454,7 @@ impl MockServer {
     /// went to. A connection whose event queue is full is closed.
     pub fn push_user_data_event(&self, account: &str, event: serde_json::Value) -> usize {
         let frames = self.shared.lock().user_data_event(account, &event);
-        let mailboxes = self.shared.mailboxes();
-        for (connection, frame) in &frames {
-            if let Some(mailbox) = mailboxes.get(connection) {
-                mailbox.post(frame.clone());
-            }
-        }
+        self.shared.post(&frames);
         frames.len()
     }
 

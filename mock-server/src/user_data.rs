@@ -159,7 +159,7 @@ pub(crate) fn terminate(
                 "subscriptionId": id,
                 "event": {"e": "eventStreamTerminated", "E": session.time_unit.render(now)}
             });
-            session.outbox.push(event.to_string());
+            session.follow_ups.push(event.to_string());
         }
     }
 }

@@ -15,7 +15,7 @@ fn every_committed_fuzz_input_gets_well_formed_replies() {
             let path = entry.expect("a directory entry").path();
             if path.is_file() && path.file_name().is_some_and(|n| n != ".gitkeep") {
                 let data = std::fs::read(&path).expect("readable");
-                mock_server::sans_io::exercise(&data);
+                mock_server::socketless::exercise(&data);
                 replayed += 1;
             }
         }

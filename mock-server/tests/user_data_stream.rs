@@ -7,7 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 
 use common::*;
-use mock_server::sans_io::{ConnectionCore, ServerCore};
+use mock_server::socketless::{Connection, Server};
 use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -307,26 +307,33 @@ async fn a_connection_closes_when_its_event_queue_overflows() {
 fn a_connection_runs_out_of_subscription_ids_after_65535() {
     let mut config = Config::default();
     config.weight_limit = u32::MAX;
-    let mut server = ServerCore::new(&config, KeyRegistry::with_demo_key());
+    let mut server = Server::new(&config, KeyRegistry::with_demo_key());
     let now = Timestamp::from_millis(T0);
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let mut connection = ConnectionCore::open(&mut server, ip, now, ConnectionOptions::default());
+    let mut connection = Connection::open(&mut server, ip, now, ConnectionOptions::default());
     let logon = TestKey::demo().logon("1", T0);
     assert!(connection
-        .handle_text(&logon, now, &mut server)
+        .reply_to(&logon, now, &mut server)
+        .expect("a reply")
         .contains(r#""status":200"#));
     let unsubscribe = r#"{"id":2,"method":"userDataStream.unsubscribe"}"#;
     for n in 0..65_535u32 {
-        let reply = connection.handle_text(SUBSCRIBE, now, &mut server);
+        let reply = connection
+            .reply_to(SUBSCRIBE, now, &mut server)
+            .expect("a reply");
         assert!(
             reply.contains(&format!(r#""subscriptionId":{n}}}"#)),
             "{reply}"
         );
-        connection.handle_text(unsubscribe, now, &mut server);
-        connection.take_events();
+        connection
+            .reply_to(unsubscribe, now, &mut server)
+            .expect("a reply");
+        while connection.poll_transmit().is_some() {}
     }
     assert_eq!(
-        connection.handle_text(SUBSCRIBE, now, &mut server),
+        connection
+            .reply_to(SUBSCRIBE, now, &mut server)
+            .expect("a reply"),
         error_reply(
             "\"sub\"",
             400,

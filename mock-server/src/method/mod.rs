@@ -25,7 +25,8 @@ use crate::auth::{self, Authenticated, KeyTypes, Security};
 use crate::clock::Timestamp;
 use crate::envelope::{ParamCursor, Params};
 use crate::error::ApiError;
-use crate::session::{ServerState, SessionState};
+use crate::session::SessionState;
+use crate::state::Server;
 
 /// Every method this server implements, in the order a client that names an unknown one
 /// sees them listed.
@@ -123,7 +124,7 @@ pub(crate) struct Context<'a> {
     /// This connection's session.
     pub session: &'a mut SessionState,
     /// What all connections share: keys, accounts, subscription routes.
-    pub server: &'a mut ServerState,
+    pub server: &'a mut Server,
     /// The time the request is handled at.
     pub now: Timestamp,
     /// The security type of the method being run.

@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::OnceLock;
 
 use common::TestKey;
-use mock_server::sans_io::{ConnectionCore, ServerCore};
+use mock_server::socketless::{Connection, Server, Transmit};
 use mock_server::{demo, Config, ConnectionOptions, KeyRegistry, Permissions, Timestamp};
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
@@ -25,9 +25,9 @@ const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 const PING: &str = r#"{"id":"after","method":"ping","params":{"returnRateLimits":false}}"#;
 const PING_REPLY: &str = r#"{"id":"after","status":200,"result":{}}"#;
 
-fn open() -> (ServerCore, ConnectionCore) {
-    let mut server = ServerCore::new(&Config::default(), KeyRegistry::with_demo_key());
-    let connection = ConnectionCore::open(
+fn open() -> (Server, Connection) {
+    let mut server = Server::new(&Config::default(), KeyRegistry::with_demo_key());
+    let connection = Connection::open(
         &mut server,
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         NOW,
@@ -86,9 +86,13 @@ fn check_envelope(input: &str, reply: &str) -> Result<(), TestCaseError> {
 /// Feeds `input` then a `ping` to a fresh connection and checks both replies.
 fn feed(input: &str) -> Result<(), TestCaseError> {
     let (mut server, mut connection) = open();
-    let reply = connection.handle_text(input, NOW, &mut server);
+    let reply = connection
+        .reply_to(input, NOW, &mut server)
+        .expect("a reply");
     check_envelope(input, &reply)?;
-    let after = connection.handle_text(PING, NOW, &mut server);
+    let after = connection
+        .reply_to(PING, NOW, &mut server)
+        .expect("a reply");
     prop_assert_eq!(after, PING_REPLY, "after {:?}", input);
     Ok(())
 }
@@ -228,7 +232,7 @@ proptest! {
     ) {
         let (mut server, mut connection) = open();
         let request = format!(r#"{{"id":{id},"method":"ping","params":{{"returnRateLimits":false}}}}"#);
-        let reply = connection.handle_text(&request, NOW, &mut server);
+        let reply = connection.reply_to(&request, NOW, &mut server).expect("a reply");
         prop_assert_eq!(reply, format!(r#"{{"id":{id},"status":200,"result":{{}}}}"#));
     }
 }
@@ -236,11 +240,21 @@ proptest! {
 #[test]
 fn binary_frames_get_a_well_formed_reply_and_ping_still_works() {
     let (mut server, mut connection) = open();
+    connection.handle_binary();
     assert_eq!(
-        connection.handle_binary(),
-        r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#
+        connection.poll_transmit(),
+        Some(Transmit::Text(
+            r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#
+                .to_owned()
+        ))
     );
-    assert_eq!(connection.handle_text(PING, NOW, &mut server), PING_REPLY);
+    assert_eq!(connection.poll_transmit(), None);
+    assert_eq!(
+        connection
+            .reply_to(PING, NOW, &mut server)
+            .expect("a reply"),
+        PING_REPLY
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +423,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// A server that knows the demo key and the keys of [`Signer`] but `Unregistered`.
-fn open_with_keys() -> (ServerCore, ConnectionCore) {
+fn open_with_keys() -> (Server, Connection) {
     let mut keys = KeyRegistry::with_demo_key();
     for (signer, permissions) in [
         (Signer::NoStream, ["USER_DATA"]),
@@ -422,8 +436,8 @@ fn open_with_keys() -> (ServerCore, ConnectionCore) {
             .expect("just registered")
             .permissions = Permissions::from_names(permissions).expect("known permission names");
     }
-    let mut server = ServerCore::new(&Config::default(), keys);
-    let connection = ConnectionCore::open(
+    let mut server = Server::new(&Config::default(), keys);
+    let connection = Connection::open(
         &mut server,
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         NOW,
@@ -471,11 +485,13 @@ fn signed_request_sequences_get_well_formed_replies_and_reach_every_outcome() {
         let (mut server, mut connection) = open_with_keys();
         for (id, step) in steps.iter().enumerate() {
             let text = step.text(id);
-            let reply = connection.handle_text(&text, NOW, &mut server);
+            let reply = connection
+                .reply_to(&text, NOW, &mut server)
+                .expect("a reply");
             check_envelope(&text, &reply)?;
             let reply: Value = serde_json::from_str(&reply).expect("checked to be JSON");
             *tally.borrow_mut().entry(step.outcome(&reply)).or_default() += 1;
-            for event in connection.take_events() {
+            while let Some(Transmit::Text(event)) = connection.poll_transmit() {
                 let event: Value = serde_json::from_str(&event)
                     .map_err(|e| TestCaseError::fail(format!("event is not JSON ({e})")))?;
                 prop_assert!(
@@ -485,7 +501,9 @@ fn signed_request_sequences_get_well_formed_replies_and_reach_every_outcome() {
                 );
             }
         }
-        let after = connection.handle_text(PING, NOW, &mut server);
+        let after = connection
+            .reply_to(PING, NOW, &mut server)
+            .expect("a reply");
         prop_assert_eq!(after, PING_REPLY, "after {:?}", steps);
         Ok(())
     });

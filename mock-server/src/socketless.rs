@@ -1,0 +1,760 @@
+//! The server without sockets: the same code the network server runs, driven by hand.
+//!
+//! A [`Server`] holds what all connections share (keys, accounts, weight windows); a
+//! [`Connection`] is one connection's whole state machine: requests, keepalive, lifetime and
+//! shutdown. Time is an argument and nothing is sent: what a connection has to send comes out
+//! of [`Connection::poll_transmit`], and [`Connection::poll_timeout`] says when to call
+//! [`Connection::handle_timeout`] next, as in quinn-proto. The network server is a pump
+//! between a socket and these calls; fuzzing, benchmarks and property tests drive them
+//! directly, thousands of requests a second.
+//!
+//! ```
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::time::Duration;
+//! use mock_server::socketless::{Connection, Server, Transmit};
+//! use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
+//!
+//! let mut server = Server::new(&Config::default(), KeyRegistry::with_demo_key());
+//! let now = Timestamp::from_millis(1_700_000_000_000);
+//! let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+//! let mut conn = Connection::open(&mut server, ip, now, ConnectionOptions::default());
+//! conn.handle_text(r#"{"id":1,"method":"time"}"#, now, &mut server);
+//! let Some(Transmit::Text(reply)) = conn.poll_transmit() else { panic!("a reply") };
+//! assert!(reply.starts_with(r#"{"id":1,"status":200,"result":{"serverTime":1700000000000}"#));
+//! // Opening the connection cost 2, `time` 1.
+//! assert!(reply.ends_with(r#""count":3}]}"#));
+//!
+//! // The first keepalive ping is due 20 s after the connection opened.
+//! let due = conn.poll_timeout().expect("a ping is due");
+//! assert_eq!(due, now.plus(Duration::from_secs(20)));
+//! conn.handle_timeout(due);
+//! assert_eq!(conn.poll_transmit(), Some(Transmit::Ping(b"1".to_vec())));
+//! ```
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+
+use serde_json::value::RawValue;
+
+use crate::clock::Timestamp;
+use crate::close::CloseReason;
+use crate::envelope::{parse_request, write_reply, ParamCursor, Rejected, RequestId, TimeUnit};
+use crate::error::ApiError;
+use crate::keepalive::Keepalive;
+use crate::keys::KeyRegistry;
+use crate::method::{parse_bool, Context};
+use crate::rate_limit::{Charge, Verdict};
+use crate::session::{ConnectionOptions, RequestSummary, SessionState};
+use crate::user_data::{self, Subscriptions};
+
+pub use crate::state::Server;
+
+/// REQUEST_WEIGHT charged for opening a connection (spec §5.1).
+const CONNECTION_WEIGHT: u32 = 2;
+
+/// Something a connection has to send, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transmit {
+    /// A text frame: a reply, a frame that follows one, or a pushed event.
+    Text(String),
+    /// A keepalive ping with this payload (spec §1.3).
+    Ping(Vec<u8>),
+    /// A Close frame for this reason; nothing follows it.
+    Close(CloseReason),
+}
+
+/// One connection, opened on a [`Server`]: its session, keepalive, lifetime and shutdown.
+#[derive(Debug)]
+pub struct Connection {
+    ip: IpAddr,
+    state: SessionState,
+    last: Option<RequestSummary>,
+    keepalive: Keepalive,
+    lifetime_end: Timestamp,
+    /// When an announced shutdown closes the connection, if it does.
+    shutdown_close: Option<Timestamp>,
+    shutdown_announced: bool,
+    /// Set once a Close is queued: nothing else is handled or sent after it.
+    closing: Option<CloseReason>,
+    transmits: VecDeque<Transmit>,
+}
+
+impl Connection {
+    /// Opens a connection from `ip` at `now`, charging the weight of a new connection.
+    pub fn open(
+        server: &mut Server,
+        ip: IpAddr,
+        now: Timestamp,
+        options: ConnectionOptions,
+    ) -> Self {
+        server.limiter.charge(ip, CONNECTION_WEIGHT, now);
+        let connection = server.next_connection;
+        server.next_connection += 1;
+        let timers = server.timers;
+        Connection {
+            ip,
+            state: SessionState {
+                connection,
+                connected_since: now,
+                return_rate_limits: options.return_rate_limits,
+                time_unit: options.time_unit,
+                logon: None,
+                subscriptions: Subscriptions::default(),
+                follow_ups: Vec::new(),
+            },
+            last: None,
+            keepalive: Keepalive::new(now, timers.ping_interval, timers.pong_timeout),
+            lifetime_end: now.plus(timers.max_lifetime),
+            shutdown_close: None,
+            shutdown_announced: false,
+            closing: None,
+            transmits: VecDeque::new(),
+        }
+    }
+
+    /// This connection's id, as [`Server::user_data_event`] names it.
+    pub fn id(&self) -> u64 {
+        self.state.connection
+    }
+
+    /// The unit of time fields on this connection.
+    pub fn time_unit(&self) -> TimeUnit {
+        self.state.time_unit
+    }
+
+    /// Whether the connection has any User Data Stream subscription.
+    pub fn has_subscriptions(&self) -> bool {
+        self.state.subscriptions.any()
+    }
+
+    /// Why the connection is closing, once a Close is queued.
+    pub fn closing(&self) -> Option<CloseReason> {
+        self.closing
+    }
+
+    /// The next thing to send, in order; `None` when there is nothing (more) to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next: the next ping,
+    /// pong deadline, end of lifetime or end of a shutdown's grace, whichever comes first.
+    /// `None` once the connection is closing.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.closing.is_some() {
+            return None;
+        }
+        let mut next = self.keepalive.next_ping().min(self.lifetime_end);
+        if let Some(deadline) = self.keepalive.pong_deadline() {
+            next = next.min(deadline);
+        }
+        if let Some(close) = self.shutdown_close {
+            next = next.min(close);
+        }
+        Some(next)
+    }
+
+    /// Applies every deadline reached at `now`: the end of a shutdown's grace (close 1001),
+    /// a ping due, a pong overdue (close 1008), the end of the lifetime (close 1000).
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.closing.is_some() {
+            return;
+        }
+        if self.shutdown_close.is_some_and(|close| now >= close) {
+            return self.close(CloseReason::ServerShutdown);
+        }
+        if let Some(payload) = self.keepalive.ping_due(now) {
+            self.transmits.push_back(Transmit::Ping(payload));
+        }
+        if self.keepalive.timed_out(now) {
+            return self.close(CloseReason::PongTimeout);
+        }
+        if now >= self.lifetime_end {
+            self.close(CloseReason::LifetimeExceeded);
+        }
+    }
+
+    /// A pong arrived; only one that echoes an unanswered ping counts (spec §1.3).
+    pub fn handle_pong(&mut self, payload: &[u8]) {
+        self.keepalive.pong(payload);
+    }
+
+    /// Queues the Close frame for `reason`, unless one is queued already.
+    pub fn close(&mut self, reason: CloseReason) {
+        if self.closing.is_none() {
+            self.closing = Some(reason);
+            self.transmits.push_back(Transmit::Close(reason));
+        }
+    }
+
+    /// Announces `serverShutdown` at `now` (spec §1.4), once, with `E` in the connection's
+    /// time unit; the connection keeps being served, and closes with 1001 at `close_at` if
+    /// given (an earlier one wins).
+    pub fn announce_shutdown(&mut self, now: Timestamp, close_at: Option<Timestamp>) {
+        if self.closing.is_some() {
+            return;
+        }
+        if !self.shutdown_announced {
+            self.shutdown_announced = true;
+            let time = self.state.time_unit.render(now);
+            let event = format!(r#"{{"event":{{"e":"serverShutdown","E":{time}}}}}"#);
+            self.transmits.push_back(Transmit::Text(event));
+        }
+        if let Some(close_at) = close_at {
+            self.shutdown_close = Some(self.shutdown_close.map_or(close_at, |c| c.min(close_at)));
+        }
+    }
+
+    /// Queues a frame pushed to the connection (a User Data Stream event).
+    pub fn push_text(&mut self, frame: String) {
+        if self.closing.is_none() {
+            self.transmits.push_back(Transmit::Text(frame));
+        }
+    }
+
+    /// Ends the connection: its subscriptions stop receiving events.
+    pub fn end(self, server: &mut Server) {
+        server.routes.remove_connection(&self.state);
+    }
+
+    /// How the last frame answered went, for the connection's log.
+    pub(crate) fn last_request(&self) -> Option<&RequestSummary> {
+        self.last.as_ref()
+    }
+
+    /// Spec §4.7: once the session's key is no longer valid, the next request revokes the
+    /// session, with a `401` / -2015 message of `id: null` sent after that request's reply.
+    /// Subscriptions made with a key that is gone end too.
+    fn revoke_invalid_keys(
+        &mut self,
+        keys: &KeyRegistry,
+        server_routes: &mut user_data::Routes,
+        now: Timestamp,
+    ) {
+        if let Some(logon) = &self.state.logon {
+            if keys.get(&logon.api_key).is_none() {
+                self.state.logon = None;
+                let notice = write_reply(
+                    &RequestId::Null,
+                    &Err(ApiError::RejectedApiKey),
+                    None,
+                    self.state.time_unit,
+                );
+                self.state.follow_ups.push(notice);
+            }
+        }
+        user_data::terminate(&mut self.state, server_routes, now, |_, s| {
+            keys.get(&s.api_key).is_none()
+        });
+    }
+
+    /// Queues the reply to a request, then the frames that follow it, and remembers how it
+    /// went.
+    fn answer(
+        &mut self,
+        id: RequestId,
+        method: Option<&'static str>,
+        outcome: &Result<Box<RawValue>, ApiError>,
+        charge: Option<&Charge>,
+        show_rate_limits: bool,
+    ) {
+        let entries = charge.map(|charge| [charge.entry()]);
+        let rate_limits = entries.as_ref().filter(|_| show_rate_limits);
+        let reply = write_reply(
+            &id,
+            outcome,
+            rate_limits.map(|entries| &entries[..]),
+            self.state.time_unit,
+        );
+        self.transmits.push_back(Transmit::Text(reply));
+        self.transmits
+            .extend(self.state.follow_ups.drain(..).map(Transmit::Text));
+        let (status, code) = match outcome {
+            Ok(_) => (200, None),
+            Err(error) => (error.status(), Some(error.code())),
+        };
+        self.last = Some(RequestSummary {
+            method,
+            id,
+            status,
+            code,
+            weight: charge.map_or(0, |charge| charge.weight),
+            banned_until: charge.filter(|charge| charge.ban_started).and_then(
+                |charge| match charge.verdict {
+                    Verdict::Banned { until } => Some(until),
+                    _ => None,
+                },
+            ),
+        });
+    }
+
+    /// Answers one text frame received at `now`: its reply and the frames that follow it
+    /// are queued; after a reply that bans the IP, the Close too.
+    ///
+    /// Order (spec §9): parse and validate `id` → find the method → charge its weight (a 429
+    /// stops here) → check the params → run the method. Frames refused before the weight
+    /// is charged carry no `rateLimits`.
+    pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut Server) {
+        if self.closing.is_some() {
+            return;
+        }
+        self.revoke_invalid_keys(&server.keys, &mut server.routes, now);
+        let request = match parse_request(text) {
+            Ok(request) => request,
+            Err(Rejected { id, error }) => return self.answer(id, None, &Err(error), None, false),
+        };
+        let methods = server.methods;
+        let Some(method) = methods.find(&request.method) else {
+            let outcome = Err(methods.unknown_method());
+            return self.answer(request.id, None, &outcome, None, false);
+        };
+        let params = &request.params;
+        let requested = params
+            .get("returnRateLimits")
+            .map(|value| parse_bool(value.text()));
+        let show_rate_limits = match requested {
+            Some(Some(show)) => show,
+            _ => self.state.return_rate_limits,
+        };
+        let charge = server
+            .limiter
+            .charge(self.ip, method.weight.of(params), now);
+        let mut banned = false;
+        let outcome = if let Verdict::Banned { until } = charge.verdict {
+            banned = true;
+            Err(ApiError::IpBanned {
+                server_time: now,
+                until,
+            })
+        } else if let Verdict::OverLimit { window_end } = charge.verdict {
+            Err(ApiError::TooMuchWeight {
+                limit: charge.limit,
+                server_time: now,
+                retry_after: window_end,
+            })
+        } else if requested == Some(None) {
+            Err(ApiError::InvalidParameter("returnRateLimits"))
+        } else if params.has_duplicates() {
+            Err(ApiError::DuplicateParameter)
+        } else {
+            let mut ctx = Context {
+                session: &mut self.state,
+                server,
+                now,
+                security: method.security,
+            };
+            let mut cursor = ParamCursor::new(params);
+            cursor.take("returnRateLimits");
+            (method.call)(&mut ctx, &mut cursor)
+        };
+        let id = request.id;
+        self.answer(
+            id,
+            Some(method.name),
+            &outcome,
+            Some(&charge),
+            show_rate_limits,
+        );
+        if banned {
+            self.close(CloseReason::IpBanned);
+        }
+    }
+
+    /// [`handle_text`](Self::handle_text), returning the reply itself; what was queued
+    /// before it and the frames that follow it stay queued. `None` once the connection is
+    /// closing.
+    pub fn reply_to(&mut self, text: &str, now: Timestamp, server: &mut Server) -> Option<String> {
+        let at = self.transmits.len();
+        self.handle_text(text, now, server);
+        match self.transmits.remove(at) {
+            Some(Transmit::Text(reply)) => Some(reply),
+            _ => None,
+        }
+    }
+
+    /// Answers a binary frame: JSON sessions take text frames only (spec §1.3).
+    pub fn handle_binary(&mut self) {
+        if self.closing.is_some() {
+            return;
+        }
+        self.answer(
+            RequestId::Null,
+            None,
+            &Err(ApiError::BinaryFrame),
+            None,
+            false,
+        );
+    }
+}
+
+/// Drives a fresh server with arbitrary bytes and panics if any invariant breaks: the body
+/// of the fuzz target (`fuzz/`), also replayed over its committed corpus by the tests.
+///
+/// The bytes are split at `0xFF` (never part of UTF-8) into frames: valid UTF-8 is sent as
+/// a text frame, anything else as a binary frame. Every reply must be a JSON object with the
+/// envelope's keys in order and a negative error code whenever the status is not 200.
+///
+/// # Panics
+/// On a malformed reply: that is the point.
+pub fn exercise(data: &[u8]) {
+    use std::net::Ipv4Addr;
+
+    let now = Timestamp::from_millis(1_700_000_000_000);
+    let mut server = Server::new(&crate::Config::default(), KeyRegistry::with_demo_key());
+    let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut connection = Connection::open(&mut server, ip, now, ConnectionOptions::default());
+    for frame in data.split(|&b| b == 0xFF) {
+        match std::str::from_utf8(frame) {
+            Ok(text) => connection.handle_text(text, now, &mut server),
+            Err(_) => connection.handle_binary(),
+        }
+        if let Some(Transmit::Text(reply)) = connection.poll_transmit() {
+            check_envelope(&reply);
+        }
+        while connection.poll_transmit().is_some() {}
+    }
+}
+
+fn check_envelope(reply: &str) {
+    let value: serde_json::Value = match serde_json::from_str(reply) {
+        Ok(value) => value,
+        Err(error) => panic!("reply is not JSON ({error}): {reply}"),
+    };
+    let Some(object) = value.as_object() else {
+        panic!("reply is not an object: {reply}");
+    };
+    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    let outcome = if object.get("status").and_then(serde_json::Value::as_u64) == Some(200) {
+        "result"
+    } else {
+        let code = object
+            .get("error")
+            .and_then(|e| e.get("code"))
+            .and_then(serde_json::Value::as_i64);
+        assert!(
+            code.is_some_and(|c| c < 0),
+            "error without a negative code: {reply}"
+        );
+        "error"
+    };
+    assert!(
+        keys == ["id", "status", outcome] || keys == ["id", "status", outcome, "rateLimits"],
+        "envelope keys {keys:?}: {reply}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::to_json;
+    use crate::method::{self, MethodTable};
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    fn server(limit: u32) -> Server {
+        let config = crate::Config {
+            weight_limit: limit,
+            ..crate::Config::default()
+        };
+        Server::new(&config, KeyRegistry::with_demo_key())
+    }
+
+    fn session_on(server: &mut Server) -> Connection {
+        Connection::open(
+            server,
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Timestamp::from_millis(1_000),
+            ConnectionOptions::default(),
+        )
+    }
+
+    impl Connection {
+        /// The reply to `text`, and nothing else queued after it.
+        fn request(&mut self, text: &str, now: Timestamp, server: &mut Server) -> String {
+            self.handle_text(text, now, server);
+            let reply = match self.poll_transmit() {
+                Some(Transmit::Text(reply)) => reply,
+                other => panic!("a reply, not {other:?}"),
+            };
+            assert_eq!(self.poll_transmit(), None, "after {reply}");
+            reply
+        }
+
+        fn drain(&mut self) -> Vec<Transmit> {
+            std::iter::from_fn(|| self.poll_transmit()).collect()
+        }
+    }
+
+    #[test]
+    fn ping_is_answered_with_its_weight() {
+        let mut server = server(6000);
+        let reply = session_on(&mut server).request(
+            r#"{"id":1,"method":"ping"}"#,
+            Timestamp::from_millis(2_000),
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":1,"status":200,"result":{},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":3}]}"#
+        );
+    }
+
+    #[test]
+    fn anonymous_status_has_null_key_fields_in_order() {
+        let mut server = server(6000);
+        let reply = session_on(&mut server).request(
+            r#"{"id":"s","method":"session.status","params":{"returnRateLimits":false}}"#,
+            Timestamp::from_millis(2_000),
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":"s","status":200,"result":{"apiKey":null,"authorizedSince":null,"connectedSince":1000,"returnRateLimits":true,"serverTime":2000,"userDataStream":false}}"#
+        );
+    }
+
+    #[test]
+    fn over_the_limit_the_method_is_not_run() {
+        // Opening the connection costs 2 of the 5, `session.status` 2 more.
+        let mut server = server(5);
+        let mut s = session_on(&mut server);
+        let now = Timestamp::from_millis(59_000);
+        s.request(r#"{"id":1,"method":"session.status"}"#, now, &mut server);
+        let reply = s.request(r#"{"id":2,"method":"session.logout"}"#, now, &mut server);
+        assert_eq!(
+            reply,
+            r#"{"id":2,"status":429,"error":{"code":-1003,"msg":"Too much request weight used; current limit is 5 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{"serverTime":59000,"retryAfter":60000}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":5,"count":6}]}"#
+        );
+    }
+
+    /// A method that exists only in the test table below.
+    fn echo(
+        _ctx: &mut Context<'_>,
+        p: &mut ParamCursor<'_, '_>,
+    ) -> Result<Box<RawValue>, ApiError> {
+        let x = p.take("x").map(|v| v.text().to_owned());
+        p.finish()?;
+        to_json(&serde_json::json!({ "echo": x }))
+    }
+
+    static ECHO: method::MethodSpec = method::MethodSpec {
+        name: "test.echo",
+        weight: method::Weight::Fixed(7),
+        security: crate::auth::Security::None,
+        call: echo,
+    };
+    static ONE_METHOD: MethodTable = MethodTable::new(&[&ECHO]);
+
+    #[test]
+    fn names_weights_unknown_methods_and_unread_params_all_come_from_the_table() {
+        let mut server = server(6000);
+        server.methods = &ONE_METHOD;
+        let mut s = session_on(&mut server);
+        let now = Timestamp::from_millis(2_000);
+        let reply = s.request(
+            r#"{"id":1,"method":"test.echo","params":{"x":"hi"}}"#,
+            now,
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":1,"status":200,"result":{"echo":"hi"},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":9}]}"#
+        );
+        let reply = s.request(
+            r#"{"id":2,"method":"v3/test.echo","params":{"x":1,"y":2,"returnRateLimits":false}}"#,
+            now,
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":2,"status":400,"error":{"code":-1104,"msg":"Not all sent parameters were read; read '1' parameter(s) but was sent '2'."}}"#
+        );
+        // `ping` is not in this table.
+        let reply = s.request(r#"{"id":3,"method":"ping"}"#, now, &mut server);
+        assert_eq!(
+            reply,
+            r#"{"id":3,"status":400,"error":{"code":-1100,"msg":"Illegal characters found in parameter 'method'; legal range is 'test.echo'."}}"#
+        );
+    }
+
+    #[test]
+    fn every_method_of_the_table_refuses_a_param_it_does_not_read() {
+        // The cursor's `finish` is each handler's to call: this holds every handler to it.
+        let mut server = server(6000);
+        let now = Timestamp::from_millis(2_000);
+        for spec in method::TABLE.specs() {
+            let mut s = session_on(&mut server);
+            let request = format!(
+                r#"{{"id":1,"method":"{}","params":{{"noSuchParam":1,"returnRateLimits":false}}}}"#,
+                spec.name
+            );
+            let reply = s.request(&request, now, &mut server);
+            assert!(
+                reply.contains(r#""code":-1104"#) && reply.ends_with(r#"but was sent '1'."}}"#),
+                "{}: {reply}",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn unread_params_are_named_by_count() {
+        let mut server = server(6000);
+        let reply = session_on(&mut server).request(
+            r#"{"id":1,"method":"ping","params":{"apiKey":"x","returnRateLimits":"false"}}"#,
+            Timestamp::from_millis(2_000),
+            &mut server,
+        );
+        assert_eq!(
+            reply,
+            r#"{"id":1,"status":400,"error":{"code":-1104,"msg":"Not all sent parameters were read; read '0' parameter(s) but was sent '1'."}}"#
+        );
+    }
+
+    const T0: Timestamp = Timestamp::from_millis(1_000);
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn keepalive_pings_every_interval_and_a_matching_pong_keeps_the_connection() {
+        let mut server = server(6000);
+        let mut c = session_on(&mut server);
+        assert_eq!(c.poll_timeout(), Some(T0.plus(secs(20))));
+        c.handle_timeout(T0.plus(secs(19)));
+        assert_eq!(c.drain(), []);
+        c.handle_timeout(T0.plus(secs(20)));
+        assert_eq!(c.drain(), [Transmit::Ping(b"1".to_vec())]);
+        // The next ping 20 s on; the pong deadline 60 s after the first ping.
+        assert_eq!(c.poll_timeout(), Some(T0.plus(secs(40))));
+        c.handle_pong(b"1");
+        c.handle_timeout(T0.plus(secs(40)));
+        assert_eq!(c.drain(), [Transmit::Ping(b"2".to_vec())]);
+        c.handle_pong(b"2");
+        c.handle_timeout(T0.plus(secs(100)));
+        assert_eq!(c.drain(), [Transmit::Ping(b"3".to_vec())]);
+        assert_eq!(c.closing(), None);
+    }
+
+    #[test]
+    fn a_ping_unanswered_for_the_pong_timeout_closes_with_1008() {
+        let mut server = server(6000);
+        let mut c = session_on(&mut server);
+        c.handle_timeout(T0.plus(secs(20)));
+        c.handle_pong(b"not ours");
+        c.handle_timeout(T0.plus(secs(40)));
+        c.handle_timeout(T0.plus(secs(60)));
+        assert_eq!(c.poll_timeout(), Some(T0.plus(secs(80))));
+        c.handle_timeout(T0.plus(secs(79)));
+        assert_eq!(c.closing(), None);
+        c.handle_timeout(T0.plus(secs(80)));
+        assert_eq!(
+            c.drain(),
+            [
+                Transmit::Ping(b"1".to_vec()),
+                Transmit::Ping(b"2".to_vec()),
+                Transmit::Ping(b"3".to_vec()),
+                Transmit::Ping(b"4".to_vec()),
+                Transmit::Close(CloseReason::PongTimeout),
+            ]
+        );
+        assert_eq!(c.poll_timeout(), None);
+        // Closing: nothing more is answered.
+        c.handle_text(
+            r#"{"id":1,"method":"ping"}"#,
+            T0.plus(secs(80)),
+            &mut server,
+        );
+        assert_eq!(c.drain(), []);
+    }
+
+    #[test]
+    fn the_lifetime_ends_the_connection_with_1000() {
+        let config = crate::Config {
+            max_lifetime: secs(30),
+            ..crate::Config::default()
+        };
+        let mut server = Server::new(&config, KeyRegistry::with_demo_key());
+        let mut c = session_on(&mut server);
+        c.handle_timeout(T0.plus(secs(20)));
+        assert_eq!(c.poll_timeout(), Some(T0.plus(secs(30))));
+        c.handle_timeout(T0.plus(secs(30)));
+        assert_eq!(
+            c.drain(),
+            [
+                Transmit::Ping(b"1".to_vec()),
+                Transmit::Close(CloseReason::LifetimeExceeded)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shutdown_is_announced_once_in_the_time_unit_and_closes_at_the_end_of_its_grace() {
+        let mut server = server(6000);
+        let options = ConnectionOptions {
+            time_unit: TimeUnit::Microsecond,
+            ..ConnectionOptions::default()
+        };
+        let mut c = Connection::open(&mut server, IpAddr::V4(Ipv4Addr::LOCALHOST), T0, options);
+        let at = T0.plus(secs(3));
+        c.announce_shutdown(at, Some(at.plus(secs(5))));
+        c.announce_shutdown(at.plus(secs(1)), Some(at.plus(secs(9))));
+        assert_eq!(
+            c.drain(),
+            [Transmit::Text(
+                r#"{"event":{"e":"serverShutdown","E":4000000}}"#.to_owned()
+            )]
+        );
+        assert_eq!(c.poll_timeout(), Some(at.plus(secs(5))));
+        // Still served during the grace.
+        let reply = c.request(
+            r#"{"id":1,"method":"ping","params":{"returnRateLimits":false}}"#,
+            at.plus(secs(4)),
+            &mut server,
+        );
+        assert_eq!(reply, r#"{"id":1,"status":200,"result":{}}"#);
+        c.handle_timeout(at.plus(secs(5)));
+        assert_eq!(c.drain(), [Transmit::Close(CloseReason::ServerShutdown)]);
+    }
+
+    #[test]
+    fn a_shutdown_without_a_close_time_keeps_the_connection_open() {
+        let mut server = server(6000);
+        let mut c = session_on(&mut server);
+        c.announce_shutdown(T0, None);
+        assert_eq!(
+            c.drain(),
+            [Transmit::Text(
+                r#"{"event":{"e":"serverShutdown","E":1000}}"#.to_owned()
+            )]
+        );
+        assert_eq!(c.poll_timeout(), Some(T0.plus(secs(20))));
+        c.handle_timeout(T0.plus(secs(20)));
+        assert_eq!(c.drain(), [Transmit::Ping(b"1".to_vec())]);
+    }
+
+    #[test]
+    fn a_reply_that_bans_the_ip_is_followed_by_the_close() {
+        let config = crate::Config {
+            weight_limit: 2,
+            bans: crate::BanPolicy {
+                after_refusals: 1,
+                durations: vec![secs(120)],
+            },
+            ..crate::Config::default()
+        };
+        let mut server = Server::new(&config, KeyRegistry::with_demo_key());
+        let mut c = session_on(&mut server);
+        let ping = r#"{"id":1,"method":"ping","params":{"returnRateLimits":false}}"#;
+        c.handle_text(ping, T0, &mut server);
+        c.handle_text(ping, T0, &mut server);
+        let sent = c.drain();
+        assert!(
+            matches!(&sent[..], [Transmit::Text(a), Transmit::Text(b), Transmit::Close(CloseReason::IpBanned)]
+                if a.contains("-1003") && a.contains(r#""status":429"#) && b.contains(r#""status":418"#)),
+            "{sent:?}"
+        );
+    }
+}

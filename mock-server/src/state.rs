@@ -1,0 +1,101 @@
+//! What every connection of a server shares: keys, accounts, weight windows, subscription
+//! routes and the method table. Held behind one short-lived lock by the network server.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::account::{Account, Accounts};
+use crate::clock::Timestamp;
+use crate::error::ApiError;
+use crate::handshake::Refusal;
+use crate::keys::KeyRegistry;
+use crate::method::{self, MethodTable};
+use crate::rate_limit::{ConnectionRefusal, Limiter};
+use crate::user_data::{ConnectionId, Routes};
+use crate::Config;
+
+/// What every connection of a server shares: keys, accounts, per-IP weight windows and
+/// where User Data Stream events go.
+#[derive(Debug)]
+pub struct Server {
+    pub(crate) limiter: Limiter,
+    pub(crate) keys: KeyRegistry,
+    pub(crate) accounts: Accounts,
+    pub(crate) routes: Routes,
+    pub(crate) strict_signing: bool,
+    pub(crate) next_connection: ConnectionId,
+    /// The methods requests are dispatched to: [`method::TABLE`] but in tests.
+    pub(crate) methods: &'static MethodTable,
+    pub(crate) timers: Timers,
+}
+
+/// The durations that end or ping a connection, from [`Config`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timers {
+    pub ping_interval: Duration,
+    pub pong_timeout: Duration,
+    pub max_lifetime: Duration,
+}
+
+impl Server {
+    /// A server with `config`'s limits and these keys, no connection yet.
+    pub fn new(config: &Config, keys: KeyRegistry) -> Self {
+        Server {
+            limiter: Limiter::new(
+                config.weight_limit,
+                config.connection_rate_limit,
+                config.bans.clone(),
+            ),
+            keys,
+            accounts: Accounts::default(),
+            routes: Routes::default(),
+            strict_signing: config.strict_signing,
+            next_connection: 0,
+            methods: &method::TABLE,
+            timers: Timers {
+                ping_interval: config.ping_interval,
+                pong_timeout: config.pong_timeout,
+                max_lifetime: config.max_lifetime,
+            },
+        }
+    }
+
+    /// Admits a new connection from `ip` at `now` (spec §5.1 CONNECTIONS, §5.3 bans), or
+    /// says which HTTP refusal to answer the handshake with.
+    pub(crate) fn admit(&mut self, ip: IpAddr, now: Timestamp) -> Result<(), Refusal> {
+        self.limiter.connection_attempt(ip, now).map_err(|refusal| {
+            Refusal::from_error(&match refusal {
+                ConnectionRefusal::Banned { until } => ApiError::IpBanned {
+                    server_time: now,
+                    until,
+                },
+                ConnectionRefusal::TooManyConnections { limit } => {
+                    ApiError::TooManyConnections { limit }
+                }
+            })
+        })
+    }
+
+    /// How many client IPs the server currently keeps rate-limit state for.
+    pub fn tracked_ips(&self) -> usize {
+        self.limiter.tracked_ips()
+    }
+
+    /// Sets the fixture of account `name` (keys belong to the account named after them
+    /// unless [`RegisteredKey::account`](crate::RegisteredKey::account) says otherwise).
+    pub fn set_account(&mut self, name: &str, account: Account) {
+        self.accounts.set(name, account);
+    }
+
+    /// The frames that deliver a User Data Stream `event` to every subscription of
+    /// `account`, each with the connection it goes to (spec §4.6:
+    /// `{"subscriptionId": N, "event": {...}}`).
+    pub fn user_data_event(&self, account: &str, event: &serde_json::Value) -> Vec<(u64, String)> {
+        self.routes.deliver(account, event)
+    }
+
+    /// The registered keys, to add or revoke one while connections are open.
+    pub fn keys_mut(&mut self) -> &mut KeyRegistry {
+        &mut self.keys
+    }
+}
