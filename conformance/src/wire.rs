@@ -200,9 +200,6 @@ pub(crate) enum Handshake {
     Refused { status: u16, body: String },
 }
 
-/// The largest response head read by hand; a longer one is not a WebSocket server's.
-const MAX_HEAD: usize = 16 * 1024;
-
 /// `url` parsed as a WebSocket URL: `ws://` or `wss://`, with a host.
 fn parse(url: &str) -> Result<Url, String> {
     let parsed = Url::parse(url).map_err(|e| format!("not a URL ({e}): {url}"))?;
@@ -278,6 +275,9 @@ async fn raw_handshake(url: &Url) -> Result<Handshake, String> {
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
+
+/// The largest response head read by hand; a longer one is not a WebSocket server's.
+const MAX_HEAD: usize = 16 * 1024;
 
 /// Reads a response head: its status, its `Content-Length` if any, and the bytes of the body
 /// that came with it.
