@@ -3,15 +3,13 @@
 //! Raw tokio-tungstenite with the servers' 2 KiB read buffer and `TCP_NODELAY`. It connects
 //! only to loopback addresses: load from this crate never leaves the machine.
 
-use std::net::IpAddr;
-
 use anyhow::{bail, Context as _};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use url::{Host, Url};
 
 use crate::floor::READ_BUFFER_SIZE;
 
@@ -24,23 +22,25 @@ pub fn websocket_config() -> WebSocketConfig {
 }
 
 /// Refuses any URL that is not `ws://` to a loopback host (`127.0.0.0/8`, `[::1]`,
-/// `localhost`).
+/// `localhost`); returns the URL parsed (and normalised: `ws://h:1?x` has the path `/`).
 ///
 /// # Errors
 /// When the URL does not parse, is not `ws://`, or names another host.
-pub fn ensure_loopback(url: &str) -> anyhow::Result<()> {
-    let uri: Uri = url.parse().with_context(|| format!("not a URL: {url}"))?;
-    if uri.scheme_str() != Some("ws") {
+pub fn ensure_loopback(url: &str) -> anyhow::Result<Url> {
+    let parsed = Url::parse(url).with_context(|| format!("not a URL: {url}"))?;
+    if parsed.scheme() != "ws" {
         bail!("only ws:// URLs are supported: {url}");
     }
-    let host = uri.host().unwrap_or_default();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback = match parsed.host() {
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
     if !loopback {
         bail!("refusing {url}: load is only sent to loopback addresses (127.0.0.0/8, [::1], localhost)");
     }
-    Ok(())
+    Ok(parsed)
 }
 
 /// Connects to a loopback WebSocket URL.
@@ -48,10 +48,14 @@ pub fn ensure_loopback(url: &str) -> anyhow::Result<()> {
 /// # Errors
 /// When the URL is not loopback ([`ensure_loopback`]) or the handshake fails.
 pub async fn connect(url: &str) -> anyhow::Result<Ws> {
-    ensure_loopback(url)?;
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(websocket_config()), true)
-        .await
-        .with_context(|| format!("cannot connect to {url}"))?;
+    let parsed = ensure_loopback(url)?;
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(
+        parsed.as_str(),
+        Some(websocket_config()),
+        true,
+    )
+    .await
+    .with_context(|| format!("cannot connect to {url}"))?;
     Ok(ws)
 }
 
@@ -83,14 +87,19 @@ mod tests {
             "ws://127.8.0.1:1/",
             "ws://localhost:9/x",
             "ws://[::1]:80/ws-api/v3",
+            "ws://LocalHost:9?x",
         ] {
             assert!(ensure_loopback(ok).is_ok(), "{ok}");
         }
+        let parsed = ensure_loopback("ws://127.0.0.1:1?x").map(String::from);
+        assert_eq!(parsed.ok().as_deref(), Some("ws://127.0.0.1:1/?x"));
         for refused in [
             "ws://10.0.0.1:1/",
             "ws://example.com/",
             "wss://127.0.0.1:1/",
             "ws://192.168.1.1/",
+            "ws://[::2]:80/",
+            "ws://127.0.0.1.example.com/",
             "nonsense",
         ] {
             assert!(ensure_loopback(refused).is_err(), "{refused}");

@@ -1,4 +1,5 @@
-//! A process's CPU time and resident memory, read from Linux's `/proc`.
+//! A process's CPU time and resident memory, read from Linux's `/proc` through the `procfs`
+//! crate (which also asks the kernel for its clock-tick rate instead of assuming one).
 //!
 //! Each server runs in its own process during load, so that its CPU time per request can be
 //! told apart from the client's.
@@ -6,34 +7,25 @@
 use std::io;
 use std::time::Duration;
 
+use ::procfs::process::Process;
 use anyhow::Context as _;
 
-/// Clock ticks per second in `/proc/<pid>/stat`: `USER_HZ`, fixed at 100 by the Linux ABI.
-const USER_HZ: u64 = 100;
-
-/// User plus system CPU time of process `pid` (all its threads, living or exited), at
-/// 10 ms resolution.
+/// User plus system CPU time of process `pid` (all its threads, living or exited), at the
+/// resolution of the kernel's clock ticks (`sysconf(_SC_CLK_TCK)`, usually 10 ms).
 ///
 /// # Errors
 /// When `/proc/<pid>/stat` cannot be read or parsed (not Linux, or no such process).
 pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name, field 2, is in parentheses and may hold spaces: count from its end.
-    let after_name = stat
-        .rfind(')')
-        .map(|i| &stat[i + 1..])
-        .context("malformed /proc/<pid>/stat")?;
-    // After the name: state is field 3, utime field 14, stime field 15.
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |index: usize| -> anyhow::Result<u64> {
-        fields
-            .get(index)
-            .context("short /proc/<pid>/stat")?
-            .parse::<u64>()
-            .context("malformed /proc/<pid>/stat")
-    };
-    let total = ticks(14 - 3)? + ticks(15 - 3)?;
-    Ok(Duration::from_millis(total * 1000 / USER_HZ))
+    let stat = process(pid)?.stat().context("reading /proc/<pid>/stat")?;
+    let ticks = stat.utime + stat.stime;
+    let per_second = ::procfs::ticks_per_second();
+    anyhow::ensure!(
+        per_second > 0,
+        "the kernel reports no clock ticks per second"
+    );
+    Ok(Duration::from_nanos(
+        ticks.saturating_mul(1_000_000_000) / per_second,
+    ))
 }
 
 /// Resident set size of process `pid`, in bytes (`VmRSS` of `/proc/<pid>/status`).
@@ -41,18 +33,16 @@ pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
 /// # Errors
 /// When `/proc/<pid>/status` cannot be read or has no `VmRSS` line.
 pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .context("no VmRSS in /proc/<pid>/status")?;
-    let kib: u64 = line
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .context("malformed VmRSS")?;
+    let status = process(pid)?
+        .status()
+        .context("reading /proc/<pid>/status")?;
+    let kib = status.vmrss.context("no VmRSS in /proc/<pid>/status")?;
     Ok(kib * 1024)
+}
+
+fn process(pid: u32) -> anyhow::Result<Process> {
+    let pid = i32::try_from(pid).context("a pid beyond i32")?;
+    Process::new(pid).with_context(|| format!("no process {pid} in /proc"))
 }
 
 /// Raises this process's soft limit on open files to at least `wanted` (capped at the hard

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
+
 /// What a case came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -147,89 +149,65 @@ impl Report {
         format!("{} passed, {} failed", self.passed(), self.failed())
     }
 
-    /// The results as JUnit XML: one `testcase` per case, classname the ID's first word.
-    pub fn junit_xml(&self) -> String {
-        let total: f64 = self.results.iter().map(|r| r.duration.as_secs_f64()).sum();
-        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let counts = format!(
-            "tests=\"{}\" failures=\"{}\" skipped=\"{}\" errors=\"0\" time=\"{total:.3}\"",
-            self.results.len(),
-            self.failed(),
-            self.skipped()
-        );
-        let _ = writeln!(xml, "<testsuites name=\"conformance\" {counts}>");
-        let _ = writeln!(xml, "  <testsuite name=\"conformance\" {counts}>");
-        let _ = writeln!(
-            xml,
-            "    <properties>\n      <property name=\"target\" value=\"{}\"/>\n      <property name=\"seed\" value=\"{}\"/>\n    </properties>",
-            escape(&self.target),
-            self.seed
-        );
-        for result in &self.results {
-            let group = result.id.split('-').next().unwrap_or("CASE");
-            let _ = write!(
-                xml,
-                "    <testcase classname=\"conformance.{}\" name=\"{}\" time=\"{:.3}\"",
-                escape(group),
-                escape(&result.id),
-                result.duration.as_secs_f64()
-            );
-            let mut body = String::new();
-            match &result.verdict {
-                Verdict::Pass => {}
-                Verdict::Skip(reason) => {
-                    let _ = writeln!(body, "      <skipped message=\"{}\"/>", escape(reason));
-                }
-                Verdict::Fail(details) => {
-                    let first = details.lines().next().unwrap_or("failed");
-                    let _ = writeln!(
-                        body,
-                        "      <failure message=\"{}\">{}</failure>",
-                        escape(first),
-                        escape(&format!("{} [{}]\n{details}", result.title, result.basis))
-                    );
-                }
-            }
-            if !result.transcript.is_empty() || !result.notes.is_empty() {
-                let mut out = String::new();
-                for note in &result.notes {
-                    let _ = writeln!(out, "note: {note}");
-                }
-                for exchange in &result.transcript {
-                    let _ = writeln!(out, "> {}", exchange.sent);
-                    for frame in &exchange.received {
-                        let _ = writeln!(out, "< {frame}");
-                    }
-                }
-                let _ = writeln!(body, "      <system-out>{}</system-out>", escape(&out));
-            }
-            if body.is_empty() {
-                xml.push_str("/>\n");
-            } else {
-                let _ = write!(xml, ">\n{body}    </testcase>\n");
-            }
-        }
-        xml.push_str("  </testsuite>\n</testsuites>\n");
-        xml
+    /// The results as JUnit XML: one `testcase` per case, classname the ID's first word, the
+    /// frames and notes of a case in its `system-out`.
+    ///
+    /// # Errors
+    /// Only if the XML writer fails, which writing to memory does not.
+    pub fn junit_xml(&self) -> Result<String, quick_junit::SerializeError> {
+        self.junit().to_string()
+    }
+
+    fn junit(&self) -> quick_junit::Report {
+        let total: Duration = self.results.iter().map(|r| r.duration).sum();
+        let mut suite = TestSuite::new("conformance");
+        suite
+            .set_time(total)
+            .add_property(Property::new("target", &self.target))
+            .add_property(Property::new("seed", self.seed.to_string()));
+        suite.add_test_cases(self.results.iter().map(CaseResult::junit));
+        let mut report = quick_junit::Report::new("conformance");
+        report.set_time(total).add_test_suite(suite);
+        report
     }
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\r' | '\t' => out.push(c),
-            c if c < ' ' => out.push('\u{FFFD}'),
-            c => out.push(c),
+impl CaseResult {
+    fn junit(&self) -> TestCase {
+        let status = match &self.verdict {
+            Verdict::Pass => TestCaseStatus::success(),
+            Verdict::Skip(reason) => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(reason.as_str());
+                status
+            }
+            Verdict::Fail(details) => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                status
+                    .set_message(details.lines().next().unwrap_or("failed"))
+                    .set_description(format!("{} [{}]\n{details}", self.title, self.basis));
+                status
+            }
+        };
+        let group = self.id.split('-').next().unwrap_or("CASE");
+        let mut case = TestCase::new(self.id.as_str(), status);
+        case.set_classname(format!("conformance.{group}"))
+            .set_time(self.duration);
+        if !self.transcript.is_empty() || !self.notes.is_empty() {
+            let mut out = String::new();
+            for note in &self.notes {
+                let _ = writeln!(out, "note: {note}");
+            }
+            for exchange in &self.transcript {
+                let _ = writeln!(out, "> {}", exchange.sent);
+                for frame in &exchange.received {
+                    let _ = writeln!(out, "< {frame}");
+                }
+            }
+            case.set_system_out(out);
         }
+        case
     }
-    out
 }
 
 #[cfg(test)]
@@ -248,8 +226,14 @@ mod tests {
         }
     }
 
+    fn parsed(report: &Report) -> quick_junit::Report {
+        let xml = report.junit_xml().expect("XML written to memory");
+        quick_junit::Report::deserialize_from_str(&xml)
+            .unwrap_or_else(|e| panic!("not JUnit XML ({e}):\n{xml}"))
+    }
+
     #[test]
-    fn junit_xml_has_one_testcase_per_case_and_escapes_text() {
+    fn junit_xml_has_one_testcase_per_case_with_its_verdict_and_frames() {
         let report = Report {
             target: "ws://h/ws-api/v3?a=1&b=2".to_owned(),
             seed: 7,
@@ -262,25 +246,91 @@ mod tests {
                 result("PROP-C", Verdict::Skip("needs \"x\"".to_owned())),
             ],
         };
-        let xml = report.junit_xml();
-        assert!(
-            xml.contains(r#"tests="3" failures="1" skipped="1""#),
-            "{xml}"
-        );
-        assert!(
-            xml.contains(r#"<testcase classname="conformance.ERR" name="ERR-B""#),
-            "{xml}"
-        );
-        assert!(
-            xml.contains(r#"<failure message="count 3, expected &lt;2&gt;">"#),
-            "{xml}"
-        );
-        assert!(
-            xml.contains(r#"<skipped message="needs &quot;x&quot;"/>"#),
-            "{xml}"
-        );
+        let xml = report.junit_xml().expect("XML written to memory");
         assert!(xml.contains("a=1&amp;b=2"), "{xml}");
+        assert!(
+            xml.contains(r#"message="count 3, expected &lt;2&gt;""#),
+            "{xml}"
+        );
+
+        let parsed = parsed(&report);
+        assert_eq!(
+            (parsed.tests, parsed.failures, parsed.skipped, parsed.errors),
+            (3, 1, 1, 0)
+        );
+        assert_eq!(parsed.time, Some(Duration::from_millis(30)));
+        let [suite] = parsed.test_suites.as_slice() else {
+            panic!("one suite expected: {xml}");
+        };
+        assert_eq!(suite.name.as_str(), "conformance");
+        let properties: Vec<(&str, &str)> = suite
+            .properties
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            properties,
+            [("target", "ws://h/ws-api/v3?a=1&b=2"), ("seed", "7")]
+        );
+        let cases: Vec<(&str, Option<&str>)> = suite
+            .test_cases
+            .iter()
+            .map(|c| (c.name.as_str(), c.classname.as_ref().map(|n| n.as_str())))
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("SESSION-A", Some("conformance.SESSION")),
+                ("ERR-B", Some("conformance.ERR")),
+                ("PROP-C", Some("conformance.PROP")),
+            ]
+        );
+        let [pass, fail, skip] = suite.test_cases.as_slice() else {
+            panic!("three cases expected: {xml}");
+        };
+        assert!(
+            matches!(pass.status, TestCaseStatus::Success { .. }),
+            "{xml}"
+        );
+        assert_eq!(pass.time, Some(Duration::from_millis(10)));
+        let TestCaseStatus::NonSuccess {
+            kind: NonSuccessKind::Failure,
+            message,
+            description,
+            ..
+        } = &fail.status
+        else {
+            panic!("a failure expected: {xml}");
+        };
+        assert_eq!(
+            message.as_ref().map(|m| m.as_str()),
+            Some("count 3, expected <2>")
+        );
+        assert_eq!(
+            description.as_ref().map(|d| d.as_str()),
+            Some("t [spec §1]\ncount 3, expected <2>\nmore")
+        );
+        let TestCaseStatus::Skipped { message, .. } = &skip.status else {
+            panic!("a skip expected: {xml}");
+        };
+        assert_eq!(message.as_ref().map(|m| m.as_str()), Some("needs \"x\""));
+        assert_eq!(
+            pass.system_out.as_ref().map(|o| o.as_str().trim_end()),
+            Some("> {\"id\":1}\n< <&>")
+        );
         assert_eq!(report.summary(), "1 passed, 1 failed");
+    }
+
+    #[test]
+    fn a_control_character_in_a_frame_still_gives_well_formed_xml() {
+        let mut case = result("ERR-B", Verdict::Fail("bell \u{7} here".to_owned()));
+        case.transcript = vec![Exchange::new("\u{1b}[31m\u{0}", vec!["ok".to_owned()])];
+        let report = Report {
+            results: vec![case],
+            ..Report::default()
+        };
+        let parsed = parsed(&report);
+        assert_eq!(parsed.failures, 1);
     }
 
     #[test]

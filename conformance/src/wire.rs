@@ -8,8 +8,10 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use url::{Position, Url};
 
 /// How long a reply may take before the target is deemed not to answer.
 pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,7 +76,12 @@ pub(crate) struct Wire {
 impl Wire {
     /// Connects to `url`.
     pub async fn connect(url: &str) -> Result<Wire, ConnectError> {
-        let attempt = tokio::time::timeout(REPLY_TIMEOUT, tokio_tungstenite::connect_async(url));
+        // Normalised first: the WebSocket library would send `GET ?x` for `ws://h:1?x`.
+        let url = parse(url).map_err(ConnectError::Transport)?;
+        let attempt = tokio::time::timeout(
+            REPLY_TIMEOUT,
+            tokio_tungstenite::connect_async(url.as_str()),
+        );
         match attempt.await {
             Err(_) => Err(ConnectError::Transport(
                 "the handshake timed out".to_owned(),
@@ -193,12 +200,23 @@ pub(crate) enum Handshake {
     Refused { status: u16, body: String },
 }
 
+/// `url` parsed as a WebSocket URL: `ws://` or `wss://`, with a host.
+fn parse(url: &str) -> Result<Url, String> {
+    let parsed = Url::parse(url).map_err(|e| format!("not a URL ({e}): {url}"))?;
+    match parsed.scheme() {
+        "ws" | "wss" if parsed.has_host() => Ok(parsed),
+        "ws" | "wss" => Err(format!("no host in {url}")),
+        other => Err(format!("not a WebSocket URL (scheme {other}): {url}")),
+    }
+}
+
 /// Sends an upgrade request to `url` and reads the whole response, body included: for
 /// handshakes expected to be refused. A WebSocket library hands back only the part of a
 /// refusal's body that arrived with its head; over `ws://` this reads it by hand, to its
 /// `Content-Length` (over `wss://` the library's reading is all there is).
 pub(crate) async fn handshake(url: &str) -> Result<Handshake, String> {
-    let Some(rest) = url.strip_prefix("ws://") else {
+    let parsed = parse(url)?;
+    if parsed.scheme() != "ws" {
         return match Wire::connect(url).await {
             Ok(wire) => {
                 wire.close().await;
@@ -207,67 +225,100 @@ pub(crate) async fn handshake(url: &str) -> Result<Handshake, String> {
             Err(ConnectError::Refused { status, body }) => Ok(Handshake::Refused { status, body }),
             Err(ConnectError::Transport(e)) => Err(e),
         };
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(slash) => rest.split_at(slash),
-        None => (rest, "/"),
-    };
-    let exchange = async {
-        let mut stream = TcpStream::connect(authority)
-            .await
-            .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-        let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-             Sec-WebSocket-Version: 13\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let byte = stream
-                .read_u8()
-                .await
-                .map_err(|e| format!("reading the response head: {e}"))?;
-            head.push(byte);
-        }
-        let head = String::from_utf8_lossy(&head).into_owned();
-        let status: u16 = head
-            .split(' ')
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| format!("no status line in {head:?}"))?;
-        if status == 101 {
-            return Ok(Handshake::Accepted);
-        }
-        let length = head
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, value)| value.trim().parse::<usize>().ok());
-        let mut body = Vec::new();
-        match length {
-            Some(length) => {
-                body.resize(length, 0);
-                stream
-                    .read_exact(&mut body)
-                    .await
-                    .map_err(|e| format!("reading a body of {length} bytes: {e}"))?;
-            }
-            None => {
-                let _ = stream.read_to_end(&mut body).await;
-            }
-        }
-        Ok(Handshake::Refused {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
-    };
-    tokio::time::timeout(REPLY_TIMEOUT, exchange)
+    }
+    tokio::time::timeout(REPLY_TIMEOUT, raw_handshake(&parsed))
         .await
         .map_err(|_| "the handshake timed out".to_owned())?
+}
+
+async fn raw_handshake(url: &Url) -> Result<Handshake, String> {
+    // `parse` made sure of a host; the port is the scheme's unless given.
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    // As written in the URL (a default port left out), for the `Host` header.
+    let authority = &url[Position::BeforeHost..Position::AfterPort];
+    let target = &url[Position::BeforePath..Position::AfterQuery];
+    // An IPv6 host is written in brackets, which a socket address does not take.
+    let mut stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+        key = generate_key(),
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (status, length, mut body) = read_head(&mut stream).await?;
+    if status == 101 {
+        return Ok(Handshake::Accepted);
+    }
+    match length {
+        Some(length) if body.len() < length => {
+            let mut rest = vec![0; length - body.len()];
+            stream
+                .read_exact(&mut rest)
+                .await
+                .map_err(|e| format!("reading a body of {length} bytes: {e}"))?;
+            body.extend(rest);
+        }
+        Some(length) => body.truncate(length),
+        None => {
+            let _ = stream.read_to_end(&mut body).await;
+        }
+    }
+    Ok(Handshake::Refused {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// The largest response head read by hand; a longer one is not a WebSocket server's.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Reads a response head: its status, its `Content-Length` if any, and the bytes of the body
+/// that came with it.
+async fn read_head(stream: &mut TcpStream) -> Result<(u16, Option<usize>, Vec<u8>), String> {
+    let mut buffer = Vec::with_capacity(1024);
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buffer) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let status = response
+                    .code
+                    .ok_or_else(|| "a response head without a status".to_owned())?;
+                let length = response
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok())
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                return Ok((status, length, buffer.split_off(head_len)));
+            }
+            Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => {
+                return Err(format!("a response head longer than {MAX_HEAD} bytes"))
+            }
+            Err(e) => {
+                let head = String::from_utf8_lossy(&buffer);
+                return Err(format!("a malformed response head ({e}): {head:?}"));
+            }
+        }
+        let read = stream
+            .read_buf(&mut buffer)
+            .await
+            .map_err(|e| format!("reading the response head: {e}"))?;
+        if read == 0 {
+            let head = String::from_utf8_lossy(&buffer);
+            return Err(format!(
+                "the connection ended within the response head: {head:?}"
+            ));
+        }
+    }
 }
 
 fn classify(text: &str) -> Incoming {
@@ -281,7 +332,96 @@ fn classify(text: &str) -> Incoming {
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use tokio::net::TcpListener;
+    use tokio::task::JoinHandle;
+
     use super::*;
+
+    /// A server that reads one request head, answers `response` and closes; its task gives
+    /// back the request line.
+    async fn answers_once(response: &'static str) -> (SocketAddr, JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let address = listener.local_addr().expect("bound");
+        let task = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("a client");
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(stream.read_u8().await.expect("a request head"));
+            }
+            stream
+                .write_all(response.as_bytes())
+                .await
+                .expect("the response written");
+            let head = String::from_utf8_lossy(&head).into_owned();
+            head.lines().next().unwrap_or_default().to_owned()
+        });
+        (address, task)
+    }
+
+    async fn request_line(task: JoinHandle<String>) -> String {
+        tokio::time::timeout(REPLY_TIMEOUT, task)
+            .await
+            .expect("the server answered in time")
+            .expect("the server task ran")
+    }
+
+    const REFUSAL: &str = "HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nhello, and more";
+
+    #[tokio::test]
+    async fn a_query_after_a_port_with_no_path_is_sent_after_the_root_path() {
+        let (address, server) = answers_once(REFUSAL).await;
+        let outcome = handshake(&format!("ws://{address}?x=1")).await;
+        assert_eq!(request_line(server).await, "GET /?x=1 HTTP/1.1");
+        assert_eq!(
+            outcome,
+            Ok(Handshake::Refused {
+                status: 400,
+                body: "hello".to_owned()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_sends_the_same_target_for_a_query_without_a_path() {
+        let (address, server) = answers_once(REFUSAL).await;
+        let outcome = Wire::connect(&format!("ws://{address}?x=1")).await;
+        assert_eq!(request_line(server).await, "GET /?x=1 HTTP/1.1");
+        assert!(
+            matches!(outcome, Err(ConnectError::Refused { status: 400, .. })),
+            "{:?}",
+            outcome.err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refusal_without_content_length_has_the_body_up_to_the_close() {
+        let (address, server) =
+            answers_once("HTTP/1.1 429 Too Many Requests\r\n\r\n{\"code\":-1003}").await;
+        let outcome = handshake(&format!("ws://{address}/ws-api/v3?a=b")).await;
+        assert_eq!(request_line(server).await, "GET /ws-api/v3?a=b HTTP/1.1");
+        assert_eq!(
+            outcome,
+            Ok(Handshake::Refused {
+                status: 429,
+                body: r#"{"code":-1003}"#.to_owned()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn only_websocket_urls_with_a_host_are_taken() {
+        for (url, why) in [
+            ("http://h/ws-api/v3", "scheme http"),
+            ("ws-api/v3", "not a URL"),
+        ] {
+            match handshake(url).await {
+                Err(e) => assert!(e.contains(why), "{url}: {e}"),
+                Ok(outcome) => panic!("{url}: {outcome:?}"),
+            }
+        }
+    }
 
     #[test]
     fn frames_without_an_id_are_events() {

@@ -73,7 +73,10 @@ async fn relay(mut client: TcpStream, upstream: SocketAddr, fault: Fault) -> Opt
     let mut server = TcpStream::connect(upstream).await.ok()?;
     server.write_all(&request).await.ok()?;
     let mut response = read_head(&mut server).await?;
-    if !response.starts_with(b"HTTP/1.1 101") {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut head = httparse::Response::new(&mut headers);
+    head.parse(&response).ok()?;
+    if head.code != Some(101) {
         // A refusal: its body is what remains before the server closes.
         let _ = server.read_to_end(&mut response).await;
         let _ = client.write_all(&response).await;

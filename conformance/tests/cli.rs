@@ -44,8 +44,17 @@ fn without_a_target_it_runs_the_in_process_mock_and_ends_with_the_summary() {
     );
     assert_eq!(lines.last(), Some(&"3 passed, 0 failed"), "{text}");
     let xml = std::fs::read_to_string(junit.path()).expect("the JUnit file");
+    let parsed = quick_junit::Report::deserialize_from_str(&xml)
+        .unwrap_or_else(|e| panic!("not JUnit XML ({e}):\n{xml}"));
+    assert_eq!((parsed.tests, parsed.failures), (3, 0), "{xml}");
+    let cases: Vec<(&str, Option<&str>)> = parsed
+        .test_suites
+        .iter()
+        .flat_map(|suite| &suite.test_cases)
+        .map(|c| (c.name.as_str(), c.classname.as_ref().map(|n| n.as_str())))
+        .collect();
     assert!(
-        xml.contains(r#"<testcase classname="conformance.ERR" name="ERR-1021-AHEAD""#),
+        cases.contains(&("ERR-1021-AHEAD", Some("conformance.ERR"))),
         "{xml}"
     );
 }

@@ -1,6 +1,7 @@
 //! The fixture account behind each key: what `account.status` reports (spec §6.4).
 
 use std::collections::HashMap;
+use std::hash::Hasher as _;
 
 use serde_json::{json, Value};
 
@@ -45,10 +46,11 @@ impl Account {
     /// The fixture an account gets unless configured: a `uid` derived from its name (stable
     /// across runs), 1 BTC, 10,000 USDT and a zero BNB balance.
     pub fn fixture(name: &str) -> Self {
-        // FNV-1a: stable across runs and platforms, unlike the std hasher.
-        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-        });
+        // FNV-1a over the name's bytes: stable across runs, platforms and releases, unlike
+        // the std hasher. `write`, not `Hash::hash`, which would add a terminator byte.
+        let mut hasher = fnv::FnvHasher::default();
+        hasher.write(name.as_bytes());
+        let hash = hasher.finish();
         Account {
             uid: 100_000_000 + hash % 900_000_000,
             balances: vec![
@@ -122,6 +124,14 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fixture_uid_is_the_fnv_1a_hash_of_the_name_and_keeps_its_values() {
+        // Values users may have written down: they must not change with the hash's code.
+        assert_eq!(Account::fixture("main").uid, 893_307_336);
+        assert_eq!(Account::fixture("Alice").uid, 207_228_519);
+        assert_eq!(Account::fixture("default").uid, 442_166_782);
+    }
 
     #[test]
     fn fixtures_are_stable_and_zero_balances_can_be_omitted() {

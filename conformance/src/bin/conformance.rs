@@ -83,14 +83,10 @@ fn keys(args: &Args) -> anyhow::Result<TargetKeys> {
 }
 
 fn random_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    // The low bits of the clock, mixed: good enough to vary runs; printed to replay them.
-    (nanos as u64 ^ u64::from(std::process::id()).rotate_left(32))
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        >> 16
+    use std::hash::BuildHasher as _;
+    // Std's per-process random hash keys: a fresh value every run, printed to replay it.
+    // 48 bits, so the seed stays short to type and exact in any JSON reader.
+    std::hash::RandomState::new().hash_one(std::process::id()) >> 16
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -149,8 +145,10 @@ async fn main_with(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(path) = &args.junit {
-        std::fs::write(path, report.junit_xml())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let xml = report
+            .junit_xml()
+            .context("cannot write the JUnit report")?;
+        std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if report.skipped() > 0 {
         println!("{} skipped", report.skipped());
