@@ -54,7 +54,7 @@ impl ServerCore {
                 ),
                 keys,
                 Accounts::default(),
-                config.strict_signing,
+                !config.lenient_signing,
             ),
         }
     }
