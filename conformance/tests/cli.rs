@@ -121,3 +121,21 @@ fn list_prints_every_case_id() {
         assert!(text.contains(id), "{id} missing from --list");
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn list_into_a_closed_pipe_exits_quietly() {
+    // The pipe's reading end is closed before the binary starts, as `head` closes it once it
+    // has read enough: every write fails.
+    let (writer, reader) = tokio::net::unix::pipe::pipe().expect("a pipe");
+    drop(reader);
+    let writer = writer.into_blocking_fd().expect("the pipe's writing end");
+    let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .arg("--list")
+        .stdout(writer)
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(stderr, "", "nothing on stderr");
+}

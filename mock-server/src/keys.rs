@@ -122,6 +122,17 @@ pub enum KeyError {
     /// The text is not an RSA public key in SPKI PEM form.
     #[error("not an RSA public key PEM (as `openssl pkey -pubout` writes): {0}")]
     BadRsaPublicKeyPem(String),
+    /// The text is a PEM of another kind of key than the one asked for: an RSA key given as
+    /// an Ed25519 one, a private key given as a public one.
+    #[error(
+        "expected an {expected} public key PEM (as `openssl pkey -pubout` writes), found {found}"
+    )]
+    WrongKeyType {
+        /// The kind of key asked for: `Ed25519` or `RSA`.
+        expected: &'static str,
+        /// What the PEM holds, e.g. `an RSA public key` or `a PEM labelled "PRIVATE KEY"`.
+        found: String,
+    },
     /// An HMAC secret must not be empty.
     #[error("the HMAC secret for {0:?} is empty")]
     EmptySecret(String),
@@ -133,23 +144,83 @@ pub fn is_well_formed_api_key(api_key: &str) -> bool {
     (1..=64).contains(&api_key.len()) && api_key.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// The kinds of key a PEM file may hold, as [`KeyError::WrongKeyType`] names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyKind {
+    Ed25519,
+    Rsa,
+}
+
+impl KeyKind {
+    fn name(self) -> &'static str {
+        match self {
+            KeyKind::Ed25519 => "Ed25519",
+            KeyKind::Rsa => "RSA",
+        }
+    }
+}
+
+/// What `pem` holds, when it is a well-formed PEM but not a public key of kind `expected`:
+/// the words to tell the user so. `None` when it is of that kind (or not PEM at all), so that
+/// the parser's own error is the better one.
+fn other_key_kind(pem: &str, expected: KeyKind) -> Option<String> {
+    use rsa::pkcs8::der::pem;
+    use rsa::pkcs8::SubjectPublicKeyInfoRef;
+
+    let (label, der) = pem::decode_vec(pem.trim().as_bytes()).ok()?;
+    if label != "PUBLIC KEY" {
+        return Some(if label.contains("PRIVATE KEY") {
+            format!("a private key (PEM labelled {label:?}): give its public key, `openssl pkey -in KEY -pubout`")
+        } else {
+            format!("a PEM labelled {label:?}")
+        });
+    }
+    let spki = SubjectPublicKeyInfoRef::try_from(der.as_slice()).ok()?;
+    let oid = spki.algorithm.oid.to_string();
+    let found = match oid.as_str() {
+        "1.3.101.112" => KeyKind::Ed25519,
+        "1.2.840.113549.1.1.1" => KeyKind::Rsa,
+        "1.2.840.10045.2.1" => return Some("an EC (ECDSA) public key".to_owned()),
+        "1.3.101.110" => return Some("an X25519 public key".to_owned()),
+        "1.3.101.113" => return Some("an Ed448 public key".to_owned()),
+        _ => return Some(format!("a public key of algorithm OID {oid}")),
+    };
+    (found != expected).then(|| format!("an {} public key", found.name()))
+}
+
 /// Parses an Ed25519 public key from SPKI PEM (`-----BEGIN PUBLIC KEY-----`).
 ///
 /// # Errors
-/// [`KeyError::BadPublicKeyPem`] when the text is not such a key.
+/// [`KeyError::WrongKeyType`] when the PEM holds another kind of key (an RSA public key, a
+/// private key), [`KeyError::BadPublicKeyPem`] when the text is not such a key otherwise.
 pub fn ed25519_public_key_from_pem(pem: &str) -> Result<VerifyingKey, KeyError> {
-    VerifyingKey::from_public_key_pem(pem.trim())
-        .map_err(|e| KeyError::BadPublicKeyPem(e.to_string()))
+    VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| {
+        match other_key_kind(pem, KeyKind::Ed25519) {
+            Some(found) => KeyError::WrongKeyType {
+                expected: KeyKind::Ed25519.name(),
+                found,
+            },
+            None => KeyError::BadPublicKeyPem(e.to_string()),
+        }
+    })
 }
 
 /// Parses an RSA public key from SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as
 /// `openssl pkey -pubout` writes it.
 ///
 /// # Errors
-/// [`KeyError::BadRsaPublicKeyPem`] when the text is not such a key.
+/// [`KeyError::WrongKeyType`] when the PEM holds another kind of key (an Ed25519 public key,
+/// a private key), [`KeyError::BadRsaPublicKeyPem`] when the text is not such a key otherwise.
 pub fn rsa_public_key_from_pem(pem: &str) -> Result<RsaPublicKey, KeyError> {
-    RsaPublicKey::from_public_key_pem(pem.trim())
-        .map_err(|e| KeyError::BadRsaPublicKeyPem(e.to_string()))
+    RsaPublicKey::from_public_key_pem(pem.trim()).map_err(|e| {
+        match other_key_kind(pem, KeyKind::Rsa) {
+            Some(found) => KeyError::WrongKeyType {
+                expected: KeyKind::Rsa.name(),
+                found,
+            },
+            None => KeyError::BadRsaPublicKeyPem(e.to_string()),
+        }
+    })
 }
 
 /// API keys, their verification material, permissions and accounts.
@@ -171,8 +242,13 @@ impl KeyRegistry {
         keys
     }
 
-    /// Registers the [`demo`] key, with the default permissions.
+    /// Registers the [`demo`] key, with the default permissions, unless a key of its name is
+    /// registered already: a key given under the demo key's name replaces the demo key, never
+    /// the reverse.
     pub fn add_demo_key(&mut self) {
+        if self.keys.contains_key(demo::API_KEY) {
+            return;
+        }
         if let Ok(key) = ed25519_public_key_from_pem(demo::PUBLIC_KEY_PEM) {
             let _ = self.insert(demo::API_KEY, KeyMaterial::Ed25519(key));
         }
@@ -301,5 +377,43 @@ mod tests {
         ));
         assert!(!is_well_formed_api_key(&"a".repeat(65)));
         assert!(!is_well_formed_api_key(""));
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_type_names_what_was_expected_and_what_was_found() {
+        let rsa = include_str!("../tests/keys/rsa-test-public.pem");
+        assert_eq!(
+            ed25519_public_key_from_pem(rsa),
+            Err(KeyError::WrongKeyType {
+                expected: "Ed25519",
+                found: "an RSA public key".to_owned()
+            })
+        );
+        assert_eq!(
+            rsa_public_key_from_pem(demo::PUBLIC_KEY_PEM).map(drop),
+            Err(KeyError::WrongKeyType {
+                expected: "RSA",
+                found: "an Ed25519 public key".to_owned()
+            })
+        );
+        let Err(private) = ed25519_public_key_from_pem(demo::PRIVATE_KEY_PEM) else {
+            panic!("a private key is not a public key");
+        };
+        let message = private.to_string();
+        assert!(
+            message.contains("expected an Ed25519 public key"),
+            "{message}"
+        );
+        assert!(message.contains("found a private key"), "{message}");
+        assert!(rsa_public_key_from_pem(rsa).is_ok());
+    }
+
+    #[test]
+    fn a_key_under_the_demo_name_is_kept_when_the_demo_key_is_added() {
+        let mut keys = KeyRegistry::new();
+        keys.insert_hmac(demo::API_KEY, "mine").expect("registers");
+        keys.add_demo_key();
+        let key = keys.get(demo::API_KEY).expect("registered");
+        assert_eq!(key.material, KeyMaterial::Hmac(b"mine".to_vec()));
     }
 }

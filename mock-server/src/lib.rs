@@ -92,9 +92,12 @@ pub struct Config {
     pub pong_timeout: Duration,
     /// How long a connection may stay open (spec §1.3: 24 h).
     pub max_lifetime: Duration,
-    /// Accept only signatures over the raw UTF-8 payload, as the docs say, rather than also
-    /// the percent-encoded payload the official connectors sign (spec §3.2).
-    pub strict_signing: bool,
+    /// Also accept a signature over the payload percent-encoded as the official connectors
+    /// have encoded it (JavaScript's `encodeURIComponent`, Rust's `form_urlencoded`, Python's
+    /// `urlencode`), not only over the raw UTF-8 payload. Off by default: Binance verifies
+    /// over the raw payload (spec §3.2) and answers an encoded one with -1022, so a mock that
+    /// accepted it would hide exactly that client bug (docs/FIDELITY.md §10.13).
+    pub lenient_signing: bool,
     /// The largest message (and frame) accepted, in bytes; a larger one closes the
     /// connection with 1009. Binance documents none.
     pub max_message_size: usize,
@@ -123,7 +126,7 @@ impl Default for Config {
             ping_interval: Duration::from_secs(20),
             pong_timeout: Duration::from_secs(60),
             max_lifetime: Duration::from_secs(24 * 60 * 60),
-            strict_signing: false,
+            lenient_signing: false,
             max_message_size: 1 << 20,
             connection_rate_limit: 300,
             max_connections: 10_000,
@@ -234,9 +237,18 @@ impl MockServerBuilder {
         self
     }
 
-    /// Accept signatures over the raw payload only.
+    /// Also accept signatures over the percent-encoded payload the official connectors have
+    /// signed; see [`Config::lenient_signing`]. Off by default.
+    pub fn lenient_signing(mut self, lenient: bool) -> Self {
+        self.config.lenient_signing = lenient;
+        self
+    }
+
+    /// Accept signatures over the raw payload only (`true`, the default), or also over the
+    /// percent-encoded one (`false`): the inverse of [`lenient_signing`](Self::lenient_signing),
+    /// kept for callers written when lenient signing was the default.
     pub fn strict_signing(mut self, strict: bool) -> Self {
-        self.config.strict_signing = strict;
+        self.config.lenient_signing = !strict;
         self
     }
 

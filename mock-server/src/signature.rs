@@ -1,9 +1,11 @@
 //! Signature payloads and verification (spec §3.2).
 //!
 //! The payload is every param except `signature`, sorted by name, joined as `name=value`
-//! with `&`. The docs say values are not percent-encoded; the official connectors encode them
-//! (JS `encodeURIComponent`, Rust `form_urlencoded`, Python `urlencode`). Unless signing is
-//! strict, a signature over any of those payloads is accepted (docs/FIDELITY.md).
+//! with `&`, values as raw UTF-8: Binance verifies over that payload and nothing else, and
+//! answers a signature over a percent-encoded one with -1022, so by default (`strict`) that is
+//! all the mock accepts. Connectors have encoded values (JS `encodeURIComponent`, Rust
+//! `form_urlencoded`, Python `urlencode`); with lenient signing a signature over any of those
+//! payloads is accepted too (docs/FIDELITY.md §10.13).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
@@ -216,6 +218,32 @@ mod tests {
                 "a=x+y%2Cz~%2A%C3%A9",
             ]
         );
+    }
+
+    /// The API docs' own non-ASCII example signs the characters raw: a signature over the
+    /// percent-encoded payload is what production answers with -1022.
+    #[test]
+    fn a_non_ascii_value_is_signed_raw_and_its_percent_encoded_signature_is_refused_by_default() {
+        let signing = SigningKey::from_bytes(&[5; 32]);
+        let key = KeyMaterial::Ed25519(signing.verifying_key());
+        let params = Params::from_pairs(&[("apiKey", "k"), ("newClientOrderId", "注文1")]);
+        let strict_by_default = !crate::Config::default().lenient_signing;
+        let raw = BASE64.encode(
+            signing
+                .sign("apiKey=k&newClientOrderId=注文1".as_bytes())
+                .to_bytes(),
+        );
+        let encoded = BASE64.encode(
+            signing
+                .sign(b"apiKey=k&newClientOrderId=%E6%B3%A8%E6%96%871")
+                .to_bytes(),
+        );
+        assert_eq!(verify(&params, &raw, &key, strict_by_default), Ok(()));
+        assert_eq!(
+            verify(&params, &encoded, &key, strict_by_default),
+            Err(ApiError::InvalidSignature)
+        );
+        assert_eq!(verify(&params, &encoded, &key, false), Ok(()));
     }
 
     #[test]

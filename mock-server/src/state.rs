@@ -49,7 +49,7 @@ impl Server {
             keys,
             accounts: Accounts::default(),
             routes: Routes::default(),
-            strict_signing: config.strict_signing,
+            strict_signing: !config.lenient_signing,
             next_connection: 0,
             methods: &method::TABLE,
             timers: Timers {

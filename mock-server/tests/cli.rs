@@ -1,8 +1,8 @@
 //! The `mock-server` binary as users start it: flags, config file, exit codes, shutdown.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -25,12 +25,31 @@ struct Running {
 }
 
 impl Running {
+    /// Starts the binary with `args`, on a free loopback port and at log level `warn` unless
+    /// `args` say otherwise; its stderr is the test's.
     fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+        Running::spawn(args, Stdio::inherit())
+    }
+
+    /// Like [`start`](Self::start), with stderr piped for the test to read.
+    fn start_capturing_stderr(args: &[&str]) -> (Running, ChildStderr) {
+        let mut running = Running::spawn(args, Stdio::piped());
+        let stderr = running.child.stderr.take().expect("stderr is piped");
+        (running, stderr)
+    }
+
+    fn spawn(args: &[&str], stderr: Stdio) -> Running {
+        let mut command = Command::new(BIN);
+        if !args.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        if !args.contains(&"--log-level") {
+            command.args(["--log-level", "warn"]);
+        }
+        let mut child = command
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -48,15 +67,51 @@ impl Running {
     }
 
     fn signal_terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    fn signal_interrupt(&self) {
+        self.signal("-INT");
+    }
+
+    fn signal(&self, signal: &str) {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success());
     }
 
-    fn wait(mut self) -> ExitStatus {
-        self.child.wait().expect("the binary exits")
+    /// Waits for the process to exit, failing the test (and killing the process) when it
+    /// has not within [`LIMIT`].
+    fn wait(self) -> ExitStatus {
+        let pid = self.child.id();
+        let (sent, exited) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut running = self;
+            let _ = sent.send(running.child.wait());
+        });
+        match exited.recv_timeout(LIMIT) {
+            Ok(status) => status.expect("the binary exits"),
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                panic!("the binary did not exit within {LIMIT:?}");
+            }
+        }
+    }
+
+    /// The port the server listens on, from its URL.
+    fn port(&self) -> u16 {
+        let authority = self
+            .url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .expect("an authority");
+        let (_, port) = authority.rsplit_once(':').expect("a port");
+        port.parse().expect("a port number")
     }
 }
 
@@ -133,22 +188,47 @@ async fn binary_prints_its_url_accepts_the_demo_key_and_shuts_down_on_sigterm() 
     assert_eq!(status["result"]["apiKey"], demo::API_KEY, "{status}");
     // A client that leaves lets the server exit at once, well within the 30 s grace.
     ws.close(None).await.expect("closes");
-    let exit = tokio::task::spawn_blocking(move || server.wait())
-        .await
-        .expect("waits");
+    let exit = server.wait();
     assert!(exit.success(), "exit status {exit}");
 }
 
+/// Runs the binary with `args` (on a free loopback port unless they say otherwise) to its
+/// exit: its exit code and stderr.
 fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .output()
-        .expect("the binary runs");
+    let mut command = Command::new(BIN);
+    if !args.contains(&"--listen") {
+        command.args(["--listen", "127.0.0.1:0"]);
+    }
+    let output = output_within_limit(command.args(args));
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Runs `command` to its exit, failing the test (and killing the process) when it has not
+/// exited within [`LIMIT`]: a binary that starts serving where it should have refused its
+/// arguments must fail the test, not hang it.
+fn output_within_limit(command: &mut Command) -> std::process::Output {
+    let child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let pid = child.id();
+    let (sent, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sent.send(child.wait_with_output());
+    });
+    match exited.recv_timeout(LIMIT) {
+        Ok(output) => output.expect("the binary exits"),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the binary did not exit within {LIMIT:?}: {command:?}");
+        }
+    }
 }
 
 #[rstest]
@@ -385,4 +465,489 @@ fn permissions_for_an_unknown_key_or_name_exit_with_code_2() {
         assert_eq!(code, Some(2), "stderr: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
     }
+}
+
+/// Every flag of the binary, each with a valid value; `{ed25519}`, `{rsa}` and `{config}`
+/// stand for files the test writes. A flag missing here fails
+/// [`every_flag_in_the_help_has_a_case`].
+const EVERY_FLAG: &[&[&str]] = &[
+    &["--listen", "127.0.0.1:0"],
+    &["--key", "MyKey={ed25519}"],
+    &["--rsa-key", "MyRsaKey={rsa}"],
+    &["--hmac-key", "MyHmacKey=secret"],
+    &[
+        "--hmac-key",
+        "MyHmacKey=secret",
+        "--permissions",
+        "MyHmacKey=USER_DATA,TRADE",
+    ],
+    &[
+        "--hmac-key",
+        "MyHmacKey=secret",
+        "--account",
+        "MyHmacKey=main",
+    ],
+    &["--config", "{config}"],
+    &["--no-demo-key"],
+    &["--weight-limit", "100"],
+    &["--ping-interval", "5s"],
+    &["--pong-timeout", "90s"],
+    &["--max-lifetime", "1h"],
+    &["--strict-signing"],
+    &["--lenient-signing"],
+    &["--connection-rate-limit", "50"],
+    &["--max-connections", "20"],
+    &["--ban-after", "0"],
+    &["--ban-durations", "2m,10m,30m,1h,6h,1d,3d"],
+    &["--ban-durations", "90s"],
+    &["--shutdown-grace", "1s"],
+    &["--max-message-size", "4096"],
+    &["--log-level", "debug"],
+    &["--log-level", "mock_server=trace,warn"],
+];
+
+/// Writes the files [`EVERY_FLAG`]'s placeholders stand for into `dir`.
+fn flag_files(dir: &Path) -> [(&'static str, String); 3] {
+    write_public_key(dir, "ed25519.pem", &SigningKey::from_bytes(&[3; 32]));
+    std::fs::write(
+        dir.join("rsa.pem"),
+        include_str!("keys/rsa-test-public.pem"),
+    )
+    .expect("writes");
+    std::fs::write(
+        dir.join("mock.toml"),
+        "weight-limit = 100\nlenient-signing = false\n",
+    )
+    .expect("writes");
+    let path = |name: &str| dir.join(name).display().to_string();
+    [
+        ("{ed25519}", path("ed25519.pem")),
+        ("{rsa}", path("rsa.pem")),
+        ("{config}", path("mock.toml")),
+    ]
+}
+
+#[tokio::test]
+async fn every_flag_with_a_valid_value_starts_a_server_that_answers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = flag_files(dir.path());
+    for case in EVERY_FLAG {
+        let args: Vec<String> = case
+            .iter()
+            .map(|arg| {
+                files.iter().fold((*arg).to_owned(), |arg, (name, path)| {
+                    arg.replace(name, path)
+                })
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let server = Running::start(&args);
+        let mut ws = connect(&server.url).await;
+        let ping = call(&mut ws, json!({"id": 1, "method": "ping"})).await;
+        assert_eq!(ping["status"], 200, "{case:?}: {ping}");
+    }
+}
+
+#[test]
+fn every_flag_in_the_help_has_a_case() {
+    let output = output_within_limit(Command::new(BIN).arg("--help"));
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    let flags: Vec<&str> = help
+        .split_whitespace()
+        .map(|word| word.trim_end_matches(','))
+        .filter(|word| word.starts_with("--") && !["--help", "--version"].contains(word))
+        .collect();
+    assert!(flags.len() >= 20, "{help}");
+    for flag in flags {
+        assert!(
+            EVERY_FLAG.iter().any(|case| case.contains(&flag)),
+            "{flag} has no case in EVERY_FLAG"
+        );
+    }
+}
+
+#[test]
+fn help_and_version_print_to_stdout_and_exit_0() {
+    for flag in ["--help", "--version"] {
+        let output = output_within_limit(Command::new(BIN).arg(flag));
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("mock-server"), "{flag}: {stdout}");
+        assert!(output.stderr.is_empty(), "{flag}");
+    }
+}
+
+/// The ban of the `--ban-durations` flag shows in the 418 reply: "IP banned until T".
+#[tokio::test]
+async fn ban_durations_set_how_long_the_first_ban_lasts() {
+    let server = Running::start(&[
+        "--weight-limit",
+        "1",
+        "--ban-after",
+        "1",
+        "--ban-durations",
+        "7m,1d",
+    ]);
+    let mut ws = connect(&server.url).await;
+    // Allowed, then 429, then banned; a calendar minute that turns in between starts the
+    // count again, so a few more requests allow for it.
+    let mut banned = None;
+    for id in 0..10 {
+        let reply = call(&mut ws, json!({"id": id, "method": "ping"})).await;
+        if reply["status"] == 418 {
+            banned = Some(reply);
+            break;
+        }
+    }
+    let banned = banned.expect("a ban within 10 requests");
+    let message = banned["error"]["msg"].as_str().expect("a message");
+    let until: u128 = message
+        .split("banned until ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no ban time in {message:?}"));
+    let seven_minutes = 7 * 60 * 1000;
+    let lasts = until.saturating_sub(now_ms());
+    assert!(
+        (seven_minutes - 60_000..=seven_minutes).contains(&lasts),
+        "the ban lasts {lasts} ms: {banned}"
+    );
+}
+
+#[tokio::test]
+async fn max_connections_refuses_the_handshake_past_it_with_503() {
+    let server = Running::start(&["--max-connections", "1"]);
+    let _held = connect(&server.url).await;
+    let refused = tokio::time::timeout(LIMIT, tokio_tungstenite::connect_async(&server.url))
+        .await
+        .expect("an answer in time");
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+        }
+        other => panic!("expected HTTP 503, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connection_rate_limit_refuses_the_handshake_past_it_with_429() {
+    let server = Running::start(&["--connection-rate-limit", "1"]);
+    let _first = connect(&server.url).await;
+    let refused = tokio::time::timeout(LIMIT, tokio_tungstenite::connect_async(&server.url))
+        .await
+        .expect("an answer in time");
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!("expected HTTP 429, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn ping_interval_sets_how_often_the_server_pings() {
+    let server = Running::start(&["--ping-interval", "100ms"]);
+    let mut ws = connect(&server.url).await;
+    let frame = tokio::time::timeout(LIMIT, ws.next())
+        .await
+        .expect("a ping in time")
+        .expect("the connection stays open")
+        .expect("a valid frame");
+    assert!(matches!(frame, Message::Ping(_)), "{frame:?}");
+}
+
+#[tokio::test]
+async fn max_lifetime_closes_the_connection_with_1000() {
+    let server = Running::start(&["--max-lifetime", "200ms"]);
+    let mut ws = connect(&server.url).await;
+    loop {
+        let frame = tokio::time::timeout(LIMIT, ws.next())
+            .await
+            .expect("the connection ends in time");
+        match frame {
+            Some(Ok(Message::Close(Some(close)))) => {
+                assert_eq!(u16::from(close.code), 1000, "{close:?}");
+                break;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn max_message_size_ends_the_connection_on_a_larger_message() {
+    let server = Running::start(&["--max-message-size", "256"]);
+    let mut ws = connect(&server.url).await;
+    let small = call(&mut ws, json!({"id": 1, "method": "ping"})).await;
+    assert_eq!(small["status"], 200, "{small}");
+    let large = json!({"id": "x".repeat(300), "method": "ping"}).to_string();
+    ws.send(Message::text(large)).await.expect("sends");
+    let frame = tokio::time::timeout(LIMIT, ws.next())
+        .await
+        .expect("the connection ends in time");
+    match frame {
+        Some(Ok(Message::Close(close))) => {
+            if let Some(close) = close {
+                assert_eq!(u16::from(close.code), 1009, "{close:?}");
+            }
+        }
+        None | Some(Err(_)) => {}
+        Some(Ok(other)) => panic!("a 300-byte message was answered: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn no_demo_key_leaves_the_demo_key_unknown() {
+    let server = Running::start(&["--no-demo-key"]);
+    let mut ws = connect(&server.url).await;
+    let reply = call(&mut ws, logon(demo::API_KEY, &demo_signing_key(), now_ms())).await;
+    assert_eq!(reply["error"]["code"], -2015, "{reply}");
+}
+
+/// What a logon signed over `recvWindow=<signed>` but sending `recvWindow=1 000` gets: -1100
+/// for the malformed `recvWindow` when the signature passed, -1022 when it did not. No logon
+/// param can hold a space and succeed, so the malformed value carries it.
+async fn logon_code_with_recv_window_signed_as(server: &Running, signed: &str) -> i64 {
+    let key = demo_signing_key();
+    let ts = now_ms();
+    let payload = format!(
+        "apiKey={}&recvWindow={signed}&timestamp={ts}",
+        demo::API_KEY
+    );
+    let signature = BASE64.encode(key.sign(payload.as_bytes()).to_bytes());
+    let mut ws = connect(&server.url).await;
+    let reply = call(
+        &mut ws,
+        json!({"id": 1, "method": "session.logon", "params": {
+            "apiKey": demo::API_KEY, "recvWindow": "1 000", "timestamp": ts, "signature": signature}}),
+    )
+    .await;
+    reply["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("an error: {reply}"))
+}
+
+/// Binance verifies signatures over the raw payload only (spec §3.2); a percent-encoded one
+/// is accepted only with `--lenient-signing`.
+#[rstest]
+#[case::by_default(&[], -1022)]
+#[case::strict(&["--strict-signing"], -1022)]
+#[case::lenient(&["--lenient-signing"], -1100)]
+#[case::lenient_from_the_config_file(&["--config", "{lenient}"], -1100)]
+#[case::strict_flag_over_a_lenient_config_file(&["--config", "{lenient}", "--strict-signing"], -1022)]
+#[tokio::test]
+async fn a_percent_encoded_signature_is_refused_unless_signing_is_lenient(
+    #[case] args: &[&str],
+    #[case] encoded_code: i64,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lenient = dir.path().join("lenient.toml");
+    std::fs::write(&lenient, "lenient-signing = true\n").expect("writes");
+    let lenient = lenient.display().to_string();
+    let args: Vec<&str> = args
+        .iter()
+        .map(|arg| {
+            if *arg == "{lenient}" {
+                lenient.as_str()
+            } else {
+                arg
+            }
+        })
+        .collect();
+    let server = Running::start(&args);
+    assert_eq!(
+        logon_code_with_recv_window_signed_as(&server, "1%20000").await,
+        encoded_code,
+        "encodeURIComponent"
+    );
+    assert_eq!(
+        logon_code_with_recv_window_signed_as(&server, "1+000").await,
+        encoded_code,
+        "form_urlencoded"
+    );
+    assert_eq!(
+        logon_code_with_recv_window_signed_as(&server, "1 000").await,
+        -1100,
+        "the raw payload always verifies"
+    );
+}
+
+#[rstest]
+#[case::unknown_level(&["--log-level", "bogus"], "bogus")]
+#[case::unknown_level_among_directives(&["--log-level", "info,verbose"], "verbose")]
+#[case::bad_level_of_a_target(&["--log-level", "mock_server=loud"], "loud")]
+#[case::empty(&["--log-level", ""], "empty")]
+#[case::bad_ban_duration(&["--ban-durations", "2m,soon"], "soon")]
+#[case::both_signing_modes(&["--strict-signing", "--lenient-signing"], "--lenient-signing")]
+fn a_bad_value_exits_with_code_2_and_one_line_naming_it(
+    #[case] args: &[&str],
+    #[case] named: &str,
+) {
+    let (code, stderr) = run_to_exit(args);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.starts_with("mock-server: "), "stderr: {stderr}");
+    assert!(stderr.contains(named), "names {named:?}: {stderr}");
+}
+
+#[rstest]
+#[case::unknown_log_level("log-level = \"verbose\"\n", "verbose")]
+#[case::contradictory_signing("lenient-signing = true\nstrict-signing = true\n", "contradicts")]
+fn a_bad_config_value_exits_with_code_2_and_one_line_naming_it(
+    #[case] toml: &str,
+    #[case] named: &str,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("mock.toml");
+    std::fs::write(&config, toml).expect("writes");
+    let (code, stderr) = run_to_exit(&["--config", &config.display().to_string()]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.contains(named), "names {named:?}: {stderr}");
+}
+
+#[rstest]
+#[case::rsa_key_given_as_ed25519(
+    "--key",
+    "rsa",
+    "expected an Ed25519 public key",
+    "found an RSA public key"
+)]
+#[case::ed25519_key_given_as_rsa(
+    "--rsa-key",
+    "ed25519",
+    "expected an RSA public key",
+    "found an Ed25519 public key"
+)]
+#[case::private_key_given_as_public(
+    "--key",
+    "private",
+    "expected an Ed25519 public key",
+    "found a private key"
+)]
+fn a_key_file_of_the_wrong_type_names_what_was_expected_and_found(
+    #[case] flag: &str,
+    #[case] file: &str,
+    #[case] expected: &str,
+    #[case] found: &str,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("key.pem");
+    let pem = match file {
+        "rsa" => include_str!("keys/rsa-test-public.pem"),
+        "ed25519" => demo::PUBLIC_KEY_PEM,
+        _ => demo::PRIVATE_KEY_PEM,
+    };
+    std::fs::write(&path, pem).expect("writes");
+    let (code, stderr) = run_to_exit(&[flag, &format!("MyKey={}", path.display())]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.contains(expected), "stderr: {stderr}");
+    assert!(stderr.contains(found), "stderr: {stderr}");
+    assert!(!stderr.contains("unknown"), "stderr: {stderr}");
+}
+
+#[test]
+fn an_address_in_use_is_reported_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = taken.local_addr().expect("an address");
+    let reason = std::net::TcpListener::bind(address)
+        .expect_err("the address is taken")
+        .to_string();
+    let (code, stderr) = run_to_exit(&["--listen", &address.to_string()]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.contains(&address.to_string()), "stderr: {stderr}");
+    assert_eq!(
+        stderr.matches(&reason).count(),
+        1,
+        "{reason:?} once: {stderr}"
+    );
+}
+
+/// A key given under the demo key's name is that name's key: the demo key does not come
+/// back over it, and `--permissions` may name it like any other key.
+#[tokio::test]
+async fn a_key_under_the_demo_name_replaces_the_demo_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mine = SigningKey::from_bytes(&[21; 32]);
+    write_public_key(dir.path(), "mine.pem", &mine);
+    let key_arg = format!(
+        "{}={}",
+        demo::API_KEY,
+        dir.path().join("mine.pem").display()
+    );
+    let permissions = format!("{}=USER_DATA,TRADE", demo::API_KEY);
+    let server = Running::start(&["--key", &key_arg, "--permissions", &permissions]);
+    let mut ws = connect(&server.url).await;
+
+    let demo_logon = call(&mut ws, logon(demo::API_KEY, &demo_signing_key(), now_ms())).await;
+    assert_eq!(demo_logon["error"]["code"], -1022, "{demo_logon}");
+    let my_logon = call(&mut ws, logon(demo::API_KEY, &mine, now_ms())).await;
+    assert_eq!(my_logon["status"], 200, "{my_logon}");
+    let status = call(
+        &mut ws,
+        json!({"id": 3, "method": "account.status", "params": {"timestamp": now_ms()}}),
+    )
+    .await;
+    assert_eq!(status["result"]["canTrade"], true, "{status}");
+}
+
+/// Everything the process wrote on stderr, once it has exited.
+fn read_to_end(mut stderr: ChildStderr) -> String {
+    let mut text = String::new();
+    stderr.read_to_string(&mut text).expect("stderr reads");
+    text
+}
+
+#[rstest]
+#[case::any_address_with_the_demo_key(&["--listen", "0.0.0.0:0"], 1)]
+#[case::any_address_without_the_demo_key(&["--listen", "0.0.0.0:0", "--no-demo-key"], 0)]
+#[case::loopback_with_the_demo_key(&["--listen", "127.0.0.1:0"], 0)]
+fn a_non_loopback_address_with_the_demo_key_warns_once(
+    #[case] args: &[&str],
+    #[case] warnings: usize,
+) {
+    let (server, stderr) = Running::start_capturing_stderr(args);
+    server.signal_terminate();
+    let exit = server.wait();
+    assert!(exit.success(), "exit status {exit}");
+    let stderr = read_to_end(stderr);
+    let warned = stderr
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("demo key"))
+        .count();
+    assert_eq!(warned, warnings, "stderr: {stderr}");
+}
+
+#[tokio::test]
+async fn a_server_on_any_address_is_reachable_on_loopback() {
+    let server = Running::start(&["--listen", "0.0.0.0:0"]);
+    let url = format!("ws://127.0.0.1:{}/ws-api/v3", server.port());
+    let mut ws = connect(&url).await;
+    let ping = call(&mut ws, json!({"id": 1, "method": "ping"})).await;
+    assert_eq!(ping["status"], 200, "{ping}");
+}
+
+/// The first Ctrl-C starts the shutdown grace (an hour here, held by an open connection);
+/// the second ends the process at once, with the exit code of an interrupted program.
+#[tokio::test]
+async fn a_second_interrupt_during_the_shutdown_grace_exits_at_once() {
+    let server = Running::start(&["--shutdown-grace", "1h"]);
+    let mut ws = connect(&server.url).await;
+    server.signal_interrupt();
+    let event = next_text(&mut ws).await;
+    assert_eq!(event["event"]["e"], "serverShutdown", "{event}");
+    let status = call(&mut ws, json!({"id": 2, "method": "session.status"})).await;
+    assert_eq!(
+        status["status"], 200,
+        "still serving in the grace: {status}"
+    );
+
+    server.signal_interrupt();
+    let exit = server.wait();
+    assert_eq!(exit.code(), Some(130), "exit status {exit}");
 }

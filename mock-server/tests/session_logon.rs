@@ -389,6 +389,39 @@ async fn raw_payload_logons_succeed_with_either_signing_mode(#[case] strict: boo
     assert_eq!(client.request(&alice().logon("1", T0)).await, logged_on());
 }
 
+/// Binance verifies over the raw payload only, so by default so does the mock; the builder's
+/// `lenient_signing` brings back the percent-encoded payloads some connectors sign.
+#[rstest]
+#[case::by_default(None, Verdict::SignatureRefused)]
+#[case::lenient(Some(true), Verdict::SignatureAccepted)]
+#[case::not_lenient(Some(false), Verdict::SignatureRefused)]
+#[tokio::test]
+async fn a_percent_encoded_signature_is_refused_unless_signing_is_lenient(
+    #[case] lenient: Option<bool>,
+    #[case] verdict: Verdict,
+) {
+    let mut builder = alice().register(frozen_builder());
+    if let Some(lenient) = lenient {
+        builder = builder.lenient_signing(lenient);
+    }
+    let server = start(builder).await;
+    let mut client = Client::connect(&server).await;
+    let signature = alice().sign("apiKey=aliceKey1&recvWindow=1%20000&timestamp=1700000000000");
+    let params = alice().params_with_signature(
+        &[
+            ("apiKey", r#""aliceKey1""#),
+            ("timestamp", "1700000000000"),
+            ("recvWindow", r#""1 000""#),
+        ],
+        &signature,
+    );
+    let expected = match verdict {
+        Verdict::SignatureAccepted => refused(400, -1100, RECV_WINDOW_ILLEGAL),
+        Verdict::SignatureRefused => refused(400, -1022, BAD_SIGNATURE),
+    };
+    assert_eq!(client.request(&logon_with(&params)).await, expected);
+}
+
 #[tokio::test]
 async fn logon_with_the_v3_prefix_works() {
     let server = server().await;

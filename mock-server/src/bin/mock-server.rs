@@ -19,7 +19,7 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::Parser;
 use mock_server::{
     demo, ed25519_public_key_from_pem, rsa_public_key_from_pem, Account, Balance, Config,
-    MockServer, Permissions,
+    KeyRegistry, MockServer, Permissions,
 };
 use serde::Deserialize;
 
@@ -66,9 +66,14 @@ struct Args {
     /// Close connections after this long [default: 24h]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     max_lifetime: Option<Duration>,
-    /// Accept only signatures over the raw payload (not the percent-encoded one).
-    #[arg(long)]
+    /// Accept only signatures over the raw payload, as Binance does [the default; kept so that
+    /// older command lines still run]
+    #[arg(long, conflicts_with = "lenient_signing")]
     strict_signing: bool,
+    /// Also accept signatures over the percent-encoded payload some connectors sign (Binance
+    /// refuses them with -1022)
+    #[arg(long)]
+    lenient_signing: bool,
     /// New connections allowed per IP per 5 minutes [default: 300]
     #[arg(long, value_name = "N")]
     connection_rate_limit: Option<u32>,
@@ -80,7 +85,7 @@ struct Args {
     ban_after: Option<u32>,
     /// Durations of successive bans of an IP, the last repeating [default: 2m,10m,30m,1h,6h,1d,3d]
     #[arg(long, value_name = "D,D,...", value_parser = parse_durations)]
-    ban_durations: Option<Vec<Duration>>,
+    ban_durations: Option<DurationList>,
     /// How long clients may stay after serverShutdown [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     shutdown_grace: Option<Duration>,
@@ -106,6 +111,7 @@ struct FileSettings {
     #[serde(default, with = "humantime_option")]
     max_lifetime: Option<Duration>,
     strict_signing: Option<bool>,
+    lenient_signing: Option<bool>,
     connection_rate_limit: Option<u32>,
     max_connections: Option<usize>,
     ban_after: Option<u32>,
@@ -173,7 +179,12 @@ mod humantime_option {
     }
 }
 
-fn parse_durations(text: &str) -> Result<Vec<Duration>, String> {
+/// A comma-separated list of durations, one flag value: a type of its own, because clap reads
+/// an `Option<Vec<_>>` field as a flag given many times, each value one element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct DurationList(Vec<Duration>);
+
+fn parse_durations(text: &str) -> Result<DurationList, String> {
     let durations = text
         .split(',')
         .map(|part| humantime::parse_duration(part.trim()).map_err(|e| format!("{part:?}: {e}")))
@@ -181,7 +192,32 @@ fn parse_durations(text: &str) -> Result<Vec<Duration>, String> {
     if durations.iter().any(Duration::is_zero) {
         return Err("ban durations must be longer than zero".to_owned());
     }
-    Ok(durations)
+    Ok(DurationList(durations))
+}
+
+/// The levels `--log-level` takes on its own; anything else must be a filter directive such
+/// as `mock_server=debug`, since a bare unknown word would silently become a target name.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// The log filter for `text`.
+///
+/// # Errors
+/// A bare word that is no level, an empty text, or a directive the filter syntax refuses.
+fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    let usage = "error, warn, info, debug, trace, off, or a filter such as mock_server=debug";
+    let directives: Vec<&str> = text.split(',').map(str::trim).collect();
+    if directives.iter().all(|d| d.is_empty()) {
+        return Err(format!("empty log level (expected {usage})"));
+    }
+    if let Some(bad) = directives.iter().find(|d| {
+        !d.contains('=')
+            && !d.contains('[')
+            && !LOG_LEVELS.contains(&d.to_ascii_lowercase().as_str())
+    }) {
+        return Err(format!("unknown log level {bad:?} (expected {usage})"));
+    }
+    tracing_subscriber::EnvFilter::try_new(text)
+        .map_err(|error| format!("invalid log level {text:?}: {error}"))
 }
 
 fn parse_assignment(text: &str) -> Result<(String, String), String> {
@@ -236,7 +272,20 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
         .max_lifetime
         .or(file.max_lifetime)
         .unwrap_or(defaults.max_lifetime);
-    config.strict_signing = args.strict_signing || file.strict_signing.unwrap_or(false);
+    config.lenient_signing = if args.strict_signing {
+        false
+    } else if args.lenient_signing {
+        true
+    } else {
+        match (file.lenient_signing, file.strict_signing) {
+            (Some(lenient), Some(strict)) if lenient == strict => bail!(
+                "config file: lenient-signing = {lenient} contradicts strict-signing = {strict}"
+            ),
+            (Some(lenient), _) => lenient,
+            (None, Some(strict)) => !strict,
+            (None, None) => defaults.lenient_signing,
+        }
+    };
     config.connection_rate_limit = args
         .connection_rate_limit
         .or(file.connection_rate_limit)
@@ -256,7 +305,7 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
         ),
         None => None,
     };
-    if let Some(durations) = args.ban_durations.or(file_ban_durations) {
+    if let Some(DurationList(durations)) = args.ban_durations.or(file_ban_durations) {
         config.bans.durations = durations;
     }
     config.shutdown_grace = args
@@ -331,11 +380,30 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
     })
 }
 
+impl Settings {
+    /// Whether the built-in demo key will be registered: asked for, and not replaced by a key
+    /// given under its name.
+    fn demo_key_active(&self) -> bool {
+        let replaced = self
+            .ed25519_keys
+            .iter()
+            .chain(&self.rsa_keys)
+            .map(|(name, _)| name)
+            .chain(self.hmac_keys.iter().map(|(name, _)| name))
+            .any(|name| name == demo::API_KEY);
+        self.demo_key && !replaced
+    }
+}
+
 async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
     let mut builder = MockServer::builder()
         .listen(settings.listen)
         .config(settings.config.clone());
-    if !settings.demo_key {
+    if settings.demo_key {
+        // Registered first, so that a key given under its name replaces it and
+        // `--permissions` or `[key-options]` may name it.
+        builder = builder.with_keys(KeyRegistry::add_demo_key);
+    } else {
         builder = builder.without_demo_key();
     }
     for (name, path) in &settings.ed25519_keys {
@@ -392,23 +460,50 @@ async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
         }
         builder = builder.account(name, account);
     }
-    Ok(builder.start().await?)
+    // `StartError`'s message already holds the operating system's reason: printed as a
+    // chain, it would say "Address already in use" twice.
+    builder.start().await.map_err(|error| anyhow!("{error}"))
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C and SIGTERM as one stream, listened to from startup on so that none is missed: the
+/// first asks for a graceful shutdown, a second one cuts its grace short.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl ShutdownSignals {
+    /// Starts listening; must run inside the runtime.
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let unix = signal(SignalKind::interrupt())
+                .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                .ok();
+            ShutdownSignals { unix }
+        }
+        #[cfg(not(unix))]
+        ShutdownSignals {}
+    }
+
+    /// Waits for the next signal.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.unix {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
+
+/// The exit code after a second signal ends the shutdown grace: 128 + SIGINT, as shells
+/// report an interrupted program.
+const INTERRUPTED: u8 = 130;
 
 /// Parses the command line. Help and version go to stdout with exit code 0; a usage error
 /// is one line on stderr and exit code 2.
@@ -441,13 +536,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter = match tracing_subscriber::EnvFilter::try_new(&settings.log_level) {
+    let filter = match log_filter(&settings.log_level) {
         Ok(filter) => filter,
         Err(error) => {
-            eprintln!(
-                "mock-server: invalid log level {:?}: {error}",
-                settings.log_level
-            );
+            eprintln!("mock-server: {error}");
             return ExitCode::from(2);
         }
     };
@@ -467,6 +559,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
+        let mut signals = ShutdownSignals::listen();
         let server = match start(&settings).await {
             Ok(server) => server,
             Err(error) => {
@@ -474,16 +567,29 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        let demo_key = settings.demo_key_active();
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "mock-server listening on {}", server.url());
-        if settings.demo_key {
+        if demo_key {
             let _ = writeln!(stdout, "demo API key: {}", demo::API_KEY);
         }
         let _ = stdout.flush();
         drop(stdout);
-        shutdown_signal().await;
-        tracing::info!("shutting down");
-        server.shutdown().await;
-        ExitCode::SUCCESS
+        if demo_key && !server.address().ip().is_loopback() {
+            tracing::warn!(
+                "listening on {}, not a loopback address, with the public demo key registered: \
+                 anyone who reaches this address can log on with it (--no-demo-key turns it off)",
+                server.address()
+            );
+        }
+        signals.next().await;
+        tracing::info!("shutting down (a second Ctrl-C exits at once)");
+        tokio::select! {
+            () = server.shutdown() => ExitCode::SUCCESS,
+            () = signals.next() => {
+                tracing::warn!("second signal: exiting without waiting for connections");
+                ExitCode::from(INTERRUPTED)
+            }
+        }
     })
 }
