@@ -73,7 +73,84 @@ fn check_timing(params: &Params<'_>, now: Timestamp) -> Result<(), ApiError> {
     timing::check(timestamp, recv_window, now)
 }
 
-/// Authenticates a request by its own `apiKey` and `signature`.
+/// A signature check taken out of the server lock: everything it needs, owned, so that the
+/// expensive part (Ed25519, RSA, HMAC over every candidate payload) runs while other
+/// connections use the server.
+#[derive(Debug)]
+pub struct SignatureCheck {
+    api_key: String,
+    signature: String,
+    material: KeyMaterial,
+    strict: bool,
+    payloads: Vec<String>,
+}
+
+/// The outcome of a [`SignatureCheck`], handed back to the request it was made for.
+#[derive(Debug)]
+pub struct CheckedSignature {
+    api_key: String,
+    signature: String,
+    material: KeyMaterial,
+    strict: bool,
+    /// The payload it was checked over (the raw one; the encoded ones follow from it).
+    payload: String,
+    outcome: Result<(), ApiError>,
+}
+
+impl SignatureCheck {
+    /// The check a request's own `apiKey` and `signature` call for, if it carries both and
+    /// names a registered key. Only reads; the request is handled later as usual.
+    pub(crate) fn prepare(params: &Params<'_>, keys: &KeyRegistry, strict: bool) -> Option<Self> {
+        let api_key = mandatory(params, "apiKey").ok()?;
+        let signature = mandatory(params, "signature").ok()?;
+        let key = keys.get(api_key)?;
+        Some(SignatureCheck {
+            api_key: api_key.to_owned(),
+            signature: signature.to_owned(),
+            material: key.material.clone(),
+            strict,
+            payloads: signature::candidate_payloads(params, strict),
+        })
+    }
+
+    /// Verifies the signature.
+    pub fn run(self) -> CheckedSignature {
+        let outcome = signature::verify_payloads(&self.payloads, &self.signature, &self.material);
+        let mut payloads = self.payloads;
+        CheckedSignature {
+            api_key: self.api_key,
+            signature: self.signature,
+            material: self.material,
+            strict: self.strict,
+            payload: payloads.swap_remove(0),
+            outcome,
+        }
+    }
+}
+
+impl CheckedSignature {
+    /// The outcome, if this check covered exactly this signature of this payload by this
+    /// key material under these rules: a key replaced or a setting changed in between, or a
+    /// check made for another request, is not used.
+    fn outcome_for(
+        &self,
+        params: &Params<'_>,
+        signature: &str,
+        key: (&str, &KeyMaterial),
+        strict: bool,
+    ) -> Option<Result<(), ApiError>> {
+        let covers = self.api_key == key.0
+            && self.signature == signature
+            && self.strict == strict
+            && &self.material == key.1
+            && signature::raw_payload(params) == self.payload;
+        covers.then(|| self.outcome.clone())
+    }
+}
+
+/// Authenticates a request by its own `apiKey` and `signature`; the signature's outcome is
+/// taken from `checked` when that check covered it (see [`SignatureCheck`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn by_signature<'k>(
     params: &Params<'_>,
     keys: &'k KeyRegistry,
@@ -81,6 +158,7 @@ pub(crate) fn by_signature<'k>(
     strict_signing: bool,
     types: KeyTypes,
     security: Security,
+    checked: Option<&CheckedSignature>,
 ) -> Result<Authenticated<'k>, ApiError> {
     let api_key = mandatory(params, "apiKey")?;
     let signature = mandatory(params, "signature")?;
@@ -92,7 +170,12 @@ pub(crate) fn by_signature<'k>(
     if types == KeyTypes::Ed25519 && !matches!(key.material, KeyMaterial::Ed25519(_)) {
         return Err(ApiError::InvalidSignature);
     }
-    signature::verify(params, signature, &key.material, strict_signing)?;
+    let outcome = checked
+        .and_then(|c| c.outcome_for(params, signature, (api_key, &key.material), strict_signing));
+    match outcome {
+        Some(outcome) => outcome?,
+        None => signature::verify(params, signature, &key.material, strict_signing)?,
+    }
     check_timing(params, now)?;
     if !security.allowed(key.permissions) {
         return Err(ApiError::RejectedApiKey);
@@ -116,9 +199,18 @@ pub(crate) fn signed_request<'k>(
     now: Timestamp,
     strict_signing: bool,
     security: Security,
+    checked: Option<&CheckedSignature>,
 ) -> Result<Authenticated<'k>, ApiError> {
     if params.get("apiKey").is_some() || params.get("signature").is_some() {
-        return by_signature(params, keys, now, strict_signing, KeyTypes::Any, security);
+        return by_signature(
+            params,
+            keys,
+            now,
+            strict_signing,
+            KeyTypes::Any,
+            security,
+            checked,
+        );
     }
     let Some(logon) = &session.logon else {
         return Err(ApiError::MandatoryParam("apiKey"));

@@ -33,7 +33,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
 use crate::server::Shutdown;
-use crate::socketless::{Connection, Server, Transmit};
+use crate::socketless::{Connection, Server, SignatureCheck, Transmit};
 use crate::Config;
 
 /// Takes `mutex`. A panic elsewhere cannot leave the server state half-written (every change
@@ -188,18 +188,27 @@ impl Pump<'_> {
         }
     }
 
-    /// Hands one text frame to the core. A first subscription opens the connection's
-    /// mailbox while the server lock is still held, so no event pushed after the
-    /// subscription can miss it.
+    /// Hands one text frame to the core. A request that carries its own signature has it
+    /// verified first, between two short holds of the server lock, so that connections
+    /// verify on every core at once; the request itself is then handled under the lock as
+    /// any other, in order. A first subscription opens the connection's mailbox while the
+    /// server lock is still held, so no event pushed after the subscription can miss it.
     fn handle_text(
         &self,
         connection: &mut Connection,
         mailbox: &mut Option<MailboxReceiver>,
         text: &str,
     ) {
+        // Only a frame that names a signature can need one checked: the rest skip the step.
+        let checked = if text.contains("\"signature\"") {
+            let check = lock(self.state).check_signature_of(text);
+            check.map(SignatureCheck::run)
+        } else {
+            None
+        };
         let now = self.clock.now();
         let mut state = lock(self.state);
-        connection.handle_text(text, now, &mut state);
+        connection.handle_checked_text(text, now, &mut state, checked);
         if mailbox.is_none() && connection.has_subscriptions() {
             let (sender, queue) = mpsc::channel(self.config.event_queue.max(1));
             let overflow = CancellationToken::new();

@@ -95,11 +95,15 @@ fn payload(params: &Params<'_>, encoding: Encoding) -> String {
     out
 }
 
+/// The payload as the docs prescribe it: values as raw UTF-8.
+pub(crate) fn raw_payload(params: &Params<'_>) -> String {
+    payload(params, Encoding::Raw)
+}
+
 /// The payloads a signature may cover: the raw one first, then (unless `strict`) each
 /// distinct percent-encoded variant.
 pub(crate) fn candidate_payloads(params: &Params<'_>, strict: bool) -> Vec<String> {
-    let raw = payload(params, Encoding::Raw);
-    let mut payloads = vec![raw];
+    let mut payloads = vec![raw_payload(params)];
     if !strict {
         for encoding in &Encoding::ALL[1..] {
             let encoded = payload(params, *encoding);
@@ -121,7 +125,18 @@ pub(crate) fn verify(
     key: &KeyMaterial,
     strict: bool,
 ) -> Result<(), ApiError> {
-    let payloads = candidate_payloads(params, strict);
+    verify_payloads(&candidate_payloads(params, strict), signature, key)
+}
+
+/// Checks `signature` with `key` over any of `payloads`.
+///
+/// # Errors
+/// [`ApiError::InvalidSignature`] when the signature is malformed or matches no payload.
+pub(crate) fn verify_payloads(
+    payloads: &[String],
+    signature: &str,
+    key: &KeyMaterial,
+) -> Result<(), ApiError> {
     let valid = match key {
         KeyMaterial::Ed25519(public) => {
             let bytes = BASE64

@@ -47,6 +47,7 @@ use crate::rate_limit::{Charge, Verdict};
 use crate::session::{ConnectionOptions, RequestSummary, SessionState};
 use crate::user_data::{self, Subscriptions};
 
+pub use crate::auth::{CheckedSignature, SignatureCheck};
 pub use crate::state::Server;
 
 /// REQUEST_WEIGHT charged for opening a connection (spec §5.1).
@@ -296,6 +297,20 @@ impl Connection {
     /// stops here) → check the params → run the method. Frames refused before the weight
     /// is charged carry no `rateLimits`.
     pub fn handle_text(&mut self, text: &str, now: Timestamp, server: &mut Server) {
+        self.handle_checked_text(text, now, server, None);
+    }
+
+    /// [`handle_text`](Self::handle_text) for a frame whose signature was checked already,
+    /// outside the server lock ([`Server::check_signature_of`]): the request is handled as
+    /// usual, but its signature is not verified again, unless the key or the signing rules
+    /// changed in between.
+    pub fn handle_checked_text(
+        &mut self,
+        text: &str,
+        now: Timestamp,
+        server: &mut Server,
+        checked: Option<CheckedSignature>,
+    ) {
         if self.closing.is_some() {
             return;
         }
@@ -343,6 +358,7 @@ impl Connection {
                 server,
                 now,
                 security: method.security,
+                checked: checked.as_ref(),
             };
             let mut cursor = ParamCursor::new(params);
             cursor.take("returnRateLimits");
@@ -756,5 +772,86 @@ mod tests {
                 if a.contains("-1003") && a.contains(r#""status":429"#) && b.contains(r#""status":418"#)),
             "{sent:?}"
         );
+    }
+
+    /// A `session.logon` by the demo key at `timestamp` ms, signed over `signed` (the real
+    /// payload when `None`).
+    fn demo_logon(timestamp: i64, signed: Option<&str>) -> String {
+        use base64::Engine as _;
+        use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+        use ed25519_dalek::Signer as _;
+        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(crate::demo::PRIVATE_KEY_PEM)
+            .expect("the demo key parses");
+        let payload = format!("apiKey={}&timestamp={timestamp}", crate::demo::API_KEY);
+        let signature = key.sign(signed.unwrap_or(&payload).as_bytes());
+        let signature = base64::engine::general_purpose::STANDARD.encode(signature.to_bytes());
+        format!(
+            r#"{{"id":"in","method":"session.logon","params":{{"apiKey":"{}","timestamp":{timestamp},"signature":"{signature}","returnRateLimits":false}}}}"#,
+            crate::demo::API_KEY
+        )
+    }
+
+    #[test]
+    fn a_signature_checked_outside_the_lock_answers_as_one_checked_inside() {
+        let now = T0.plus(secs(1));
+        for signed in [None, Some("apiKey=tampered&timestamp=1")] {
+            let text = demo_logon(now.as_millis(), signed);
+            let mut server = server(6000);
+            let mut inline = session_on(&mut server);
+            let expected = inline.request(&text, now, &mut server);
+            let check = server.check_signature_of(&text).expect("a signed request");
+            let mut outside = session_on(&mut server);
+            outside.handle_checked_text(&text, now, &mut server, Some(check.run()));
+            assert_eq!(outside.drain(), [Transmit::Text(expected)]);
+        }
+    }
+
+    #[test]
+    fn a_check_is_not_used_for_another_request_or_a_replaced_key() {
+        let now = T0.plus(secs(1));
+        let valid = demo_logon(now.as_millis(), None);
+        // Made on a server of its own, so that replacing the key below leaves it as it was.
+        let checked = || {
+            server(6000)
+                .check_signature_of(&valid)
+                .map(SignatureCheck::run)
+        };
+        let mut server = server(6000);
+        // The same signature on another request: its own payload is verified, and fails.
+        let other = valid.replace(
+            &format!("\"timestamp\":{}", now.as_millis()),
+            &format!("\"timestamp\":{}", now.as_millis() - 1),
+        );
+        let mut c = session_on(&mut server);
+        c.handle_checked_text(&other, now, &mut server, checked());
+        assert!(
+            matches!(&c.drain()[..], [Transmit::Text(reply)] if reply.contains("-1022")),
+            "a check of one payload must not pass another"
+        );
+        // The key replaced after the check: the new material decides.
+        let other_key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        server
+            .keys_mut()
+            .insert_ed25519(crate::demo::API_KEY, other_key)
+            .expect("a well-formed key");
+        let mut c = session_on(&mut server);
+        c.handle_checked_text(&valid, now, &mut server, checked());
+        assert!(
+            matches!(&c.drain()[..], [Transmit::Text(reply)] if reply.contains("-1022")),
+            "a check against replaced key material must not pass"
+        );
+    }
+
+    #[test]
+    fn only_requests_with_their_own_signature_for_a_known_key_need_a_check() {
+        let server = server(6000);
+        assert!(server
+            .check_signature_of(r#"{"id":1,"method":"ping"}"#)
+            .is_none());
+        assert!(server
+            .check_signature_of(r#"{"id":1,"method":"session.logon","params":{"apiKey":"Nobody","signature":"x","timestamp":1}}"#)
+            .is_none());
+        assert!(server.check_signature_of("not json").is_none());
+        assert!(server.check_signature_of(&demo_logon(1, None)).is_some());
     }
 }

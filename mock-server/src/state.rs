@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::account::{Account, Accounts};
+use crate::auth::SignatureCheck;
 use crate::clock::Timestamp;
+use crate::envelope::parse_request;
 use crate::error::ApiError;
 use crate::handshake::Refusal;
 use crate::keys::KeyRegistry;
@@ -92,6 +94,15 @@ impl Server {
     /// `{"subscriptionId": N, "event": {...}}`).
     pub fn user_data_event(&self, account: &str, event: &serde_json::Value) -> Vec<(u64, String)> {
         self.routes.deliver(account, event)
+    }
+
+    /// The signature check a text frame calls for, if it is a request that carries its own
+    /// `apiKey` and `signature` for a registered key: cheap to make under the server lock,
+    /// to be [run](SignatureCheck::run) after releasing it, and its outcome handed to
+    /// [`Connection::handle_checked_text`](crate::socketless::Connection::handle_checked_text).
+    pub fn check_signature_of(&self, text: &str) -> Option<SignatureCheck> {
+        let request = parse_request(text).ok()?;
+        SignatureCheck::prepare(&request.params, &self.keys, self.strict_signing)
     }
 
     /// The registered keys, to add or revoke one while connections are open.

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 use serde_json::value::RawValue;
 
-use crate::auth::{self, Authenticated, KeyTypes, Security};
+use crate::auth::{self, Authenticated, CheckedSignature, KeyTypes, Security};
 use crate::clock::Timestamp;
 use crate::envelope::{ParamCursor, Params};
 use crate::error::ApiError;
@@ -129,6 +129,8 @@ pub(crate) struct Context<'a> {
     pub now: Timestamp,
     /// The security type of the method being run.
     pub security: Security,
+    /// The request's signature, if it was already checked outside the server lock.
+    pub checked: Option<&'a CheckedSignature>,
 }
 
 impl Context<'_> {
@@ -147,6 +149,7 @@ impl Context<'_> {
             server.strict_signing,
             types,
             self.security,
+            self.checked,
         )
     }
 
@@ -160,6 +163,7 @@ impl Context<'_> {
             self.now,
             server.strict_signing,
             self.security,
+            self.checked,
         )
     }
 }
