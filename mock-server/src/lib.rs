@@ -36,6 +36,30 @@
 //!
 //! The binary `mock-server` runs the same server from the command line
 //! (`cargo run --release -p mock-server`); [`socketless`] is the same server without sockets.
+//!
+//! # Layout
+//!
+//! The modules in the order a request passes through them:
+//!
+//! - `server`: accepts TCP connections, holds the connection cap, admits or refuses the
+//!   WebSocket upgrade (`handshake` reads its URL options), owns the state every connection
+//!   shares, and shuts down.
+//! - `connection`: the pump between one socket and its [`socketless::Connection`]: frames
+//!   in, queued frames out, one timer on the server's [`Clock`]; the close handshake.
+//! - `socketless`: one connection's state machine without I/O: requests, keepalive
+//!   (`keepalive`), lifetime and shutdown, on the time it is given; [`socketless::Server`]
+//!   (`state`) is what all connections share.
+//! - `envelope`: parses a request (`id`, `method`, `params` and the cursor that counts the
+//!   params read) and writes a reply in the documented key order.
+//! - `rate_limit`: REQUEST_WEIGHT per IP, CONNECTIONS, bans.
+//! - `method`: the table of methods and one file per method (`method/<name>.rs`), each
+//!   reading its params and acting on the `session` state (`session`) and the shared state.
+//! - `auth`, `signature`, `timing`, `keys`: who a signed request is performed for, over which
+//!   payload, within which time window, with which key material.
+//! - `user_data`, `account`: User Data Stream subscriptions and events; account fixtures.
+//! - `error`: every error, with its one mapping to status, code and message; `close`: why a
+//!   connection is closed, with its one mapping to close codes; `clock`: the time everything
+//!   reads.
 
 mod account;
 mod auth;
