@@ -162,26 +162,25 @@ impl Pump<'_> {
         };
         let peer = self.peer;
         let connection = connection.id();
-        tracing::debug!(
-            connection,
-            %peer,
-            method = request.method,
-            id = %request.id,
-            status = request.status,
-            code = request.code,
-            weight = request.weight,
-            "request"
-        );
+        // The same fields at two levels: a macro, since tracing's levels are constants.
+        macro_rules! request_event {
+            ($level:expr, $message:literal) => {
+                tracing::event!(
+                    $level,
+                    connection,
+                    %peer,
+                    method = request.method,
+                    id = %request.id,
+                    status = request.status,
+                    code = request.code,
+                    weight = request.weight,
+                    $message
+                )
+            };
+        }
+        request_event!(tracing::Level::DEBUG, "request");
         if matches!(request.status, 418 | 429) {
-            tracing::info!(
-                connection,
-                %peer,
-                method = request.method,
-                id = %request.id,
-                status = request.status,
-                code = request.code,
-                "request refused"
-            );
+            request_event!(tracing::Level::INFO, "request refused");
         }
         if let Some(until) = request.banned_until {
             tracing::info!(connection, %peer, until = until.as_millis(), "IP banned");

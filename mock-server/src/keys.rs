@@ -194,15 +194,12 @@ fn other_key_kind(pem: &str, expected: KeyKind) -> Option<String> {
 /// [`KeyError::WrongKeyType`] when the PEM holds another kind of key (an RSA public key, a
 /// private key), [`KeyError::BadPublicKeyPem`] when the text is not such a key otherwise.
 pub fn ed25519_public_key_from_pem(pem: &str) -> Result<VerifyingKey, KeyError> {
-    VerifyingKey::from_public_key_pem(pem.trim()).map_err(|e| {
-        match other_key_kind(pem, KeyKind::Ed25519) {
-            Some(found) => KeyError::WrongKeyType {
-                expected: KeyKind::Ed25519.name(),
-                found,
-            },
-            None => KeyError::BadPublicKeyPem(e.to_string()),
-        }
-    })
+    public_key_from_pem(
+        pem,
+        KeyKind::Ed25519,
+        VerifyingKey::from_public_key_pem,
+        KeyError::BadPublicKeyPem,
+    )
 }
 
 /// Parses an RSA public key from SPKI PEM (`-----BEGIN PUBLIC KEY-----`), as
@@ -212,14 +209,28 @@ pub fn ed25519_public_key_from_pem(pem: &str) -> Result<VerifyingKey, KeyError> 
 /// [`KeyError::WrongKeyType`] when the PEM holds another kind of key (an Ed25519 public key,
 /// a private key), [`KeyError::BadRsaPublicKeyPem`] when the text is not such a key otherwise.
 pub fn rsa_public_key_from_pem(pem: &str) -> Result<RsaPublicKey, KeyError> {
-    RsaPublicKey::from_public_key_pem(pem.trim()).map_err(|e| {
-        match other_key_kind(pem, KeyKind::Rsa) {
-            Some(found) => KeyError::WrongKeyType {
-                expected: KeyKind::Rsa.name(),
-                found,
-            },
-            None => KeyError::BadRsaPublicKeyPem(e.to_string()),
-        }
+    public_key_from_pem(
+        pem,
+        KeyKind::Rsa,
+        RsaPublicKey::from_public_key_pem,
+        KeyError::BadRsaPublicKeyPem,
+    )
+}
+
+/// Parses a public key of `kind` with `parse`; a failure names the kind of key found instead,
+/// when it is another, or else says why through `malformed`.
+fn public_key_from_pem<K, E: std::fmt::Display>(
+    pem: &str,
+    kind: KeyKind,
+    parse: impl Fn(&str) -> Result<K, E>,
+    malformed: impl Fn(String) -> KeyError,
+) -> Result<K, KeyError> {
+    parse(pem.trim()).map_err(|e| match other_key_kind(pem, kind) {
+        Some(found) => KeyError::WrongKeyType {
+            expected: kind.name(),
+            found,
+        },
+        None => malformed(e.to_string()),
     })
 }
 

@@ -206,6 +206,7 @@ async fn at_info_429s_418s_the_ban_and_refused_handshakes_are_logged_and_request
             ("id", "still-there"),
             ("status", "429"),
             ("code", "-1003"),
+            ("weight", "1"),
         ],
         vec![
             ("message", "request refused"),
@@ -214,6 +215,7 @@ async fn at_info_429s_418s_the_ban_and_refused_handshakes_are_logged_and_request
             ("id", "still-there"),
             ("status", "418"),
             ("code", "-1003"),
+            ("weight", "1"),
         ],
         vec![
             ("message", "IP banned"),

@@ -23,10 +23,11 @@ use serde_json::value::RawValue;
 
 use crate::auth::{self, Authenticated, CheckedSignature, KeyTypes, Security};
 use crate::clock::Timestamp;
-use crate::envelope::{ParamCursor, Params};
+use crate::envelope::{to_json, ParamCursor, Params};
 use crate::error::ApiError;
 use crate::session::SessionState;
 use crate::state::Server;
+use crate::user_data::{self, SubscriptionKind};
 
 /// Every method this server implements, in the order a client that names an unknown one
 /// sees them listed.
@@ -151,6 +152,24 @@ impl Context<'_> {
             self.security,
             self.checked,
         )
+    }
+
+    /// Subscribes this connection to the User Data Stream of `account` for `api_key`; the
+    /// result both subscription methods answer (spec §4.6).
+    pub fn subscribe(
+        &mut self,
+        account: &str,
+        api_key: &str,
+        kind: SubscriptionKind,
+    ) -> Result<Box<RawValue>, ApiError> {
+        let id = user_data::subscribe(
+            self.session,
+            &mut self.server.routes,
+            account,
+            api_key,
+            kind,
+        )?;
+        to_json(&serde_json::json!({ "subscriptionId": id }))
     }
 
     /// Authenticates a SIGNED request by its own credentials or the session's key (see `auth`).

@@ -1,14 +1,13 @@
 //! `userDataStream.subscribe` (spec §4.6, USER_STREAM): subscribes to the User Data Stream of
 //! the session's account. Needs a logged-on session and takes no params.
 
-use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
-use crate::envelope::{to_json, ParamCursor};
+use crate::envelope::ParamCursor;
 use crate::error::ApiError;
-use crate::user_data::{self, SubscriptionKind};
+use crate::user_data::SubscriptionKind;
 
 pub(crate) const SPEC: MethodSpec = MethodSpec {
     name: "userDataStream.subscribe",
@@ -32,12 +31,5 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
         return Err(ApiError::RejectedApiKey);
     }
     let account = key.account.clone();
-    let id = user_data::subscribe(
-        ctx.session,
-        &mut ctx.server.routes,
-        &account,
-        &api_key,
-        SubscriptionKind::Logon,
-    )?;
-    to_json(&json!({ "subscriptionId": id }))
+    ctx.subscribe(&account, &api_key, SubscriptionKind::Logon)
 }

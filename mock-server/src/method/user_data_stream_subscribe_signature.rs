@@ -2,14 +2,13 @@
 //! Stream of a signed request's account, with any key type, logged on or not. The
 //! subscription outlives `session.logout`.
 
-use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::{KeyTypes, Security};
-use crate::envelope::{to_json, ParamCursor};
+use crate::envelope::ParamCursor;
 use crate::error::ApiError;
-use crate::user_data::{self, SubscriptionKind};
+use crate::user_data::SubscriptionKind;
 
 pub(crate) const SPEC: MethodSpec = MethodSpec {
     name: "userDataStream.subscribe.signature",
@@ -23,12 +22,5 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
     p.finish()?;
     let caller = ctx.by_signature(p.all(), KeyTypes::Any)?;
     let (api_key, account) = (caller.api_key, caller.key.account.clone());
-    let id = user_data::subscribe(
-        ctx.session,
-        &mut ctx.server.routes,
-        &account,
-        &api_key,
-        SubscriptionKind::Signature,
-    )?;
-    to_json(&json!({ "subscriptionId": id }))
+    ctx.subscribe(&account, &api_key, SubscriptionKind::Signature)
 }
