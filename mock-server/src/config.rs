@@ -169,8 +169,8 @@ mod tests {
 
     #[test]
     fn a_duration_without_a_unit_is_refused() {
-        let error = serde_json::from_str::<Config>(r#"{"ping-interval": "20"}"#)
-            .expect_err("refused");
+        let error =
+            serde_json::from_str::<Config>(r#"{"ping-interval": "20"}"#).expect_err("refused");
         assert!(error.to_string().contains("expected a duration"), "{error}");
     }
 }
