@@ -783,24 +783,52 @@ mod tests {
         assert_eq!(shown("--ban-durations"), "2m,10m,30m,1h,6h,1day,3days");
         assert_eq!(shown("--event-queue"), defaults.event_queue.to_string());
         assert_eq!(shown("--listen"), DEFAULT_LISTEN);
-        // Each default shown reads back, through the file, as the default itself.
+        assert_eq!(read_back(shown), defaults);
+    }
+
+    /// The [`Config`] that the defaults a document shows (`shown("--flag")`, as text) make
+    /// when written into a config file: [`Config::default`] if the document is right.
+    fn read_back(shown: impl Fn(&str) -> String) -> Config {
+        let defaults = serde_json::to_value(Config::default()).expect("serializes");
         let mut file = String::new();
         for key in config_keys()
             .into_iter()
             .filter(|key| key != "lenient-signing")
         {
             let text = shown(&format!("--{key}"));
-            let value = match serde_json::to_value(&defaults).expect("serializes")[&key] {
+            let value = match &defaults[&key] {
                 serde_json::Value::Number(_) => text,
                 serde_json::Value::Array(_) => format!("{:?}", text.split(',').collect::<Vec<_>>()),
                 _ => format!("{text:?}"),
             };
             file.push_str(&format!("{key} = {value}\n"));
         }
-        assert_eq!(
-            FileSettings::parse(&file).expect("parses").config,
-            defaults,
-            "{file}"
-        );
+        FileSettings::parse(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e:#}"))
+            .config
+    }
+
+    const README: &str = include_str!("../../../README.md");
+
+    #[test]
+    fn the_readme_flags_table_shows_the_defaults_of_config() {
+        let shown = |flag: &str| {
+            let row = README
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{flag} ")))
+                .unwrap_or_else(|| panic!("{flag} has a row in the README's flags table"));
+            let column = row.split('|').nth(2).expect("a default column");
+            column.trim().trim_matches('`').to_owned()
+        };
+        assert_eq!(read_back(shown), Config::default());
+    }
+
+    #[test]
+    fn the_readme_config_example_holds_the_defaults_of_config() {
+        let start = README.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+        let example = &README[start..];
+        let example = &example[..example.find("```").expect("the example ends")];
+        let file = FileSettings::parse(example).expect("the example parses");
+        assert_eq!(file.config, Config::default());
     }
 }
