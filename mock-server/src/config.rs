@@ -168,6 +168,16 @@ mod tests {
     }
 
     #[test]
+    fn a_ban_policy_alone_reads_the_same_two_keys() {
+        let bans: BanPolicy = serde_json::from_str(r#"{"ban-after": 3}"#).expect("parses");
+        assert_eq!(bans.after_refusals, 3);
+        assert_eq!(bans.durations, BanPolicy::default().durations);
+        let error =
+            serde_json::from_str::<BanPolicy>(r#"{"ban-afterwards": 3}"#).expect_err("refused");
+        assert!(error.to_string().contains("ban-afterwards"), "{error}");
+    }
+
+    #[test]
     fn a_duration_without_a_unit_is_refused() {
         let error =
             serde_json::from_str::<Config>(r#"{"ping-interval": "20"}"#).expect_err("refused");

@@ -16,9 +16,10 @@ const FIVE_MINUTES_MICROS: i64 = 5 * MINUTE_MICROS;
 /// offenders"; the thresholds are not documented).
 ///
 /// In its serde form it is part of [`Config`](crate::Config)'s: the keys `ban-after` and
-/// `ban-durations` (`["2m", "10m"]`), each defaulted when left out.
+/// `ban-durations` (`["2m", "10m"]`), each defaulted when left out; read alone, it refuses
+/// any other key.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BanPolicy {
     /// An IP is banned on its next over-limit request once this many of its requests were
     /// refused with 429 in one window. Zero disables bans.

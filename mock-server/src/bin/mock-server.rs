@@ -172,6 +172,11 @@ fn durations(values: &[Duration]) -> String {
 impl ConfigFlags {
     /// Writes each flag given into `config`, where it replaces the file's value.
     fn apply(self, config: &mut Config) {
+        fn set<T>(field: &mut T, flag: Option<T>) {
+            if let Some(value) = flag {
+                *field = value;
+            }
+        }
         // Destructured, so that a flag added above and forgotten here does not compile.
         let ConfigFlags {
             weight_limit,
@@ -189,15 +194,11 @@ impl ConfigFlags {
             write_timeout,
             event_queue,
         } = self;
-        fn set<T>(field: &mut T, flag: Option<T>) {
-            if let Some(value) = flag {
-                *field = value;
-            }
-        }
         set(&mut config.weight_limit, weight_limit);
         set(&mut config.ping_interval, ping_interval);
         set(&mut config.pong_timeout, pong_timeout);
         set(&mut config.max_lifetime, max_lifetime);
+        // `--lenient-signing` sets it, `--strict-signing` clears it (clap refuses the two).
         set(
             &mut config.lenient_signing,
             (strict_signing || lenient_signing).then_some(lenient_signing),
@@ -225,8 +226,8 @@ struct FileSettings {
     listen: Option<SocketAddr>,
     demo_key: Option<bool>,
     log_level: Option<String>,
-    /// The opposite of `lenient-signing`, still read from files written when it was the
-    /// setting's name.
+    /// The opposite of `lenient-signing`, still read so that files written for the older
+    /// `--strict-signing` keep working.
     strict_signing: Option<bool>,
     /// API key name → Ed25519 public key PEM path (relative to the config file).
     #[serde(default)]
