@@ -812,7 +812,7 @@ fn a_bad_value_exits_with_code_2_and_one_line_naming_it(
 #[rstest]
 #[case::unknown_log_level("log-level = \"verbose\"\n", "verbose")]
 #[case::contradictory_signing("lenient-signing = true\nstrict-signing = true\n", "contradicts")]
-#[case::duration_without_a_unit("write-timeout = 30\n", "duration")]
+#[case::duration_without_a_unit("write-timeout = 30\n", "expected a duration")]
 #[case::empty_event_queue("event-queue = 0\n", "event queue")]
 #[case::no_ban_durations("ban-durations = []\n", "ban durations")]
 fn a_bad_config_value_exits_with_code_2_and_one_line_naming_it(
