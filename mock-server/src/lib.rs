@@ -65,6 +65,7 @@ mod account;
 mod auth;
 mod clock;
 mod close;
+mod config;
 mod connection;
 mod envelope;
 mod error;
@@ -92,6 +93,7 @@ use tokio::task::JoinHandle;
 pub use account::{Account, Balance};
 pub use clock::{Clock, Timestamp};
 pub use close::CloseReason;
+pub use config::Config;
 pub use envelope::TimeUnit;
 pub use handshake::PATH;
 pub use keys::{
@@ -103,64 +105,6 @@ pub use session::ConnectionOptions;
 
 use server::{Shared, Shutdown};
 use socketless::Server;
-
-/// Server settings; [`Config::default`] is what the real API does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Config {
-    /// REQUEST_WEIGHT allowed per client IP per calendar minute (spec §5.1: 6000).
-    pub weight_limit: u32,
-    /// How often the server pings each connection (spec §1.3: 20 s).
-    pub ping_interval: Duration,
-    /// How long a ping may go unanswered before the server disconnects (spec §1.3: 60 s).
-    pub pong_timeout: Duration,
-    /// How long a connection may stay open (spec §1.3: 24 h).
-    pub max_lifetime: Duration,
-    /// Also accept a signature over the payload percent-encoded as the official connectors
-    /// have encoded it (JavaScript's `encodeURIComponent`, Rust's `form_urlencoded`, Python's
-    /// `urlencode`), not only over the raw UTF-8 payload. Off by default: Binance verifies
-    /// over the raw payload (spec §3.2) and answers an encoded one with -1022, so a mock that
-    /// accepted it would hide exactly that client bug (docs/FIDELITY.md §10.13).
-    pub lenient_signing: bool,
-    /// The largest message (and frame) accepted, in bytes; a larger one closes the
-    /// connection with 1009. Binance documents none.
-    pub max_message_size: usize,
-    /// New connections allowed per client IP per five minutes (spec §5.1: 300).
-    pub connection_rate_limit: u32,
-    /// Connections open at once, from all IPs; past it the handshake gets HTTP 503.
-    pub max_connections: usize,
-    /// When repeated 429s become a ban, and how long bans last (spec §5.3).
-    pub bans: BanPolicy,
-    /// How long clients may stay after `serverShutdown` before the server closes them,
-    /// measured on the server's [`Clock`]: on a frozen clock the grace ends when the clock is
-    /// advanced past it (or when the clients leave).
-    pub shutdown_grace: Duration,
-    /// How long sending one frame may take before the client is deemed to have stopped
-    /// reading and is disconnected.
-    pub write_timeout: Duration,
-    /// How many pushed User Data Stream events may wait for one connection; past it the
-    /// connection is closed (1008) rather than allowed to grow the server's memory.
-    pub event_queue: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            weight_limit: 6000,
-            ping_interval: Duration::from_secs(20),
-            pong_timeout: Duration::from_secs(60),
-            max_lifetime: Duration::from_secs(24 * 60 * 60),
-            lenient_signing: false,
-            max_message_size: 1 << 20,
-            connection_rate_limit: 300,
-            max_connections: 10_000,
-            bans: BanPolicy::default(),
-            shutdown_grace: Duration::from_secs(5),
-            write_timeout: Duration::from_secs(30),
-            event_queue: 1024,
-        }
-    }
-}
 
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]

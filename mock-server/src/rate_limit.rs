@@ -14,12 +14,19 @@ const FIVE_MINUTES_MICROS: i64 = 5 * MINUTE_MICROS;
 
 /// When an IP gets banned, and for how long (spec §5.3: "2 minutes to 3 days for repeat
 /// offenders"; the thresholds are not documented).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// In its serde form it is part of [`Config`](crate::Config)'s: the keys `ban-after` and
+/// `ban-durations` (`["2m", "10m"]`), each defaulted when left out; read alone, it refuses
+/// any other key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BanPolicy {
     /// An IP is banned on its next over-limit request once this many of its requests were
     /// refused with 429 in one window. Zero disables bans.
+    #[serde(rename = "ban-after")]
     pub after_refusals: u32,
     /// How long each successive ban of the same IP lasts; the last one repeats.
+    #[serde(rename = "ban-durations", with = "crate::config::duration_list")]
     pub durations: Vec<Duration>,
 }
 

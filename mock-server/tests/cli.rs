@@ -242,6 +242,9 @@ fn output_within_limit(command: &mut Command) -> std::process::Output {
 #[case::missing_config_file(&["--config", "/nonexistent/mock.toml"])]
 #[case::zero_ban_duration(&["--ban-durations", "2m,0s"])]
 #[case::tiny_max_message_size(&["--max-message-size", "10"])]
+#[case::zero_write_timeout(&["--write-timeout", "0s"])]
+#[case::empty_event_queue(&["--event-queue", "0"])]
+#[case::event_queue_not_a_number(&["--event-queue", "many"])]
 fn bad_usage_exits_with_code_2_and_one_line(#[case] args: &[&str]) {
     let (code, stderr) = run_to_exit(args);
     assert_eq!(code, Some(2), "stderr: {stderr}");
@@ -319,15 +322,26 @@ HmacKey = "secret"
     assert_eq!(ping["rateLimits"][0]["limit"], 70, "{ping}");
 }
 
-#[test]
-fn a_config_file_with_an_unknown_setting_is_refused() {
+#[rstest]
+#[case::snake_case_config_key("weight_limit = 5\n", "weight_limit")]
+#[case::unknown_top_level_key(
+    "listen = \"127.0.0.1:0\"\nlisten-address = \"127.0.0.1:0\"\n",
+    "listen-address"
+)]
+#[case::snake_case_new_key("write_timeout = \"5s\"\n", "write_timeout")]
+#[case::unknown_key_option("[key-options.MyKey]\naccounts = \"main\"\n", "accounts")]
+fn a_config_file_with_an_unknown_setting_is_refused_by_name(
+    #[case] toml: &str,
+    #[case] unknown: &str,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("mock.toml");
-    std::fs::write(&config, "weight_limit = 5\n").expect("writes");
+    std::fs::write(&config, toml).expect("writes");
     let (code, stderr) = run_to_exit(&["--config", &config.display().to_string()]);
     assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
     assert!(
-        stderr.contains("weight_limit"),
+        stderr.contains(&format!("`{unknown}`")),
         "names the setting: {stderr}"
     );
 }
@@ -502,6 +516,8 @@ const EVERY_FLAG: &[&[&str]] = &[
     &["--ban-durations", "90s"],
     &["--shutdown-grace", "1s"],
     &["--max-message-size", "4096"],
+    &["--write-timeout", "5s"],
+    &["--event-queue", "16"],
     &["--log-level", "debug"],
     &["--log-level", "mock_server=trace,warn"],
 ];
@@ -516,7 +532,7 @@ fn flag_files(dir: &Path) -> [(&'static str, String); 3] {
     .expect("writes");
     std::fs::write(
         dir.join("mock.toml"),
-        "weight-limit = 100\nlenient-signing = false\n",
+        "weight-limit = 100\nlenient-signing = false\nwrite-timeout = \"10s\"\nevent-queue = 64\n",
     )
     .expect("writes");
     let path = |name: &str| dir.join(name).display().to_string();
@@ -796,6 +812,9 @@ fn a_bad_value_exits_with_code_2_and_one_line_naming_it(
 #[rstest]
 #[case::unknown_log_level("log-level = \"verbose\"\n", "verbose")]
 #[case::contradictory_signing("lenient-signing = true\nstrict-signing = true\n", "contradicts")]
+#[case::duration_without_a_unit("write-timeout = 30\n", "expected a duration")]
+#[case::empty_event_queue("event-queue = 0\n", "event queue")]
+#[case::no_ban_durations("ban-durations = []\n", "ban durations")]
 fn a_bad_config_value_exits_with_code_2_and_one_line_naming_it(
     #[case] toml: &str,
     #[case] named: &str,

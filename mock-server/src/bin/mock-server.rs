@@ -26,12 +26,15 @@ use serde::Deserialize;
 /// The address `cargo run -p mock-server` listens on when given none.
 const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
 
+/// The log level when given none.
+const DEFAULT_LOG_LEVEL: &str = "info";
+
 /// A mock of the Binance Spot WebSocket API (/ws-api/v3) for testing clients offline.
 #[derive(Debug, Parser)]
 #[command(name = "mock-server", version, about)]
 struct Args {
-    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:9443]
     #[arg(long, value_name = "ADDR")]
+    #[arg(help = with_default("Address to listen on; port 0 picks a free port", DEFAULT_LISTEN))]
     listen: Option<SocketAddr>,
     /// Register an Ed25519 key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
     #[arg(long = "key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
@@ -54,17 +57,44 @@ struct Args {
     /// Do not register the built-in demo key.
     #[arg(long)]
     no_demo_key: bool,
-    /// REQUEST_WEIGHT allowed per IP per minute [default: 6000]
+    #[command(flatten)]
+    server: ConfigFlags,
+    #[arg(long, value_name = "LEVEL")]
+    #[arg(help = with_default(
+        "Log level or filter, e.g. info, debug, mock_server=trace",
+        DEFAULT_LOG_LEVEL,
+    ))]
+    log_level: Option<String>,
+}
+
+/// The flags that set a [`Config`] field, each named as the field's key in the config file.
+/// A flag left out leaves the file's value, or the default, in place. The help shows
+/// [`Config::default`]'s values, so that no default is written twice.
+#[derive(Debug, clap::Args)]
+struct ConfigFlags {
     #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "REQUEST_WEIGHT allowed per IP per minute",
+        Config::default().weight_limit,
+    ))]
     weight_limit: Option<u32>,
-    /// Interval between server pings, e.g. 20s [default: 20s]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(help = with_default(
+        "Interval between server pings, e.g. 20s",
+        duration(Config::default().ping_interval),
+    ))]
     ping_interval: Option<Duration>,
-    /// Disconnect when a ping is unanswered this long [default: 60s]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(help = with_default(
+        "Disconnect when a ping is unanswered this long",
+        duration(Config::default().pong_timeout),
+    ))]
     pong_timeout: Option<Duration>,
-    /// Close connections after this long [default: 24h]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(help = with_default(
+        "Close connections after this long",
+        duration(Config::default().max_lifetime),
+    ))]
     max_lifetime: Option<Duration>,
     /// Accept only signatures over the raw payload, as Binance does [the default; kept so that
     /// older command lines still run]
@@ -74,52 +104,131 @@ struct Args {
     /// refuses them with -1022)
     #[arg(long)]
     lenient_signing: bool,
-    /// New connections allowed per IP per 5 minutes [default: 300]
     #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "New connections allowed per IP per 5 minutes",
+        Config::default().connection_rate_limit,
+    ))]
     connection_rate_limit: Option<u32>,
-    /// Connections open at once, from all IPs [default: 10000]
     #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "Connections open at once, from all IPs",
+        Config::default().max_connections,
+    ))]
     max_connections: Option<usize>,
-    /// Ban an IP after this many 429s in one minute; 0 disables bans [default: 10]
     #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "Ban an IP after this many 429s in one minute; 0 disables bans",
+        Config::default().bans.after_refusals,
+    ))]
     ban_after: Option<u32>,
-    /// Durations of successive bans of an IP, the last repeating [default: 2m,10m,30m,1h,6h,1d,3d]
     #[arg(long, value_name = "D,D,...", value_parser = parse_durations)]
+    #[arg(help = with_default(
+        "Durations of successive bans of an IP, the last repeating",
+        durations(&Config::default().bans.durations),
+    ))]
     ban_durations: Option<DurationList>,
-    /// How long clients may stay after serverShutdown [default: 5s]
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(help = with_default(
+        "How long clients may stay after serverShutdown",
+        duration(Config::default().shutdown_grace),
+    ))]
     shutdown_grace: Option<Duration>,
-    /// Largest message accepted, in bytes [default: 1048576]
     #[arg(long, value_name = "BYTES")]
+    #[arg(help = with_default(
+        "Largest message accepted, in bytes",
+        Config::default().max_message_size,
+    ))]
     max_message_size: Option<usize>,
-    /// Log level or filter, e.g. info, debug, mock_server=trace [default: info]
-    #[arg(long, value_name = "LEVEL")]
-    log_level: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(help = with_default(
+        "Disconnect a client that takes longer than this to accept one frame",
+        duration(Config::default().write_timeout),
+    ))]
+    write_timeout: Option<Duration>,
+    #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "Pushed User Data Stream events that may wait for one connection before it is closed",
+        Config::default().event_queue,
+    ))]
+    event_queue: Option<usize>,
 }
 
-/// The `--config` file: the same settings as the flags.
+/// A flag's help: `text`, then the default it leaves in place (clap shows a default only
+/// for a flag that always has a value, and these must tell whether they were given).
+fn with_default(text: &str, default: impl std::fmt::Display) -> String {
+    format!("{text} [default: {default}]")
+}
+
+fn duration(value: Duration) -> String {
+    humantime::format_duration(value).to_string()
+}
+
+fn durations(values: &[Duration]) -> String {
+    let texts: Vec<String> = values.iter().copied().map(duration).collect();
+    texts.join(",")
+}
+
+impl ConfigFlags {
+    /// Writes each flag given into `config`, where it replaces the file's value.
+    fn apply(self, config: &mut Config) {
+        fn set<T>(field: &mut T, flag: Option<T>) {
+            if let Some(value) = flag {
+                *field = value;
+            }
+        }
+        // Destructured, so that a flag added above and forgotten here does not compile.
+        let ConfigFlags {
+            weight_limit,
+            ping_interval,
+            pong_timeout,
+            max_lifetime,
+            strict_signing,
+            lenient_signing,
+            connection_rate_limit,
+            max_connections,
+            ban_after,
+            ban_durations,
+            shutdown_grace,
+            max_message_size,
+            write_timeout,
+            event_queue,
+        } = self;
+        set(&mut config.weight_limit, weight_limit);
+        set(&mut config.ping_interval, ping_interval);
+        set(&mut config.pong_timeout, pong_timeout);
+        set(&mut config.max_lifetime, max_lifetime);
+        // `--lenient-signing` sets it, `--strict-signing` clears it (clap refuses the two).
+        set(
+            &mut config.lenient_signing,
+            (strict_signing || lenient_signing).then_some(lenient_signing),
+        );
+        set(&mut config.connection_rate_limit, connection_rate_limit);
+        set(&mut config.max_connections, max_connections);
+        set(&mut config.bans.after_refusals, ban_after);
+        set(&mut config.bans.durations, ban_durations.map(|list| list.0));
+        set(&mut config.shutdown_grace, shutdown_grace);
+        set(&mut config.max_message_size, max_message_size);
+        set(&mut config.write_timeout, write_timeout);
+        set(&mut config.event_queue, event_queue);
+    }
+}
+
+/// The `--config` file: every [`Config`] key, under the flag's name, and the settings only
+/// the binary has (the listen address, keys, accounts, logging).
+///
+/// Unknown keys are refused, though this struct cannot say `deny_unknown_fields` (serde does
+/// not combine it with `flatten`): every key not named here goes to [`Config`], which refuses
+/// the keys it does not know, by name.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 struct FileSettings {
     listen: Option<SocketAddr>,
     demo_key: Option<bool>,
-    weight_limit: Option<u32>,
-    #[serde(default, with = "humantime_option")]
-    ping_interval: Option<Duration>,
-    #[serde(default, with = "humantime_option")]
-    pong_timeout: Option<Duration>,
-    #[serde(default, with = "humantime_option")]
-    max_lifetime: Option<Duration>,
-    strict_signing: Option<bool>,
-    lenient_signing: Option<bool>,
-    connection_rate_limit: Option<u32>,
-    max_connections: Option<usize>,
-    ban_after: Option<u32>,
-    ban_durations: Option<Vec<String>>,
-    #[serde(default, with = "humantime_option")]
-    shutdown_grace: Option<Duration>,
-    max_message_size: Option<usize>,
     log_level: Option<String>,
+    /// The opposite of `lenient-signing`, still read so that files written for the older
+    /// `--strict-signing` keep working.
+    strict_signing: Option<bool>,
     /// API key name → Ed25519 public key PEM path (relative to the config file).
     #[serde(default)]
     keys: BTreeMap<String, PathBuf>,
@@ -135,6 +244,9 @@ struct FileSettings {
     /// Account name → its fixture.
     #[serde(default)]
     accounts: BTreeMap<String, AccountSettings>,
+    /// The server's settings: the file's other keys.
+    #[serde(flatten)]
+    config: Config,
 }
 
 /// `[key-options.NAME]`: a key's permissions and account.
@@ -167,32 +279,40 @@ fn zero() -> String {
     "0.00000000".to_owned()
 }
 
-mod humantime_option {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| humantime::parse_duration(&text).map_err(serde::de::Error::custom))
-            .transpose()
-    }
-}
-
 /// A comma-separated list of durations, one flag value: a type of its own, because clap reads
 /// an `Option<Vec<_>>` field as a flag given many times, each value one element.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct DurationList(Vec<Duration>);
 
 fn parse_durations(text: &str) -> Result<DurationList, String> {
-    let durations = text
-        .split(',')
+    text.split(',')
         .map(|part| humantime::parse_duration(part.trim()).map_err(|e| format!("{part:?}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    if durations.iter().any(Duration::is_zero) {
-        return Err("ban durations must be longer than zero".to_owned());
+        .collect::<Result<Vec<_>, _>>()
+        .map(DurationList)
+}
+
+/// Refuses the settings the server cannot run with, wherever they came from.
+fn check(config: &Config) -> anyhow::Result<()> {
+    if config.max_message_size < 256 {
+        bail!("the max message size must be at least 256 bytes");
     }
-    Ok(DurationList(durations))
+    for (name, value) in [
+        ("ping interval", config.ping_interval),
+        ("pong timeout", config.pong_timeout),
+        ("max lifetime", config.max_lifetime),
+        ("write timeout", config.write_timeout),
+    ] {
+        if value.is_zero() {
+            bail!("the {name} must be longer than zero");
+        }
+    }
+    if config.bans.durations.is_empty() || config.bans.durations.iter().any(Duration::is_zero) {
+        bail!("ban durations must be given, each longer than zero");
+    }
+    if config.event_queue == 0 {
+        bail!("the event queue must hold at least one event");
+    }
+    Ok(())
 }
 
 /// The levels `--log-level` takes on its own; anything else must be a filter directive such
@@ -242,92 +362,39 @@ struct Settings {
     log_level: String,
 }
 
-fn settings(args: Args) -> anyhow::Result<Settings> {
-    let (file, base) = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read config file {}", path.display()))?;
-            let file: FileSettings = toml::from_str(&text)
-                .map_err(|e| anyhow!("config file {}: {}", path.display(), e.message()))?;
-            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            (file, base)
-        }
-        None => (FileSettings::default(), PathBuf::new()),
+/// Reads the `--config` file, if any: its settings and the folder its paths are relative to.
+fn read_file(path: Option<&Path>) -> anyhow::Result<(FileSettings, PathBuf)> {
+    let Some(path) = path else {
+        return Ok((FileSettings::default(), PathBuf::new()));
     };
-    let defaults = Config::default();
-    let mut config = Config::default();
-    config.weight_limit = args
-        .weight_limit
-        .or(file.weight_limit)
-        .unwrap_or(defaults.weight_limit);
-    config.ping_interval = args
-        .ping_interval
-        .or(file.ping_interval)
-        .unwrap_or(defaults.ping_interval);
-    config.pong_timeout = args
-        .pong_timeout
-        .or(file.pong_timeout)
-        .unwrap_or(defaults.pong_timeout);
-    config.max_lifetime = args
-        .max_lifetime
-        .or(file.max_lifetime)
-        .unwrap_or(defaults.max_lifetime);
-    config.lenient_signing = if args.strict_signing {
-        false
-    } else if args.lenient_signing {
-        true
-    } else {
-        match (file.lenient_signing, file.strict_signing) {
-            (Some(lenient), Some(strict)) if lenient == strict => bail!(
-                "config file: lenient-signing = {lenient} contradicts strict-signing = {strict}"
-            ),
-            (Some(lenient), _) => lenient,
-            (None, Some(strict)) => !strict,
-            (None, None) => defaults.lenient_signing,
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let file =
+        FileSettings::parse(&text).with_context(|| format!("config file {}", path.display()))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok((file, base))
+}
+
+impl FileSettings {
+    /// The settings `text` holds, in the TOML of a `--config` file.
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        let mut file: FileSettings =
+            toml::from_str(text).map_err(|e| anyhow!("{}", e.message()))?;
+        if let Some(strict) = file.strict_signing {
+            if strict && file.config.lenient_signing {
+                bail!("lenient-signing = true contradicts strict-signing = true");
+            }
+            file.config.lenient_signing = !strict;
         }
-    };
-    config.connection_rate_limit = args
-        .connection_rate_limit
-        .or(file.connection_rate_limit)
-        .unwrap_or(defaults.connection_rate_limit);
-    config.max_connections = args
-        .max_connections
-        .or(file.max_connections)
-        .unwrap_or(defaults.max_connections);
-    config.bans.after_refusals = args
-        .ban_after
-        .or(file.ban_after)
-        .unwrap_or(defaults.bans.after_refusals);
-    let file_ban_durations = match file.ban_durations {
-        Some(list) => Some(
-            parse_durations(&list.join(","))
-                .map_err(|e| anyhow!("config file: ban-durations: {e}"))?,
-        ),
-        None => None,
-    };
-    if let Some(DurationList(durations)) = args.ban_durations.or(file_ban_durations) {
-        config.bans.durations = durations;
+        Ok(file)
     }
-    config.shutdown_grace = args
-        .shutdown_grace
-        .or(file.shutdown_grace)
-        .unwrap_or(defaults.shutdown_grace);
-    config.max_message_size = args
-        .max_message_size
-        .or(file.max_message_size)
-        .unwrap_or(defaults.max_message_size);
-    if config.max_message_size < 256 {
-        bail!("the max message size must be at least 256 bytes");
-    }
-    for (name, value) in [
-        ("ping interval", config.ping_interval),
-        ("pong timeout", config.pong_timeout),
-        ("max lifetime", config.max_lifetime),
-    ] {
-        if value.is_zero() {
-            bail!("the {name} must be longer than zero");
-        }
-    }
+}
+
+/// Merges the file's settings (its paths relative to `base`) and the flags, which win.
+fn settings(args: Args, file: FileSettings, base: &Path) -> anyhow::Result<Settings> {
+    let mut config = file.config;
+    args.server.apply(&mut config);
+    check(&config)?;
     let listen = match args.listen.or(file.listen) {
         Some(listen) => listen,
         None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -376,7 +443,7 @@ fn settings(args: Args) -> anyhow::Result<Settings> {
         log_level: args
             .log_level
             .or(file.log_level)
-            .unwrap_or_else(|| "info".to_owned()),
+            .unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
     })
 }
 
@@ -529,7 +596,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(code) => return code,
     };
-    let settings = match settings(args) {
+    let settings = match read_file(args.config.as_deref())
+        .and_then(|(file, base)| settings(args, file, &base))
+    {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("mock-server: {error:#}");
@@ -592,4 +661,175 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    /// For every [`Config`] key but `lenient-signing` (a switch, tested on its own): a value
+    /// for the file and one for the flag, each unlike the default and unlike each other.
+    const SAMPLES: [(&str, &str, &str); 12] = [
+        ("weight-limit", "7", "8"),
+        ("ping-interval", "\"7s\"", "8s"),
+        ("pong-timeout", "\"7s\"", "8s"),
+        ("max-lifetime", "\"7m\"", "8m"),
+        ("connection-rate-limit", "7", "8"),
+        ("max-connections", "7", "8"),
+        ("ban-after", "7", "8"),
+        ("ban-durations", "[\"7s\", \"7m\"]", "8s,8m"),
+        ("shutdown-grace", "\"7s\"", "8s"),
+        ("max-message-size", "7000", "8000"),
+        ("write-timeout", "\"7s\"", "8s"),
+        ("event-queue", "7", "8"),
+    ];
+
+    /// The keys of [`Config`]'s file form.
+    fn config_keys() -> BTreeSet<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(keys)) => keys.keys().cloned().collect(),
+            other => panic!("a Config serializes as a map: {other:?}"),
+        }
+    }
+
+    /// The keys whose values in `config` differ from the default's.
+    fn changed(config: &Config) -> Vec<String> {
+        let value = |c: &Config| serde_json::to_value(c).expect("serializes");
+        let (ours, default) = (value(config), value(&Config::default()));
+        config_keys()
+            .into_iter()
+            .filter(|key| ours[key] != default[key])
+            .collect()
+    }
+
+    /// The [`Config`] that `flags` and a config file holding `file` give.
+    fn config(flags: &[&str], file: &str) -> anyhow::Result<Config> {
+        let args =
+            Args::try_parse_from(std::iter::once("mock-server").chain(flags.iter().copied()))?;
+        let file = FileSettings::parse(file)?;
+        Ok(settings(args, file, Path::new(""))?.config)
+    }
+
+    #[test]
+    fn every_config_key_is_read_from_the_file_and_from_its_flag_and_the_flag_wins() {
+        let sampled: BTreeSet<String> = SAMPLES.iter().map(|(key, ..)| key.to_string()).collect();
+        let mut expected = config_keys();
+        expected.remove("lenient-signing");
+        assert_eq!(sampled, expected, "SAMPLES must cover every Config key");
+        for (key, file_value, flag_value) in SAMPLES {
+            let file = format!("{key} = {file_value}\n");
+            let flag = format!("--{key}");
+            let from_file = config(&[], &file).expect("the file is read");
+            assert_eq!(changed(&from_file), [key], "{file}");
+            let from_flag = config(&[&flag, flag_value], "").expect("the flag is read");
+            assert_eq!(changed(&from_flag), [key], "{flag} {flag_value}");
+            assert_ne!(from_file, from_flag, "{key}: the samples differ");
+            let both = config(&[&flag, flag_value], &file).expect("both are read");
+            assert_eq!(both, from_flag, "{key}: the flag wins");
+        }
+    }
+
+    #[test]
+    fn signing_is_raw_only_unless_file_or_flag_makes_it_lenient_and_the_flag_wins() {
+        let lenient =
+            |flags: &[&str], file: &str| config(flags, file).expect("read").lenient_signing;
+        assert!(!lenient(&[], ""));
+        assert!(lenient(&[], "lenient-signing = true"));
+        assert!(lenient(&[], "strict-signing = false"));
+        assert!(!lenient(&[], "strict-signing = true"));
+        assert!(lenient(&["--lenient-signing"], ""));
+        assert!(!lenient(&["--strict-signing"], "lenient-signing = true"));
+        assert!(lenient(&["--lenient-signing"], "strict-signing = true"));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name_beside_the_binarys_own_and_the_configs() {
+        for (file, unknown) in [
+            (
+                "listen = \"127.0.0.1:0\"\nlisten-address = \"127.0.0.1:0\"\n",
+                "listen-address",
+            ),
+            ("weight-limit = 5\nweight_limit = 5\n", "weight_limit"),
+            ("[keys]\n\n[key]\nX = \"x.pem\"\n", "key"),
+            ("[key-options.X]\npermission = [\"TRADE\"]\n", "permission"),
+        ] {
+            let error = FileSettings::parse(file).expect_err("refused");
+            let message = format!("{error:#}");
+            assert!(
+                message.contains(&format!("`{unknown}`")),
+                "{file}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_help_shows_the_defaults_of_config() {
+        let help = Args::command().render_help().to_string();
+        let shown = |flag: &str| {
+            let line = help
+                .lines()
+                .find(|line| line.trim_start().starts_with(&format!("{flag} ")))
+                .unwrap_or_else(|| panic!("{flag} is in the help: {help}"));
+            let start = line.find("[default: ").expect("a default") + "[default: ".len();
+            line[start..].trim_end_matches(']').to_owned()
+        };
+        let defaults = Config::default();
+        assert_eq!(shown("--weight-limit"), "6000");
+        assert_eq!(shown("--ping-interval"), "20s");
+        assert_eq!(shown("--max-lifetime"), "1day");
+        assert_eq!(shown("--ban-durations"), "2m,10m,30m,1h,6h,1day,3days");
+        assert_eq!(shown("--event-queue"), defaults.event_queue.to_string());
+        assert_eq!(shown("--listen"), DEFAULT_LISTEN);
+        assert_eq!(read_back(shown), defaults);
+    }
+
+    /// The [`Config`] that the defaults a document shows (`shown("--flag")`, as text) make
+    /// when written into a config file: [`Config::default`] if the document is right.
+    fn read_back(shown: impl Fn(&str) -> String) -> Config {
+        let defaults = serde_json::to_value(Config::default()).expect("serializes");
+        let mut file = String::new();
+        for key in config_keys()
+            .into_iter()
+            .filter(|key| key != "lenient-signing")
+        {
+            let text = shown(&format!("--{key}"));
+            let value = match &defaults[&key] {
+                serde_json::Value::Number(_) => text,
+                serde_json::Value::Array(_) => format!("{:?}", text.split(',').collect::<Vec<_>>()),
+                _ => format!("{text:?}"),
+            };
+            file.push_str(&format!("{key} = {value}\n"));
+        }
+        FileSettings::parse(&file)
+            .unwrap_or_else(|e| panic!("{file}: {e:#}"))
+            .config
+    }
+
+    const README: &str = include_str!("../../../README.md");
+
+    #[test]
+    fn the_readme_flags_table_shows_the_defaults_of_config() {
+        let shown = |flag: &str| {
+            let row = README
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{flag} ")))
+                .unwrap_or_else(|| panic!("{flag} has a row in the README's flags table"));
+            let column = row.split('|').nth(2).expect("a default column");
+            column.trim().trim_matches('`').to_owned()
+        };
+        assert_eq!(read_back(shown), Config::default());
+    }
+
+    #[test]
+    fn the_readme_config_example_holds_the_defaults_of_config() {
+        let start = README.find("```toml\n").expect("a TOML example") + "```toml\n".len();
+        let example = &README[start..];
+        let example = &example[..example.find("```").expect("the example ends")];
+        let file = FileSettings::parse(example).expect("the example parses");
+        assert_eq!(file.config, Config::default());
+    }
 }
