@@ -36,6 +36,9 @@
 //!
 //! The binary `mock-server` runs the same server from the command line
 //! (`cargo run --release -p mock-server`); [`socketless`] is the same server without sockets.
+//! The binary's dependencies (clap, toml, tracing-subscriber) come with the default `cli`
+//! feature: a test suite that only starts servers in-process can depend on this crate with
+//! `default-features = false` and compile none of them.
 //!
 //! # Layout
 //!
