@@ -588,20 +588,4 @@ pub(crate) fn req_id() -> SBoxedStrategy<ReqId> {
     .sboxed()
 }
 
-/// The JSON text of an invalid `id`: too long, empty, a character outside the set, a
-/// fraction, an integer outside 64 bits, a boolean, an array, an object.
-pub(crate) fn invalid_id() -> SBoxedStrategy<String> {
-    let quoted = |s: String| serde_json::Value::from(s).to_string();
-    prop_oneof![
-        "[a-zA-Z0-9_-]{37,60}".prop_map(quoted),
-        Just("\"\"".to_owned()),
-        "[a-zA-Z0-9]{0,10}[ .!@#%&*()+=/:;,?é€\\\\]{1,3}[a-zA-Z0-9]{0,10}".prop_map(quoted),
-        (any::<i32>(), 1u32..1000).prop_map(|(a, b)| format!("{a}.{b}")),
-        (1i32..100, 1u32..20).prop_map(|(a, b)| format!("{a}e{b}")),
-        (i64::MAX as u64 + 1..=u64::MAX).prop_map(|n| n.to_string()),
-        Just("-9223372036854775809".to_owned()),
-        any::<bool>().prop_map(|b| b.to_string()),
-        select(vec!["[]", "[1]", "{}", r#"{"a":1}"#]).prop_map(str::to_owned),
-    ]
-    .sboxed()
-}
+pub(crate) use test_support::strategy::invalid_id;

@@ -1,0 +1,272 @@
+//! The golden table: every error reply the mock gives, as status, code and message template,
+//! one row each. The mock's tests, the conformance harness and the docs check
+//! (`tests/fidelity_messages.rs`) all read it, so a message changes in one place.
+//!
+//! Sources: the spec (§2.5, §3.3, §4.6, §5.3, §7) and, where Binance documents nothing,
+//! `docs/FIDELITY.md`. Templates name their blanks `{name}`; [`Golden::render`] fills them.
+
+/// An error reply's status, code and message (spec §7, docs/FIDELITY.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// The reply's `status` (or the HTTP status of a refused handshake).
+    pub status: u16,
+    /// `error.code` (0 for a refusal without a body).
+    pub code: i32,
+    /// `error.msg`, exactly.
+    pub msg: String,
+}
+
+/// One row of the golden table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Golden {
+    /// The reply's status.
+    pub status: u16,
+    /// The error code.
+    pub code: i32,
+    /// The message, with blanks written `{name}`.
+    pub template: &'static str,
+}
+
+const fn row(status: u16, code: i32, template: &'static str) -> Golden {
+    Golden {
+        status,
+        code,
+        template,
+    }
+}
+
+/// A frame that is not a JSON object (docs/FIDELITY.md §10.1).
+pub const INVALID_JSON: Golden = row(400, -1135, "Invalid JSON Request");
+/// An invalid `id` (spec §2.5, observed).
+pub const INVALID_ID: Golden = row(
+    400,
+    -1135,
+    "Invalid 'id' in JSON request; expected an integer, a string matching \
+     '^[a-zA-Z0-9-_]{1,36}$', or null.",
+);
+/// `params` that is not an object.
+pub const PARAMS_NOT_AN_OBJECT: Golden =
+    row(400, -1135, "JSON sent for parameter 'params' is not valid");
+/// A mandatory parameter missing, empty, `null` or malformed.
+pub const MANDATORY: Golden = row(
+    400,
+    -1102,
+    "Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
+);
+/// A value outside its legal range (an unknown method names the methods as the range).
+pub const ILLEGAL_CHARACTERS: Golden = row(
+    400,
+    -1100,
+    "Illegal characters found in parameter '{name}'; legal range is '{legal_range}'.",
+);
+/// A value that is not valid.
+pub const INVALID_PARAMETER: Golden =
+    row(400, -1130, "Data sent for parameter '{name}' is not valid.");
+/// A number over its maximum (`recvWindow` over 60000, docs/FIDELITY.md §10.14).
+pub const GREATER_THAN_MAXIMUM: Golden = row(
+    400,
+    -1102,
+    "'{name}' contains unexpected value. Cannot be greater than {max}.",
+);
+/// Params a method does not read (spec §2.5).
+pub const UNREAD_PARAMETERS: Golden = row(
+    400,
+    -1104,
+    "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'.",
+);
+/// A parameter sent twice.
+pub const DUPLICATE_PARAMETER: Golden =
+    row(400, -1101, "Duplicate values for a parameter detected.");
+/// Request weight over the limit (spec §5.3).
+pub const TOO_MUCH_WEIGHT: Golden = row(
+    429,
+    -1003,
+    "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. \
+     Please use WebSocket Streams for live updates to avoid polling the API.",
+);
+/// The IP banned (spec §5.3).
+pub const IP_BANNED: Golden = row(
+    418,
+    -1003,
+    "Way too much request weight used; IP banned until {until}. \
+     Please use WebSocket Streams for live updates to avoid bans.",
+);
+/// A timestamp older than `recvWindow` (spec §3.3).
+pub const OUTSIDE_RECV_WINDOW: Golden = row(
+    400,
+    -1021,
+    "Timestamp for this request is outside of the recvWindow.",
+);
+/// A timestamp 1000 ms or more ahead (spec §3.3).
+pub const TIMESTAMP_AHEAD: Golden = row(
+    400,
+    -1021,
+    "Timestamp for this request was 1000ms ahead of the server's time.",
+);
+/// A bad signature (spec §3.3; status per docs/FIDELITY.md §10.17).
+pub const INVALID_SIGNATURE: Golden = row(400, -1022, "Signature for this request is not valid.");
+/// A malformed API key.
+pub const BAD_API_KEY_FORMAT: Golden = row(401, -2014, "API-key format invalid.");
+/// An unknown or revoked key, or a missing permission.
+pub const REJECTED_API_KEY: Golden = row(
+    401,
+    -2015,
+    "Invalid API-key, IP, or permissions for action.",
+);
+/// Past the CONNECTIONS limit at the handshake (spec §5.1).
+pub const TOO_MANY_CONNECTIONS: Golden = row(
+    429,
+    -1034,
+    "Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'.",
+);
+/// Past the mock's connection cap at the handshake.
+pub const SERVER_BUSY: Golden = row(
+    503,
+    -1008,
+    "Server is currently overloaded with other requests. Please try again in a few minutes.",
+);
+/// An invalid `timeUnit` at connect (spec §1.2).
+pub const INVALID_TIME_UNIT: Golden = row(
+    400,
+    -1194,
+    "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.",
+);
+/// `responseFormat=sbe`: the mock speaks JSON only.
+pub const SBE_DISABLED: Golden = row(400, -1155, "SBE is not enabled.");
+/// A fault of the server's own.
+pub const INTERNAL: Golden = row(
+    500,
+    -1000,
+    "An unknown error occurred while processing the request.",
+);
+/// `userDataStream.subscribe` without logon (docs/FIDELITY.md §10.10).
+pub const UNAUTHORIZED: Golden = row(
+    401,
+    -1002,
+    "You are not authorized to execute this request.",
+);
+/// A second subscription for one account on one connection (docs/FIDELITY.md §10.10).
+pub const SUBSCRIPTION_ACTIVE: Golden =
+    row(400, -2035, "User Data Stream subscription already active.");
+/// Subscription ids exhausted (spec §4.6).
+pub const MAX_SUBSCRIPTION_IDS: Golden = row(
+    400,
+    -2042,
+    "Maximum subscription ID reached for this connection.",
+);
+/// Any path but the API's: HTTP 404 with an empty body.
+pub const NOT_FOUND: Golden = row(404, 0, "");
+
+/// Every row, one per error.
+pub const TABLE: &[Golden] = &[
+    INVALID_JSON,
+    INVALID_ID,
+    PARAMS_NOT_AN_OBJECT,
+    MANDATORY,
+    ILLEGAL_CHARACTERS,
+    INVALID_PARAMETER,
+    GREATER_THAN_MAXIMUM,
+    UNREAD_PARAMETERS,
+    DUPLICATE_PARAMETER,
+    TOO_MUCH_WEIGHT,
+    IP_BANNED,
+    OUTSIDE_RECV_WINDOW,
+    TIMESTAMP_AHEAD,
+    INVALID_SIGNATURE,
+    BAD_API_KEY_FORMAT,
+    REJECTED_API_KEY,
+    TOO_MANY_CONNECTIONS,
+    SERVER_BUSY,
+    INVALID_TIME_UNIT,
+    SBE_DISABLED,
+    INTERNAL,
+    UNAUTHORIZED,
+    SUBSCRIPTION_ACTIVE,
+    MAX_SUBSCRIPTION_IDS,
+    NOT_FOUND,
+];
+
+impl Golden {
+    /// The error with every `{blank}` of the template filled from `values` (name, text).
+    /// A blank without a value stays as written, so a test that forgets one fails.
+    pub fn render(&self, values: &[(&str, &str)]) -> ApiError {
+        let mut msg = self.template.to_owned();
+        for (blank, value) in values {
+            msg = msg.replace(&format!("{{{blank}}}"), value);
+        }
+        ApiError {
+            status: self.status,
+            code: self.code,
+            msg,
+        }
+    }
+
+    /// The error of a template without blanks.
+    pub fn error(&self) -> ApiError {
+        self.render(&[])
+    }
+
+    /// Whether `msg` is this template with its blanks filled in any way (each blank by at
+    /// least one character).
+    pub fn matches(&self, msg: &str) -> bool {
+        template_regex(self.template).is_match(msg)
+    }
+}
+
+/// The template as an anchored regex: its literal text escaped, each `{blank}` as `.+`.
+fn template_regex(template: &str) -> regex::Regex {
+    let blank = regex::Regex::new(r"\{[a-z_]+\}").expect("a valid regex");
+    let mut pattern = String::from("^");
+    let mut last = 0;
+    for found in blank.find_iter(template) {
+        pattern.push_str(&regex::escape(&template[last..found.start()]));
+        pattern.push_str(".+");
+        last = found.end();
+    }
+    pattern.push_str(&regex::escape(&template[last..]));
+    pattern.push('$');
+    regex::Regex::new(&pattern).expect("escaped text is a valid regex")
+}
+
+/// The golden row whose code and template fit this reply, if any.
+pub fn find(code: i32, msg: &str) -> Option<&'static Golden> {
+    TABLE.iter().find(|g| g.code == code && g.matches(msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rendered_template_matches_its_row_and_no_other() {
+        let error = MANDATORY.render(&[("name", "apiKey")]);
+        assert_eq!(
+            error.msg,
+            "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."
+        );
+        assert_eq!(find(error.code, &error.msg), Some(&MANDATORY));
+        assert_eq!(
+            find(
+                -1102,
+                "'recvWindow' contains unexpected value. Cannot be greater than 60000."
+            ),
+            Some(&GREATER_THAN_MAXIMUM)
+        );
+        assert_eq!(find(-1102, "Mandatory parameter '' was not sent"), None);
+    }
+
+    #[test]
+    fn a_regex_quoted_in_a_message_is_not_a_blank() {
+        assert!(INVALID_ID.matches(INVALID_ID.template));
+        assert!(!INVALID_ID.matches("Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]1,36$', or null."));
+    }
+
+    #[test]
+    fn no_two_rows_share_a_code_and_a_template() {
+        for (i, a) in TABLE.iter().enumerate() {
+            for b in &TABLE[i + 1..] {
+                assert!(a.code != b.code || a.template != b.template, "{a:?}");
+            }
+        }
+    }
+}
