@@ -5,10 +5,8 @@ mod common;
 
 use common::*;
 use mock_server::{Account, Balance, KeyMaterial, Permissions};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::Value;
-use sha2::Sha256;
+use test_support::signer::{params_with_signature, KeyPair};
 
 const HMAC_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 const RSA_PRIVATE: &str = include_str!("keys/rsa-test-private.pem");
@@ -19,10 +17,9 @@ fn bob_sign(payload: &str) -> String {
 }
 
 fn rsa_sign(payload: &str) -> String {
-    use base64::Engine as _;
-    let private = rsa::RsaPrivateKey::from_pkcs8_pem(RSA_PRIVATE).expect("test key parses");
-    let signing = rsa::pkcs1v15::SigningKey::<Sha256>::new(private);
-    base64::engine::general_purpose::STANDARD.encode(signing.sign(payload.as_bytes()).to_bytes())
+    KeyPair::rsa_from_pem("CarolRsa", RSA_PRIVATE)
+        .expect("test key parses")
+        .sign(payload)
 }
 
 /// `params` (name, raw JSON) with `apiKey` and a `signature` made by `sign`.
@@ -30,10 +27,7 @@ fn signed(api_key: &str, params: &[(&str, &str)], sign: fn(&str) -> String) -> S
     let key_json = format!("\"{api_key}\"");
     let mut all: Vec<(&str, &str)> = vec![("apiKey", &key_json)];
     all.extend_from_slice(params);
-    let signature = sign(&raw_payload(&all));
-    let mut members: Vec<String> = all.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-    members.push(format!("\"signature\":\"{signature}\""));
-    format!("{{{}}}", members.join(","))
+    params_with_signature(&all, &sign(&raw_payload(&all)))
 }
 
 fn request(id: u32, method: &str, params: &str) -> String {
