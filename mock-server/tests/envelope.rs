@@ -6,6 +6,7 @@ mod common;
 
 use common::{error_reply, frozen_server, weight, Client};
 use rstest::rstest;
+use test_support::errors as golden;
 use tokio_tungstenite::tungstenite::Message;
 
 const INVALID_JSON: &str =
@@ -213,7 +214,7 @@ async fn id_is_echoed_on_errors_too() {
             r#""err-1""#,
             400,
             -1100,
-            "Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe'."
+            &golden::ILLEGAL_CHARACTERS.render(&[("name", "method"), ("legal_range", "ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe")]).msg
         )
     );
     assert_eq!(
@@ -284,37 +285,37 @@ async fn empty_and_null_params_are_the_same_as_none() {
 #[case::extra_param_on_ping(
     r#"{"id":7,"method":"ping","params":{"symbol":"BTCUSDT"}}"#,
     -1104,
-    "Not all sent parameters were read; read '0' parameter(s) but was sent '1'."
+    &golden::UNREAD_PARAMETERS.render(&[("read", "0"), ("sent", "1")]).msg
 )]
 #[case::extra_params_on_logon(
     r#"{"id":7,"method":"session.logon","params":{"apiKey":"a","signature":"b","timestamp":1,"x":1,"y":2}}"#,
     -1104,
-    "Not all sent parameters were read; read '3' parameter(s) but was sent '5'."
+    &golden::UNREAD_PARAMETERS.render(&[("read", "3"), ("sent", "5")]).msg
 )]
 #[case::duplicate_param(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":true,"returnRateLimits":true}}"#,
     -1101,
-    "Duplicate values for a parameter detected."
+    golden::DUPLICATE_PARAMETER.template
 )]
 #[case::duplicate_logon_param(
     r#"{"id":7,"method":"session.logon","params":{"apiKey":"a","apiKey":"b"}}"#,
     -1101,
-    "Duplicate values for a parameter detected."
+    golden::DUPLICATE_PARAMETER.template
 )]
 #[case::return_rate_limits_not_a_boolean(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":"yes"}}"#,
     -1130,
-    "Data sent for parameter 'returnRateLimits' is not valid."
+    &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg
 )]
 #[case::return_rate_limits_as_a_number(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":1}}"#,
     -1130,
-    "Data sent for parameter 'returnRateLimits' is not valid."
+    &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg
 )]
 #[case::return_rate_limits_in_upper_case(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":"TRUE"}}"#,
     -1130,
-    "Data sent for parameter 'returnRateLimits' is not valid."
+    &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg
 )]
 #[tokio::test]
 async fn param_errors_are_charged_and_leave_the_connection_usable(
@@ -350,7 +351,7 @@ async fn invalid_escapes_inside_strings_are_refused_without_harm() {
     let mut client = Client::connect(&server).await;
     // A lone surrogate is well-formed JSON text but no Unicode string: refused where it is
     // decoded, keeping the id when the id itself was fine.
-    let invalid_json_id_7 = error_reply("7", 400, -1135, "Invalid JSON Request");
+    let invalid_json_id_7 = error_reply("7", 400, -1135, golden::INVALID_JSON.template);
     for (frame, expected) in [
         (r#"{"id":7,"method":"\ud800"}"#, invalid_json_id_7.as_str()),
         (
