@@ -48,7 +48,7 @@ pub(crate) fn invalid_json() -> ApiErr {
 
 /// -1102 for a missing mandatory parameter.
 pub(crate) fn mandatory(name: &str) -> ApiErr {
-    golden::MANDATORY.render(&[("name", name)])
+    golden::mandatory(name)
 }
 
 /// -1100 for a parameter outside its legal range.
@@ -130,12 +130,7 @@ pub(crate) fn ip_banned(until_ms: i64) -> ApiErr {
 
 /// -1100 for an unknown method, naming the mock's methods (docs/FIDELITY.md §10.2).
 pub(crate) fn unknown_method() -> ApiErr {
-    illegal_chars(
-        "method",
-        "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
-         account.status|account.rateLimits.orders|userDataStream.subscribe|\
-         userDataStream.subscribe.signature|userDataStream.unsubscribe",
-    )
+    golden::unknown_method()
 }
 
 /// -1101 for a parameter sent twice.

@@ -16,6 +16,55 @@ pub struct ApiError {
     pub msg: String,
 }
 
+impl ApiError {
+    /// The whole reply carrying this error: `id` as raw JSON, then `tail` (a `rateLimits`
+    /// member with its leading comma, or nothing), in the documented member order.
+    pub fn reply(&self, id: &str, tail: &str) -> String {
+        format!(
+            r#"{{"id":{id},"status":{},"error":{{"code":{},"msg":{}}}{tail}}}"#,
+            self.status,
+            self.code,
+            serde_json::Value::from(self.msg.as_str())
+        )
+    }
+
+    /// The JSON body of a refused handshake carrying this error.
+    pub fn body(&self) -> String {
+        format!(
+            r#"{{"code":{},"msg":{}}}"#,
+            self.code,
+            serde_json::Value::from(self.msg.as_str())
+        )
+    }
+}
+
+/// The methods the mock implements, in the order of its method table: the legal range the
+/// -1100 for an unknown method names (docs/FIDELITY.md §10.2).
+pub const MOCK_METHODS: &[&str] = &[
+    "ping",
+    "time",
+    "session.logon",
+    "session.status",
+    "session.logout",
+    "session.subscriptions",
+    "account.status",
+    "account.rateLimits.orders",
+    "userDataStream.subscribe",
+    "userDataStream.subscribe.signature",
+    "userDataStream.unsubscribe",
+];
+
+/// The -1100 for an unknown method: [`ILLEGAL_CHARACTERS`] for `method`, the range being
+/// [`MOCK_METHODS`] joined with `|`.
+pub fn unknown_method() -> ApiError {
+    ILLEGAL_CHARACTERS.render(&[("name", "method"), ("legal_range", &MOCK_METHODS.join("|"))])
+}
+
+/// The -1102 for a missing mandatory parameter `name`.
+pub fn mandatory(name: &str) -> ApiError {
+    MANDATORY.render(&[("name", name)])
+}
+
 /// One row of the golden table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Golden {
@@ -259,6 +308,18 @@ mod tests {
     fn a_regex_quoted_in_a_message_is_not_a_blank() {
         assert!(INVALID_ID.matches(INVALID_ID.template));
         assert!(!INVALID_ID.matches("Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]1,36$', or null."));
+    }
+
+    #[test]
+    fn an_error_reply_has_the_documented_member_order() {
+        assert_eq!(
+            mandatory("method").reply("7", ""),
+            r#"{"id":7,"status":400,"error":{"code":-1102,"msg":"Mandatory parameter 'method' was not sent, was empty/null, or malformed."}}"#
+        );
+        assert_eq!(
+            SBE_DISABLED.error().body(),
+            r#"{"code":-1155,"msg":"SBE is not enabled."}"#
+        );
     }
 
     #[test]

@@ -126,3 +126,12 @@ fn every_row_of_the_table_but_the_internal_ones_is_quoted_in_fidelity() {
         "no FIDELITY.md row quotes {unrecorded:#?}"
     );
 }
+
+#[test]
+fn the_methods_fidelity_lists_for_an_unknown_method_are_the_golden_ones() {
+    let listed = test_support::errors::MOCK_METHODS.join("\\|");
+    assert!(
+        FIDELITY.contains(&format!("(today `{listed}`)")),
+        "FIDELITY.md §10.2 should list `{listed}`"
+    );
+}

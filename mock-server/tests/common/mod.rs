@@ -177,10 +177,12 @@ pub fn error_reply(id: &str, status: u16, code: i32, msg: &str) -> String {
         row.is_some_and(|row| row.status == status),
         "({status}, {code}, {msg:?}) is not in the golden error table"
     );
-    format!(
-        r#"{{"id":{id},"status":{status},"error":{{"code":{code},"msg":{}}}}}"#,
-        serde_json::to_string(msg).expect("a string serializes")
-    )
+    let error = test_support::errors::ApiError {
+        status,
+        code,
+        msg: msg.to_owned(),
+    };
+    error.reply(id, "")
 }
 
 /// A `ping` request that asks for no `rateLimits`, and its exact reply: a cheap way to show
