@@ -63,12 +63,7 @@ fn name() -> BoxedStrategy<String> {
         Just("id".to_owned()),
         Just("method".to_owned()),
         Just("params".to_owned()),
-        Just("apiKey".to_owned()),
-        Just("signature".to_owned()),
-        Just("timestamp".to_owned()),
-        Just("recvWindow".to_owned()),
-        Just("returnRateLimits".to_owned()),
-        ".{0,6}",
+        test_support::strategy::param_name(),
     ]
     .boxed()
 }

@@ -76,164 +76,77 @@ pub struct Golden {
     pub template: &'static str,
 }
 
-const fn row(status: u16, code: i32, template: &'static str) -> Golden {
-    Golden {
-        status,
-        code,
-        template,
-    }
+/// Declares each row once: its constant, and its place in [`TABLE`].
+macro_rules! golden_table {
+    ($($(#[$doc:meta])* $name:ident = ($status:expr, $code:expr, $template:expr);)*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: Golden = Golden {
+                status: $status,
+                code: $code,
+                template: $template,
+            };
+        )*
+
+        /// Every row, one per error.
+        pub const TABLE: &[Golden] = &[$($name),*];
+    };
 }
 
-/// A frame that is not a JSON object (docs/FIDELITY.md §10.1).
-pub const INVALID_JSON: Golden = row(400, -1135, "Invalid JSON Request");
-/// An invalid `id` (spec §2.5, observed).
-pub const INVALID_ID: Golden = row(
-    400,
-    -1135,
-    "Invalid 'id' in JSON request; expected an integer, a string matching \
-     '^[a-zA-Z0-9-_]{1,36}$', or null.",
-);
-/// `params` that is not an object.
-pub const PARAMS_NOT_AN_OBJECT: Golden =
-    row(400, -1135, "JSON sent for parameter 'params' is not valid");
-/// A mandatory parameter missing, empty, `null` or malformed.
-pub const MANDATORY: Golden = row(
-    400,
-    -1102,
-    "Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
-);
-/// A value outside its legal range (an unknown method names the methods as the range).
-pub const ILLEGAL_CHARACTERS: Golden = row(
-    400,
-    -1100,
-    "Illegal characters found in parameter '{name}'; legal range is '{legal_range}'.",
-);
-/// A value that is not valid.
-pub const INVALID_PARAMETER: Golden =
-    row(400, -1130, "Data sent for parameter '{name}' is not valid.");
-/// A number over its maximum (`recvWindow` over 60000, docs/FIDELITY.md §10.14).
-pub const GREATER_THAN_MAXIMUM: Golden = row(
-    400,
-    -1102,
-    "'{name}' contains unexpected value. Cannot be greater than {max}.",
-);
-/// Params a method does not read (spec §2.5).
-pub const UNREAD_PARAMETERS: Golden = row(
-    400,
-    -1104,
-    "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'.",
-);
-/// A parameter sent twice.
-pub const DUPLICATE_PARAMETER: Golden =
-    row(400, -1101, "Duplicate values for a parameter detected.");
-/// Request weight over the limit (spec §5.3).
-pub const TOO_MUCH_WEIGHT: Golden = row(
-    429,
-    -1003,
-    "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. \
-     Please use WebSocket Streams for live updates to avoid polling the API.",
-);
-/// The IP banned (spec §5.3).
-pub const IP_BANNED: Golden = row(
-    418,
-    -1003,
-    "Way too much request weight used; IP banned until {until}. \
-     Please use WebSocket Streams for live updates to avoid bans.",
-);
-/// A timestamp older than `recvWindow` (spec §3.3).
-pub const OUTSIDE_RECV_WINDOW: Golden = row(
-    400,
-    -1021,
-    "Timestamp for this request is outside of the recvWindow.",
-);
-/// A timestamp 1000 ms or more ahead (spec §3.3).
-pub const TIMESTAMP_AHEAD: Golden = row(
-    400,
-    -1021,
-    "Timestamp for this request was 1000ms ahead of the server's time.",
-);
-/// A bad signature (spec §3.3; status per docs/FIDELITY.md §10.17).
-pub const INVALID_SIGNATURE: Golden = row(400, -1022, "Signature for this request is not valid.");
-/// A malformed API key.
-pub const BAD_API_KEY_FORMAT: Golden = row(401, -2014, "API-key format invalid.");
-/// An unknown or revoked key, or a missing permission.
-pub const REJECTED_API_KEY: Golden = row(
-    401,
-    -2015,
-    "Invalid API-key, IP, or permissions for action.",
-);
-/// Past the CONNECTIONS limit at the handshake (spec §5.1).
-pub const TOO_MANY_CONNECTIONS: Golden = row(
-    429,
-    -1034,
-    "Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'.",
-);
-/// Past the mock's connection cap at the handshake.
-pub const SERVER_BUSY: Golden = row(
-    503,
-    -1008,
-    "Server is currently overloaded with other requests. Please try again in a few minutes.",
-);
-/// An invalid `timeUnit` at connect (spec §1.2).
-pub const INVALID_TIME_UNIT: Golden = row(
-    400,
-    -1194,
-    "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.",
-);
-/// `responseFormat=sbe`: the mock speaks JSON only.
-pub const SBE_DISABLED: Golden = row(400, -1155, "SBE is not enabled.");
-/// A fault of the server's own.
-pub const INTERNAL: Golden = row(
-    500,
-    -1000,
-    "An unknown error occurred while processing the request.",
-);
-/// `userDataStream.subscribe` without logon (docs/FIDELITY.md §10.10).
-pub const UNAUTHORIZED: Golden = row(
-    401,
-    -1002,
-    "You are not authorized to execute this request.",
-);
-/// A second subscription for one account on one connection (docs/FIDELITY.md §10.10).
-pub const SUBSCRIPTION_ACTIVE: Golden =
-    row(400, -2035, "User Data Stream subscription already active.");
-/// Subscription ids exhausted (spec §4.6).
-pub const MAX_SUBSCRIPTION_IDS: Golden = row(
-    400,
-    -2042,
-    "Maximum subscription ID reached for this connection.",
-);
-/// Any path but the API's: HTTP 404 with an empty body.
-pub const NOT_FOUND: Golden = row(404, 0, "");
-
-/// Every row, one per error.
-pub const TABLE: &[Golden] = &[
-    INVALID_JSON,
-    INVALID_ID,
-    PARAMS_NOT_AN_OBJECT,
-    MANDATORY,
-    ILLEGAL_CHARACTERS,
-    INVALID_PARAMETER,
-    GREATER_THAN_MAXIMUM,
-    UNREAD_PARAMETERS,
-    DUPLICATE_PARAMETER,
-    TOO_MUCH_WEIGHT,
-    IP_BANNED,
-    OUTSIDE_RECV_WINDOW,
-    TIMESTAMP_AHEAD,
-    INVALID_SIGNATURE,
-    BAD_API_KEY_FORMAT,
-    REJECTED_API_KEY,
-    TOO_MANY_CONNECTIONS,
-    SERVER_BUSY,
-    INVALID_TIME_UNIT,
-    SBE_DISABLED,
-    INTERNAL,
-    UNAUTHORIZED,
-    SUBSCRIPTION_ACTIVE,
-    MAX_SUBSCRIPTION_IDS,
-    NOT_FOUND,
-];
+// One line a row, so that the table reads as one.
+#[rustfmt::skip]
+golden_table! {
+    /// A frame that is not a JSON object (docs/FIDELITY.md §10.1).
+    INVALID_JSON = (400, -1135, "Invalid JSON Request");
+    /// An invalid `id` (spec §2.5, observed).
+    INVALID_ID = (400, -1135, "Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null.");
+    /// `params` that is not an object.
+    PARAMS_NOT_AN_OBJECT = (400, -1135, "JSON sent for parameter 'params' is not valid");
+    /// A mandatory parameter missing, empty, `null` or malformed.
+    MANDATORY = (400, -1102, "Mandatory parameter '{name}' was not sent, was empty/null, or malformed.");
+    /// A value outside its legal range (an unknown method names the methods as the range).
+    ILLEGAL_CHARACTERS = (400, -1100, "Illegal characters found in parameter '{name}'; legal range is '{legal_range}'.");
+    /// A value that is not valid.
+    INVALID_PARAMETER = (400, -1130, "Data sent for parameter '{name}' is not valid.");
+    /// A number over its maximum (`recvWindow` over 60000, docs/FIDELITY.md §10.14).
+    GREATER_THAN_MAXIMUM = (400, -1102, "'{name}' contains unexpected value. Cannot be greater than {max}.");
+    /// Params a method does not read (spec §2.5).
+    UNREAD_PARAMETERS = (400, -1104, "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'.");
+    /// A parameter sent twice.
+    DUPLICATE_PARAMETER = (400, -1101, "Duplicate values for a parameter detected.");
+    /// Request weight over the limit (spec §5.3).
+    TOO_MUCH_WEIGHT = (429, -1003, "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.");
+    /// The IP banned (spec §5.3).
+    IP_BANNED = (418, -1003, "Way too much request weight used; IP banned until {until}. Please use WebSocket Streams for live updates to avoid bans.");
+    /// A timestamp older than `recvWindow` (spec §3.3).
+    OUTSIDE_RECV_WINDOW = (400, -1021, "Timestamp for this request is outside of the recvWindow.");
+    /// A timestamp 1000 ms or more ahead (spec §3.3).
+    TIMESTAMP_AHEAD = (400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+    /// A bad signature (spec §3.3; status per docs/FIDELITY.md §10.17).
+    INVALID_SIGNATURE = (400, -1022, "Signature for this request is not valid.");
+    /// A malformed API key.
+    BAD_API_KEY_FORMAT = (401, -2014, "API-key format invalid.");
+    /// An unknown or revoked key, or a missing permission.
+    REJECTED_API_KEY = (401, -2015, "Invalid API-key, IP, or permissions for action.");
+    /// Past the CONNECTIONS limit at the handshake (spec §5.1).
+    TOO_MANY_CONNECTIONS = (429, -1034, "Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'.");
+    /// Past the mock's connection cap at the handshake.
+    SERVER_BUSY = (503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes.");
+    /// An invalid `timeUnit` at connect (spec §1.2).
+    INVALID_TIME_UNIT = (400, -1194, "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.");
+    /// `responseFormat=sbe`: the mock speaks JSON only.
+    SBE_DISABLED = (400, -1155, "SBE is not enabled.");
+    /// A fault of the server's own.
+    INTERNAL = (500, -1000, "An unknown error occurred while processing the request.");
+    /// `userDataStream.subscribe` without logon (docs/FIDELITY.md §10.10).
+    UNAUTHORIZED = (401, -1002, "You are not authorized to execute this request.");
+    /// A second subscription for one account on one connection (docs/FIDELITY.md §10.10).
+    SUBSCRIPTION_ACTIVE = (400, -2035, "User Data Stream subscription already active.");
+    /// Subscription ids exhausted (spec §4.6).
+    MAX_SUBSCRIPTION_IDS = (400, -2042, "Maximum subscription ID reached for this connection.");
+    /// Any path but the API's: HTTP 404 with an empty body.
+    NOT_FOUND = (404, 0, "");
+}
 
 impl Golden {
     /// The error with every `{blank}` of the template filled from `values` (name, text).
