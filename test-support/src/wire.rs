@@ -246,6 +246,16 @@ pub async fn handshake(url: &str) -> Result<Handshake, String> {
     })
 }
 
+/// The text of a WebSocket upgrade request (RFC 6455 §4.1) for `target` (path and query) on
+/// `authority` (the `Host` header), with this `Sec-WebSocket-Key`.
+pub fn upgrade_request(authority: &str, target: &str, key: &str) -> String {
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
 /// The response to an upgrade request, read by hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpgradeResponse {
@@ -288,12 +298,7 @@ async fn raw_upgrade(url: &Url) -> Result<UpgradeResponse, String> {
     let mut stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
         .await
         .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n",
-        key = generate_key(),
-    );
+    let request = upgrade_request(authority, target, &generate_key());
     stream
         .write_all(request.as_bytes())
         .await

@@ -309,11 +309,7 @@ pub struct RawClient {
 const SEC_WEBSOCKET_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 fn upgrade_request(address: SocketAddr, path_and_query: &str) -> String {
-    format!(
-        "GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: {SEC_WEBSOCKET_KEY}\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    )
+    test_support::wire::upgrade_request(&address.to_string(), path_and_query, SEC_WEBSOCKET_KEY)
 }
 
 impl RawClient {
