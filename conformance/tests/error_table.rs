@@ -32,6 +32,11 @@ fn error(id: &str, status: u16, code: i32, msg: &str, tail: &str) -> String {
     error.reply(id, tail)
 }
 
+/// A refused handshake as the report shows it: the HTTP status, then the JSON body.
+fn refusal(error: golden::ApiError) -> String {
+    format!("HTTP {} {}", error.status, error.body())
+}
+
 const ERR: &str = r#""err""#;
 const INVALID_ID: &str = golden::INVALID_ID.template;
 const REJECTED: &str = golden::REJECTED_API_KEY.template;
@@ -147,31 +152,28 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
 #[case::ip_banned("ERR-1003-IP-BANNED", "close 1008 IP banned".to_owned())]
 #[case::handshake_time_unit(
     "ERR-HANDSHAKE-1194-TIME-UNIT",
-    r#"HTTP 400 {"code":-1194,"msg":"Invalid value for time unit; expected either MICROSECOND or MILLISECOND."}"#.to_owned()
+    refusal(golden::INVALID_TIME_UNIT.error())
 )]
 #[case::handshake_return_rate_limits(
     "ERR-HANDSHAKE-1130-RETURN-RATE-LIMITS",
-    r#"HTTP 400 {"code":-1130,"msg":"Data sent for parameter 'returnRateLimits' is not valid."}"#.to_owned()
+    refusal(golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]))
 )]
 #[case::handshake_sbe(
     "ERR-HANDSHAKE-1155-SBE",
-    r#"HTTP 400 {"code":-1155,"msg":"SBE is not enabled."}"#.to_owned()
+    refusal(golden::SBE_DISABLED.error())
 )]
 #[case::handshake_path("ERR-HANDSHAKE-404-PATH", "HTTP 404 ".to_owned())]
 #[case::handshake_connections(
     "ERR-HANDSHAKE-429-CONNECTIONS",
-    r#"HTTP 429 {"code":-1034,"msg":"Too many connection attempts from IP; current limit is 1 per '5 MINUTE'."}"#.to_owned()
+    refusal(golden::TOO_MANY_CONNECTIONS.render(&[("limit", "1")]))
 )]
 #[case::handshake_busy(
     "ERR-HANDSHAKE-503-BUSY",
-    r#"HTTP 503 {"code":-1008,"msg":"Server is currently overloaded with other requests. Please try again in a few minutes."}"#.to_owned()
+    refusal(golden::SERVER_BUSY.error())
 )]
 #[case::handshake_banned(
     "ERR-HANDSHAKE-418-BANNED",
-    format!(
-        r#"HTTP 418 {{"code":-1003,"msg":"Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans."}}"#,
-        T + 120_000
-    )
+    refusal(golden::IP_BANNED.render(&[("until", &(T + 120_000).to_string())]))
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_error_gets_its_exact_reply(#[case] id: &str, #[case] reply: String) {

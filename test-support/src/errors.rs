@@ -28,6 +28,16 @@ impl ApiError {
         )
     }
 
+    /// As [`ApiError::reply`], the error carrying `data` (raw JSON), as a 429 or 418 does.
+    pub fn reply_with_data(&self, id: &str, data: &str, tail: &str) -> String {
+        format!(
+            r#"{{"id":{id},"status":{},"error":{{"code":{},"msg":{},"data":{data}}}{tail}}}"#,
+            self.status,
+            self.code,
+            serde_json::Value::from(self.msg.as_str())
+        )
+    }
+
     /// The JSON body of a refused handshake carrying this error.
     pub fn body(&self) -> String {
         format!(
