@@ -143,10 +143,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
 )]
 #[case::too_much_weight(
     "ERR-1003-TOO-MUCH-WEIGHT",
-    format!(
-        r#"{{"id":"err","status":429,"error":{{"code":-1003,"msg":"Too much request weight used; current limit is 3 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{{"serverTime":{T},"retryAfter":{}}}}}{}}}"#,
-        T + 60_000,
-        weight_under(4, 3)
+    golden::TOO_MUCH_WEIGHT.render(&[("limit", "3")]).reply_with_data(
+        ERR,
+        &format!(r#"{{"serverTime":{T},"retryAfter":{}}}"#, T + 60_000),
+        &weight_under(4, 3)
     )
 )]
 #[case::ip_banned("ERR-1003-IP-BANNED", "close 1008 IP banned".to_owned())]

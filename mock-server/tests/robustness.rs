@@ -242,7 +242,9 @@ async fn hostile_json_gets_defined_replies_and_the_connection_stays_usable() {
         .await;
     assert_eq!(
         reply["error"]["msg"],
-        "Not all sent parameters were read; read '0' parameter(s) but was sent '5000'."
+        golden::UNREAD_PARAMETERS
+            .render(&[("read", "0"), ("sent", "5000")])
+            .msg
     );
     let reply = client
         .request_json(r#"{"id":3,"method":"session.status","params":{"a":1,"a":1}}"#)

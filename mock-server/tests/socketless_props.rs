@@ -20,6 +20,7 @@ use mock_server::{demo, Config, ConnectionOptions, KeyRegistry, Permissions, Tim
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value};
+use test_support::errors as golden;
 
 const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 const PING: &str = r#"{"id":"after","method":"ping","params":{"returnRateLimits":false}}"#;
@@ -182,8 +183,7 @@ fn binary_frames_get_a_well_formed_reply_and_ping_still_works() {
     assert_eq!(
         connection.poll_transmit(),
         Some(Transmit::Text(
-            r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#
-                .to_owned()
+            golden::INVALID_JSON.error().reply("null", "")
         ))
     );
     assert_eq!(connection.poll_transmit(), None);

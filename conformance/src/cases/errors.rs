@@ -1119,7 +1119,9 @@ fn too_many_subscriptions<'a>(
 ) -> LocalBoxFuture<'a, Result<(), String>> {
     async move {
         // 1,001 accounts: one subscription each on one connection; HMAC signs fast.
-        let keys: Vec<KeyPair> = (0..=1000).map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret")).collect();
+        let keys: Vec<KeyPair> = (0..=1000)
+            .map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret"))
+            .collect();
         let mut builder = in_process_builder();
         for key in &keys {
             builder = builder.hmac_key(key.api_key(), "secret");
@@ -1136,7 +1138,7 @@ fn too_many_subscriptions<'a>(
             let want = if n < 1000 {
                 format!(r#"{{"id":"err","status":200,"result":{{"subscriptionId":{n}}}}}"#)
             } else {
-                r#"{"id":"err","status":400,"error":{"code":-2042,"msg":"Maximum subscription ID reached for this connection."}}"#.to_owned()
+                spec::max_subscription_ids().reply(r#""err""#, "")
             };
             if n >= 999 {
                 transcript.push(Exchange::new(&op_text, vec![reply.clone()]));
