@@ -184,6 +184,11 @@ impl Gen {
         // Mostly the first connection, so that logons, subscriptions and logouts meet.
         let conn = prop_oneof![6 => Just(0usize), 2 => Just(1usize), 1 => Just(2usize)];
         let mixed = [4, 1, 1, 1];
+        // An arm of `weight` for a method without params of its own.
+        let unsigned = |weight: u32, op: fn(usize, ReqId, Option<bool>) -> Op| {
+            let strategy = (conn.clone(), seq_id(), rrl()).prop_map(move |(c, i, r)| op(c, i, r));
+            (weight, strategy.sboxed())
+        };
         let mut arms: Vec<(u32, SBoxedStrategy<Op>)> = vec![
             (
                 5,
@@ -221,36 +226,11 @@ impl Gen {
                     })
                     .sboxed(),
             ),
-            (
-                4,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Status { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                2,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Logout { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                2,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Ping { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                1,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Time { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                2,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Subscriptions { conn, id, rrl })
-                    .sboxed(),
-            ),
+            unsigned(4, |conn, id, rrl| Op::Status { conn, id, rrl }),
+            unsigned(2, |conn, id, rrl| Op::Logout { conn, id, rrl }),
+            unsigned(2, |conn, id, rrl| Op::Ping { conn, id, rrl }),
+            unsigned(1, |conn, id, rrl| Op::Time { conn, id, rrl }),
+            unsigned(2, |conn, id, rrl| Op::Subscriptions { conn, id, rrl }),
             (
                 2,
                 (conn.clone(), seq_id(), self.signing([8, 1, 1, 1], 0), rrl())
