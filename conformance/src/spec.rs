@@ -3,7 +3,7 @@
 //! come from the golden table (`test_support::errors`), `recvWindow` from its documented
 //! legal range (`test_support::recv_window`).
 
-use test_support::errors::{self as golden, Golden};
+use test_support::errors as golden;
 use test_support::recv_window;
 
 /// REQUEST_WEIGHT of opening a connection (spec §5.1).
@@ -32,18 +32,14 @@ pub(crate) const AHEAD_LIMIT_US: i64 = 1_000_000;
 /// An error reply's status, code and message (spec §7, docs/FIDELITY.md).
 pub(crate) use test_support::errors::ApiError as ApiErr;
 
-fn fixed(row: Golden) -> ApiErr {
-    row.error()
-}
-
 /// -1135 for an invalid `id` (spec §2.5, observed).
 pub(crate) fn invalid_id() -> ApiErr {
-    fixed(golden::INVALID_ID)
+    golden::INVALID_ID.error()
 }
 
 /// -1135 for a frame that is not a JSON object (docs/FIDELITY.md §10.1).
 pub(crate) fn invalid_json() -> ApiErr {
-    fixed(golden::INVALID_JSON)
+    golden::INVALID_JSON.error()
 }
 
 /// -1102 for a missing mandatory parameter.
@@ -80,42 +76,42 @@ pub(crate) fn unread_parameters(read: usize, sent: usize) -> ApiErr {
 
 /// -1021, timestamp older than `recvWindow` (spec §3.3).
 pub(crate) fn outside_recv_window() -> ApiErr {
-    fixed(golden::OUTSIDE_RECV_WINDOW)
+    golden::OUTSIDE_RECV_WINDOW.error()
 }
 
 /// -1021, timestamp 1000 ms or more ahead (spec §3.3).
 pub(crate) fn timestamp_ahead() -> ApiErr {
-    fixed(golden::TIMESTAMP_AHEAD)
+    golden::TIMESTAMP_AHEAD.error()
 }
 
 /// -1022, bad signature (spec §3.3; status per docs/FIDELITY.md §10.17).
 pub(crate) fn invalid_signature() -> ApiErr {
-    fixed(golden::INVALID_SIGNATURE)
+    golden::INVALID_SIGNATURE.error()
 }
 
 /// -2014, malformed API key.
 pub(crate) fn bad_api_key_format() -> ApiErr {
-    fixed(golden::BAD_API_KEY_FORMAT)
+    golden::BAD_API_KEY_FORMAT.error()
 }
 
 /// -2015, unknown or revoked key, or missing permission.
 pub(crate) fn rejected_api_key() -> ApiErr {
-    fixed(golden::REJECTED_API_KEY)
+    golden::REJECTED_API_KEY.error()
 }
 
 /// -1002, `userDataStream.subscribe` without logon (docs/FIDELITY.md §10.10).
 pub(crate) fn unauthorized() -> ApiErr {
-    fixed(golden::UNAUTHORIZED)
+    golden::UNAUTHORIZED.error()
 }
 
 /// -2035, a second subscription for one account on one connection (docs/FIDELITY.md §10.10).
 pub(crate) fn subscription_active() -> ApiErr {
-    fixed(golden::SUBSCRIPTION_ACTIVE)
+    golden::SUBSCRIPTION_ACTIVE.error()
 }
 
 /// -2042, subscription ids exhausted (spec §4.6).
 pub(crate) fn max_subscription_ids() -> ApiErr {
-    fixed(golden::MAX_SUBSCRIPTION_IDS)
+    golden::MAX_SUBSCRIPTION_IDS.error()
 }
 
 /// 429 / -1003, weight over the limit (spec §5.3).
@@ -135,27 +131,27 @@ pub(crate) fn unknown_method() -> ApiErr {
 
 /// -1101 for a parameter sent twice.
 pub(crate) fn duplicate_parameter() -> ApiErr {
-    fixed(golden::DUPLICATE_PARAMETER)
+    golden::DUPLICATE_PARAMETER.error()
 }
 
 /// -1135 for `params` that is not an object.
 pub(crate) fn params_not_an_object() -> ApiErr {
-    fixed(golden::PARAMS_NOT_AN_OBJECT)
+    golden::PARAMS_NOT_AN_OBJECT.error()
 }
 
 /// -1194 for an invalid `timeUnit` at connect (spec §1.2).
 pub(crate) fn invalid_time_unit() -> ApiErr {
-    fixed(golden::INVALID_TIME_UNIT)
+    golden::INVALID_TIME_UNIT.error()
 }
 
 /// -1155 for `responseFormat=sbe` on the mock, which speaks JSON only.
 pub(crate) fn sbe_disabled() -> ApiErr {
-    fixed(golden::SBE_DISABLED)
+    golden::SBE_DISABLED.error()
 }
 
 /// HTTP 404 with an empty body, for any other path (code 0: no body).
 pub(crate) fn not_found() -> ApiErr {
-    fixed(golden::NOT_FOUND)
+    golden::NOT_FOUND.error()
 }
 
 /// HTTP 429 at the handshake past the CONNECTIONS limit (spec §5.1).
@@ -165,7 +161,7 @@ pub(crate) fn too_many_connections(limit: u32) -> ApiErr {
 
 /// HTTP 503 at the handshake past the mock's connection cap.
 pub(crate) fn server_busy() -> ApiErr {
-    fixed(golden::SERVER_BUSY)
+    golden::SERVER_BUSY.error()
 }
 
 /// Whether `api_key` has the format of an API key: 1 to 64 ASCII letters and digits
