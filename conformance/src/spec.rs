@@ -3,7 +3,7 @@
 //! come from the golden table (`test_support::errors`), `recvWindow` from its documented
 //! legal range (`test_support::recv_window`).
 
-use test_support::errors as golden;
+use test_support::errors::{self as golden, Golden};
 use test_support::recv_window;
 
 /// REQUEST_WEIGHT of opening a connection (spec §5.1).
@@ -32,14 +32,18 @@ pub(crate) const AHEAD_LIMIT_US: i64 = 1_000_000;
 /// An error reply's status, code and message (spec §7, docs/FIDELITY.md).
 pub(crate) use test_support::errors::ApiError as ApiErr;
 
+fn fixed(row: Golden) -> ApiErr {
+    row.error()
+}
+
 /// -1135 for an invalid `id` (spec §2.5, observed).
 pub(crate) fn invalid_id() -> ApiErr {
-    golden::INVALID_ID.error()
+    fixed(golden::INVALID_ID)
 }
 
 /// -1135 for a frame that is not a JSON object (docs/FIDELITY.md §10.1).
 pub(crate) fn invalid_json() -> ApiErr {
-    golden::INVALID_JSON.error()
+    fixed(golden::INVALID_JSON)
 }
 
 /// -1102 for a missing mandatory parameter.
@@ -76,42 +80,42 @@ pub(crate) fn unread_parameters(read: usize, sent: usize) -> ApiErr {
 
 /// -1021, timestamp older than `recvWindow` (spec §3.3).
 pub(crate) fn outside_recv_window() -> ApiErr {
-    golden::OUTSIDE_RECV_WINDOW.error()
+    fixed(golden::OUTSIDE_RECV_WINDOW)
 }
 
 /// -1021, timestamp 1000 ms or more ahead (spec §3.3).
 pub(crate) fn timestamp_ahead() -> ApiErr {
-    golden::TIMESTAMP_AHEAD.error()
+    fixed(golden::TIMESTAMP_AHEAD)
 }
 
 /// -1022, bad signature (spec §3.3; status per docs/FIDELITY.md §10.17).
 pub(crate) fn invalid_signature() -> ApiErr {
-    golden::INVALID_SIGNATURE.error()
+    fixed(golden::INVALID_SIGNATURE)
 }
 
 /// -2014, malformed API key.
 pub(crate) fn bad_api_key_format() -> ApiErr {
-    golden::BAD_API_KEY_FORMAT.error()
+    fixed(golden::BAD_API_KEY_FORMAT)
 }
 
 /// -2015, unknown or revoked key, or missing permission.
 pub(crate) fn rejected_api_key() -> ApiErr {
-    golden::REJECTED_API_KEY.error()
+    fixed(golden::REJECTED_API_KEY)
 }
 
 /// -1002, `userDataStream.subscribe` without logon (docs/FIDELITY.md §10.10).
 pub(crate) fn unauthorized() -> ApiErr {
-    golden::UNAUTHORIZED.error()
+    fixed(golden::UNAUTHORIZED)
 }
 
 /// -2035, a second subscription for one account on one connection (docs/FIDELITY.md §10.10).
 pub(crate) fn subscription_active() -> ApiErr {
-    golden::SUBSCRIPTION_ACTIVE.error()
+    fixed(golden::SUBSCRIPTION_ACTIVE)
 }
 
 /// -2042, subscription ids exhausted (spec §4.6).
 pub(crate) fn max_subscription_ids() -> ApiErr {
-    golden::MAX_SUBSCRIPTION_IDS.error()
+    fixed(golden::MAX_SUBSCRIPTION_IDS)
 }
 
 /// 429 / -1003, weight over the limit (spec §5.3).
@@ -131,27 +135,27 @@ pub(crate) fn unknown_method() -> ApiErr {
 
 /// -1101 for a parameter sent twice.
 pub(crate) fn duplicate_parameter() -> ApiErr {
-    golden::DUPLICATE_PARAMETER.error()
+    fixed(golden::DUPLICATE_PARAMETER)
 }
 
 /// -1135 for `params` that is not an object.
 pub(crate) fn params_not_an_object() -> ApiErr {
-    golden::PARAMS_NOT_AN_OBJECT.error()
+    fixed(golden::PARAMS_NOT_AN_OBJECT)
 }
 
 /// -1194 for an invalid `timeUnit` at connect (spec §1.2).
 pub(crate) fn invalid_time_unit() -> ApiErr {
-    golden::INVALID_TIME_UNIT.error()
+    fixed(golden::INVALID_TIME_UNIT)
 }
 
 /// -1155 for `responseFormat=sbe` on the mock, which speaks JSON only.
 pub(crate) fn sbe_disabled() -> ApiErr {
-    golden::SBE_DISABLED.error()
+    fixed(golden::SBE_DISABLED)
 }
 
 /// HTTP 404 with an empty body, for any other path (code 0: no body).
 pub(crate) fn not_found() -> ApiErr {
-    golden::NOT_FOUND.error()
+    fixed(golden::NOT_FOUND)
 }
 
 /// HTTP 429 at the handshake past the CONNECTIONS limit (spec §5.1).
@@ -161,7 +165,7 @@ pub(crate) fn too_many_connections(limit: u32) -> ApiErr {
 
 /// HTTP 503 at the handshake past the mock's connection cap.
 pub(crate) fn server_busy() -> ApiErr {
-    golden::SERVER_BUSY.error()
+    fixed(golden::SERVER_BUSY)
 }
 
 /// Whether `api_key` has the format of an API key: 1 to 64 ASCII letters and digits
