@@ -4,10 +4,7 @@ use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
-use ed25519_dalek::pkcs8::DecodePrivateKey;
-use ed25519_dalek::{Signer, SigningKey};
+use test_support::signer::{payload, KeyPair};
 
 /// `ping` with `id` 1 (weight 1).
 pub const PING: &str = r#"{"id":1,"method":"ping"}"#;
@@ -48,21 +45,10 @@ impl RequestKind {
     }
 }
 
-/// The payload a signature covers (spec §3.2): the params sorted by name, `name=value`
-/// joined by `&`, `signature` left out.
+/// The payload a signature covers (spec §3.2), for params given as (name, raw JSON text):
+/// the shared builder of `test_support::signer`.
 pub fn signature_payload(params: &[(&str, &str)]) -> String {
-    let mut sorted: Vec<_> = params.iter().filter(|(k, _)| *k != "signature").collect();
-    sorted.sort_by_key(|(k, _)| *k);
-    let mut out = String::new();
-    for (i, (name, value)) in sorted.into_iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
-    }
-    out
+    payload(params)
 }
 
 /// Milliseconds since the Unix epoch, as `timestamp` wants them.
@@ -76,8 +62,7 @@ pub fn now_millis() -> i64 {
 /// Signs `session.logon` requests with one Ed25519 key.
 #[derive(Debug, Clone)]
 pub struct LogonSigner {
-    api_key: String,
-    key: SigningKey,
+    key: KeyPair,
 }
 
 /// The signed part of a logon: reusable with any `id` until `timestamp` leaves the window.
@@ -108,29 +93,26 @@ impl LogonSigner {
     /// # Errors
     /// When the PEM is not an Ed25519 private key.
     pub fn from_pem(api_key: &str, private_key_pem: &str) -> anyhow::Result<Self> {
-        let key = SigningKey::from_pkcs8_pem(private_key_pem.trim())
+        let key = KeyPair::ed25519_from_pem(api_key, private_key_pem)
             .context("not an Ed25519 PKCS#8 PEM private key")?;
-        Ok(LogonSigner {
-            api_key: api_key.to_owned(),
-            key,
-        })
+        Ok(LogonSigner { key })
     }
 
     /// The API key.
     pub fn api_key(&self) -> &str {
-        &self.api_key
+        self.key.api_key()
     }
 
     /// Signs `apiKey`, `timestamp` and, if given, `recvWindow`.
     pub fn sign(&self, timestamp: i64, recv_window: Option<u32>) -> SignedLogon {
+        let api_key = serde_json::Value::from(self.api_key()).to_string();
         let ts = timestamp.to_string();
         let window = recv_window.map(|w| w.to_string());
-        let mut params = vec![("apiKey", self.api_key.as_str()), ("timestamp", &ts)];
+        let mut params = vec![("apiKey", api_key.as_str()), ("timestamp", &ts)];
         if let Some(window) = &window {
             params.push(("recvWindow", window));
         }
-        let payload = signature_payload(&params);
-        let signature = BASE64.encode(self.key.sign(payload.as_bytes()).to_bytes());
+        let signature = self.key.sign(&payload(&params));
         SignedLogon {
             timestamp,
             recv_window,
@@ -143,7 +125,9 @@ impl LogonSigner {
         let _ = write!(
             out,
             r#"{{"id":{id},"method":"session.logon","params":{{"apiKey":"{}","signature":"{}","timestamp":{}"#,
-            self.api_key, signed.signature, signed.timestamp
+            self.api_key(),
+            signed.signature,
+            signed.timestamp
         );
         if let Some(window) = signed.recv_window {
             let _ = write!(out, r#","recvWindow":{window}"#);
@@ -175,7 +159,11 @@ mod tests {
     #[test]
     fn payload_is_sorted_and_leaves_the_signature_out() {
         assert_eq!(
-            signature_payload(&[("timestamp", "2"), ("signature", "x"), ("apiKey", "k")]),
+            signature_payload(&[
+                ("timestamp", "2"),
+                ("signature", "\"x\""),
+                ("apiKey", "\"k\"")
+            ]),
             "apiKey=k&timestamp=2"
         );
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use mock_server::{demo, Clock, MockServer, Timestamp};
 use serde_json::{json, Value};
+use test_support::errors as golden;
 use ws_client::{Client, Error, Signer, TimeUnit};
 
 mod common;
@@ -192,7 +193,9 @@ async fn a_stale_timestamp_is_refused_with_1021() {
     let error = within(client.session_logon()).await.expect_err("too old");
     assert_eq!(api_code(&error), Some((400, -1021)));
     assert!(
-        error.to_string().contains("outside of the recvWindow"),
+        error
+            .to_string()
+            .ends_with(golden::OUTSIDE_RECV_WINDOW.template),
         "{error}"
     );
 }
@@ -205,7 +208,12 @@ async fn a_timestamp_from_the_future_is_refused_with_1021() {
         .await
         .expect_err("too far ahead");
     assert_eq!(api_code(&error), Some((400, -1021)));
-    assert!(error.to_string().contains("ahead of the server"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .ends_with(golden::TIMESTAMP_AHEAD.template),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -222,7 +230,10 @@ async fn a_signature_by_another_key_is_refused_with_1022() {
     assert_eq!(api_code(&error), Some((400, -1022)));
     assert_eq!(
         error.to_string(),
-        "API error -1022 (status 400): Signature for this request is not valid."
+        format!(
+            "API error -1022 (status 400): {}",
+            golden::INVALID_SIGNATURE.template
+        )
     );
 }
 

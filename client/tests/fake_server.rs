@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use test_support::errors as golden;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -201,10 +202,11 @@ async fn frames_without_an_id_arrive_as_events_in_order() {
     let mut events = client.events();
     let pending = call(&client, "ping");
     let (id, _) = within(next_request(&mut server)).await;
+    let revoked = golden::REJECTED_API_KEY.error().reply("null", "");
     for frame in [
         r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1}}"#,
         r#"{"event":{"e":"serverShutdown","E":1770123456789}}"#,
-        r#"{"id":null,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#,
+        revoked.as_str(),
     ] {
         within(server.send(Message::text(frame)))
             .await

@@ -38,29 +38,53 @@ pub(crate) fn reply(
     bindings: &mut Bindings,
 ) -> Vec<String> {
     let mut diffs = Vec::new();
+    // Spec §2.2: `id`, `status`, `result` or `error`, then `rateLimits` if any.
+    let envelope = match test_support::envelope::check(text) {
+        Ok(envelope) => Some(envelope),
+        Err(why) => {
+            diffs.push(format!("not a well-formed envelope: {why}"));
+            None
+        }
+    };
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
-        Err(e) => {
+        Err(_) => {
             env.weight.unobserved(expected.charged);
-            return vec![format!("the reply is not JSON ({e})")];
+            return diffs;
         }
     };
     let Some(object) = value.as_object() else {
         env.weight.unobserved(expected.charged);
-        return vec!["the reply is not a JSON object".to_owned()];
+        return diffs;
     };
-    // Spec §2.2: `id`, `status`, `result` or `error`, then `rateLimits` if any.
-    let outcome_member = match expected.outcome {
-        Outcome::Ok(_) => "result",
-        Outcome::Err(..) => "error",
-    };
-    let mut members = vec!["id", "status", outcome_member];
-    if expected.rate_limits {
-        members.push("rateLimits");
-    }
-    let got_members: Vec<&str> = object.keys().map(String::as_str).collect();
-    if got_members != members {
-        diffs.push(format!("members {got_members:?}, expected {members:?}"));
+    if let Some(envelope) = envelope {
+        let expected_result = matches!(expected.outcome, Outcome::Ok(_));
+        if envelope.is_result != expected_result {
+            diffs.push(format!(
+                "a {}, expected a {}",
+                if envelope.is_result {
+                    "result"
+                } else {
+                    "error"
+                },
+                if expected_result { "result" } else { "error" },
+            ));
+        }
+        if envelope.has_rate_limits != expected.rate_limits {
+            diffs.push(format!(
+                "rateLimits {}, expected {}",
+                if envelope.has_rate_limits {
+                    "present"
+                } else {
+                    "absent"
+                },
+                if expected.rate_limits {
+                    "present"
+                } else {
+                    "absent"
+                },
+            ));
+        }
     }
     if object.get("id") != Some(&expected.id) {
         diffs.push(format!(

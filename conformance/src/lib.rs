@@ -58,7 +58,7 @@ mod sequence;
 mod spec;
 mod strategy;
 mod target;
-mod wire;
+use test_support::wire;
 
 pub use keys::{
     demo_key, second_key, KeyError, KeyPair, TargetKeys, SECOND_API_KEY, SECOND_PRIVATE_KEY_PEM,

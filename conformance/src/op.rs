@@ -520,27 +520,7 @@ fn signed_text(
     request_text(id, method, &sent)
 }
 
-/// The signature payload the docs prescribe (spec §3.2): every param but `signature`, sorted
-/// by name, `name=value` joined with `&`, strings unescaped, nothing percent-encoded.
-pub(crate) fn payload(params: &[(String, String)]) -> String {
-    let mut fields: Vec<(&str, String)> = params
-        .iter()
-        .filter(|(name, _)| name != "signature")
-        .map(|(name, json)| {
-            let text = match serde_json::from_str::<serde_json::Value>(json) {
-                Ok(serde_json::Value::String(s)) => s,
-                _ => json.clone(),
-            };
-            (name.as_str(), text)
-        })
-        .collect();
-    fields.sort_by(|a, b| a.0.cmp(b.0));
-    fields
-        .iter()
-        .map(|(name, text)| format!("{name}={text}"))
-        .collect::<Vec<_>>()
-        .join("&")
-}
+pub(crate) use test_support::signer::payload;
 
 /// `{"id":..,"method":..,"params":{..}}` with the params (name, raw JSON) in the order given;
 /// no `params` member when there are none, no `id` member for [`ReqId::Absent`].

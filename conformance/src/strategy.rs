@@ -184,6 +184,11 @@ impl Gen {
         // Mostly the first connection, so that logons, subscriptions and logouts meet.
         let conn = prop_oneof![6 => Just(0usize), 2 => Just(1usize), 1 => Just(2usize)];
         let mixed = [4, 1, 1, 1];
+        // An arm of `weight` for a method without params of its own.
+        let unsigned = |weight: u32, op: fn(usize, ReqId, Option<bool>) -> Op| {
+            let strategy = (conn.clone(), seq_id(), rrl()).prop_map(move |(c, i, r)| op(c, i, r));
+            (weight, strategy.sboxed())
+        };
         let mut arms: Vec<(u32, SBoxedStrategy<Op>)> = vec![
             (
                 5,
@@ -221,36 +226,11 @@ impl Gen {
                     })
                     .sboxed(),
             ),
-            (
-                4,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Status { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                2,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Logout { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                2,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Ping { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                1,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Time { conn, id, rrl })
-                    .sboxed(),
-            ),
-            (
-                2,
-                (conn.clone(), seq_id(), rrl())
-                    .prop_map(|(conn, id, rrl)| Op::Subscriptions { conn, id, rrl })
-                    .sboxed(),
-            ),
+            unsigned(4, |conn, id, rrl| Op::Status { conn, id, rrl }),
+            unsigned(2, |conn, id, rrl| Op::Logout { conn, id, rrl }),
+            unsigned(2, |conn, id, rrl| Op::Ping { conn, id, rrl }),
+            unsigned(1, |conn, id, rrl| Op::Time { conn, id, rrl }),
+            unsigned(2, |conn, id, rrl| Op::Subscriptions { conn, id, rrl }),
             (
                 2,
                 (conn.clone(), seq_id(), self.signing([8, 1, 1, 1], 0), rrl())
@@ -588,20 +568,4 @@ pub(crate) fn req_id() -> SBoxedStrategy<ReqId> {
     .sboxed()
 }
 
-/// The JSON text of an invalid `id`: too long, empty, a character outside the set, a
-/// fraction, an integer outside 64 bits, a boolean, an array, an object.
-pub(crate) fn invalid_id() -> SBoxedStrategy<String> {
-    let quoted = |s: String| serde_json::Value::from(s).to_string();
-    prop_oneof![
-        "[a-zA-Z0-9_-]{37,60}".prop_map(quoted),
-        Just("\"\"".to_owned()),
-        "[a-zA-Z0-9]{0,10}[ .!@#%&*()+=/:;,?é€\\\\]{1,3}[a-zA-Z0-9]{0,10}".prop_map(quoted),
-        (any::<i32>(), 1u32..1000).prop_map(|(a, b)| format!("{a}.{b}")),
-        (1i32..100, 1u32..20).prop_map(|(a, b)| format!("{a}e{b}")),
-        (i64::MAX as u64 + 1..=u64::MAX).prop_map(|n| n.to_string()),
-        Just("-9223372036854775809".to_owned()),
-        any::<bool>().prop_map(|b| b.to_string()),
-        select(vec!["[]", "[1]", "{}", r#"{"a":1}"#]).prop_map(str::to_owned),
-    ]
-    .sboxed()
-}
+pub(crate) use test_support::strategy::invalid_id;

@@ -10,6 +10,7 @@ use conformance::{in_process_builder, run, Options, Report, Target, TargetKeys, 
 use futures_util::{SinkExt, StreamExt};
 use mock_server::MockServer;
 use serde_json::Value;
+use test_support::errors as golden;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -36,8 +37,8 @@ impl Fault {
             Fault::Nothing => reply.to_owned(),
             Fault::SignatureCode => reply.replace(r#""code":-1022"#, r#""code":-1000"#),
             Fault::AheadMessage => reply.replace(
-                "Timestamp for this request was 1000ms ahead of the server's time.",
-                "Timestamp for this request is outside of the recvWindow.",
+                golden::TIMESTAMP_AHEAD.template,
+                golden::OUTSIDE_RECV_WINDOW.template,
             ),
             Fault::TimeCountsOneMore if method == Some("time") => {
                 match reply.rsplit_once(r#""count":"#) {
@@ -249,7 +250,7 @@ async fn a_target_with_the_wrong_ahead_message_fails_exactly_the_timing_cases_an
         "{first}"
     );
     assert!(
-        first.contains("Timestamp for this request is outside of the recvWindow."),
+        first.contains(golden::OUTSIDE_RECV_WINDOW.template),
         "{first}"
     );
     let replay = run_broken(

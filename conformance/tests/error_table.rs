@@ -4,6 +4,7 @@
 
 use conformance::{catalogue, run, Options, Target, Verdict};
 use rstest::rstest;
+use test_support::errors as golden;
 
 /// Where each case starts: the minute after the in-process mock's frozen start.
 const T: i64 = conformance::FROZEN_START_MS + 60_000;
@@ -19,153 +20,160 @@ fn weight_under(count: u32, limit: u32) -> String {
 }
 
 fn error(id: &str, status: u16, code: i32, msg: &str, tail: &str) -> String {
-    format!(
-        r#"{{"id":{id},"status":{status},"error":{{"code":{code},"msg":{}}}{tail}}}"#,
-        serde_json::Value::from(msg)
-    )
+    let error = golden::ApiError {
+        status,
+        code,
+        msg: msg.to_owned(),
+    };
+    assert!(
+        golden::find(code, msg).is_some_and(|row| row.status == status),
+        "({status}, {code}, {msg:?}) is not in the golden error table"
+    );
+    error.reply(id, tail)
+}
+
+/// A refused handshake as the report shows it: the HTTP status, then the JSON body.
+fn refusal(error: golden::ApiError) -> String {
+    format!("HTTP {} {}", error.status, error.body())
 }
 
 const ERR: &str = r#""err""#;
-const INVALID_ID: &str =
-    "Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null.";
-const REJECTED: &str = "Invalid API-key, IP, or permissions for action.";
+const INVALID_ID: &str = golden::INVALID_ID.template;
+const REJECTED: &str = golden::REJECTED_API_KEY.template;
 
 #[rstest]
-#[case::invalid_json("ERR-1135-INVALID-JSON", error("null", 400, -1135, "Invalid JSON Request", ""))]
-#[case::not_an_object("ERR-1135-NOT-AN-OBJECT", error("null", 400, -1135, "Invalid JSON Request", ""))]
-#[case::binary_frame("ERR-1135-BINARY-FRAME", error("null", 400, -1135, "Invalid JSON Request", ""))]
+#[case::invalid_json("ERR-1135-INVALID-JSON", error("null", 400, -1135, golden::INVALID_JSON.template, ""))]
+#[case::not_an_object("ERR-1135-NOT-AN-OBJECT", error("null", 400, -1135, golden::INVALID_JSON.template, ""))]
+#[case::binary_frame("ERR-1135-BINARY-FRAME", error("null", 400, -1135, golden::INVALID_JSON.template, ""))]
 #[case::invalid_id("ERR-1135-INVALID-ID", error("null", 400, -1135, INVALID_ID, ""))]
 #[case::params_not_an_object(
     "ERR-1135-PARAMS-NOT-AN-OBJECT",
-    error(ERR, 400, -1135, "JSON sent for parameter 'params' is not valid", "")
+    error(ERR, 400, -1135, golden::PARAMS_NOT_AN_OBJECT.template, "")
 )]
 #[case::method_missing(
     "ERR-1102-METHOD-MISSING",
-    error(ERR, 400, -1102, "Mandatory parameter 'method' was not sent, was empty/null, or malformed.", "")
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "method")]).msg, "")
 )]
 #[case::unknown_method(
     "ERR-1100-UNKNOWN-METHOD",
-    error(ERR, 400, -1100, "Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe'.", "")
+    error(ERR, 400, -1100, &golden::unknown_method().msg, "")
 )]
 #[case::unread_parameter(
     "ERR-1104-UNREAD-PARAMETER",
-    error(ERR, 400, -1104, "Not all sent parameters were read; read '0' parameter(s) but was sent '1'.", &weight(3))
+    error(ERR, 400, -1104, &golden::UNREAD_PARAMETERS.render(&[("read", "0"), ("sent", "1")]).msg, &weight(3))
 )]
 #[case::duplicate_parameter(
     "ERR-1101-DUPLICATE-PARAMETER",
-    error(ERR, 400, -1101, "Duplicate values for a parameter detected.", &weight(3))
+    error(ERR, 400, -1101, golden::DUPLICATE_PARAMETER.template, &weight(3))
 )]
 #[case::return_rate_limits(
     "ERR-1130-RETURN-RATE-LIMITS",
-    error(ERR, 400, -1130, "Data sent for parameter 'returnRateLimits' is not valid.", &weight(3))
+    error(ERR, 400, -1130, &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg, &weight(3))
 )]
 #[case::apikey_missing(
     "ERR-1102-APIKEY-MISSING",
-    error(ERR, 400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.", &weight(22))
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "apiKey")]).msg, &weight(22))
 )]
 #[case::signature_missing(
     "ERR-1102-SIGNATURE-MISSING",
-    error(ERR, 400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.", &weight(4))
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "signature")]).msg, &weight(4))
 )]
 #[case::timestamp_missing(
     "ERR-1102-TIMESTAMP-MISSING",
-    error(ERR, 400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.", &weight(4))
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "timestamp")]).msg, &weight(4))
 )]
 #[case::timestamp_missing_after_logon(
     "ERR-1102-TIMESTAMP-MISSING-AFTER-LOGON",
-    error(ERR, 400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.", &weight(24))
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "timestamp")]).msg, &weight(24))
 )]
 #[case::timestamp_illegal(
     "ERR-1100-TIMESTAMP-ILLEGAL",
-    error(ERR, 400, -1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.", &weight(4))
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "timestamp"), ("legal_range", "^[0-9]{1,20}$")]).msg, &weight(4))
 )]
 #[case::recv_window_illegal(
     "ERR-1100-RECVWINDOW-ILLEGAL",
-    error(ERR, 400, -1100, r"Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}(\.[0-9]{1,3})?$'.", &weight(4))
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
 )]
 #[case::recv_window_too_large(
     "ERR-1102-RECVWINDOW-TOO-LARGE",
-    error(ERR, 400, -1102, "'recvWindow' contains unexpected value. Cannot be greater than 60000.", &weight(4))
+    error(ERR, 400, -1102, &golden::GREATER_THAN_MAXIMUM.render(&[("name", "recvWindow"), ("max", "60000")]).msg, &weight(4))
 )]
 #[case::outside_recv_window(
     "ERR-1021-OUTSIDE-RECVWINDOW",
-    error(ERR, 400, -1021, "Timestamp for this request is outside of the recvWindow.", &weight(4))
+    error(ERR, 400, -1021, golden::OUTSIDE_RECV_WINDOW.template, &weight(4))
 )]
 #[case::ahead(
     "ERR-1021-AHEAD",
-    error(ERR, 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.", &weight(4))
+    error(ERR, 400, -1021, golden::TIMESTAMP_AHEAD.template, &weight(4))
 )]
 #[case::invalid_signature(
     "ERR-1022-INVALID-SIGNATURE",
-    error(ERR, 400, -1022, "Signature for this request is not valid.", &weight(4))
+    error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
 #[case::hmac_logon(
     "ERR-1022-HMAC-LOGON",
-    error(ERR, 400, -1022, "Signature for this request is not valid.", &weight(4))
+    error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
 #[case::bad_api_key_format(
     "ERR-2014-BAD-API-KEY-FORMAT",
-    error(ERR, 401, -2014, "API-key format invalid.", &weight(4))
+    error(ERR, 401, -2014, golden::BAD_API_KEY_FORMAT.template, &weight(4))
 )]
 #[case::unknown_api_key("ERR-2015-UNKNOWN-API-KEY", error(ERR, 401, -2015, REJECTED, &weight(4)))]
 #[case::no_permission("ERR-2015-NO-PERMISSION", error(ERR, 401, -2015, REJECTED, &weight(24)))]
 #[case::key_revoked("ERR-2015-KEY-REVOKED", error("null", 401, -2015, REJECTED, ""))]
 #[case::subscribe_without_logon(
     "ERR-1002-SUBSCRIBE-WITHOUT-LOGON",
-    error(ERR, 401, -1002, "You are not authorized to execute this request.", &weight(4))
+    error(ERR, 401, -1002, golden::UNAUTHORIZED.template, &weight(4))
 )]
 #[case::subscription_active(
     "ERR-2035-SUBSCRIPTION-ACTIVE",
-    error(ERR, 400, -2035, "User Data Stream subscription already active.", &weight(8))
+    error(ERR, 400, -2035, golden::SUBSCRIPTION_ACTIVE.template, &weight(8))
 )]
 #[case::subscription_id_illegal(
     "ERR-1100-SUBSCRIPTION-ID-ILLEGAL",
-    error(ERR, 400, -1100, "Illegal characters found in parameter 'subscriptionId'; legal range is '^[0-9]{1,5}$'.", &weight(4))
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "subscriptionId"), ("legal_range", "^[0-9]{1,5}$")]).msg, &weight(4))
 )]
 #[case::omit_zero_balances(
     "ERR-1130-OMIT-ZERO-BALANCES",
-    error(ERR, 400, -1130, "Data sent for parameter 'omitZeroBalances' is not valid.", &weight(24))
+    error(ERR, 400, -1130, &golden::INVALID_PARAMETER.render(&[("name", "omitZeroBalances")]).msg, &weight(24))
 )]
 #[case::too_many_subscriptions(
     "ERR-2042-TOO-MANY-SUBSCRIPTIONS",
-    error(ERR, 400, -2042, "Maximum subscription ID reached for this connection.", "")
+    error(ERR, 400, -2042, golden::MAX_SUBSCRIPTION_IDS.template, "")
 )]
 #[case::too_much_weight(
     "ERR-1003-TOO-MUCH-WEIGHT",
-    format!(
-        r#"{{"id":"err","status":429,"error":{{"code":-1003,"msg":"Too much request weight used; current limit is 3 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{{"serverTime":{T},"retryAfter":{}}}}}{}}}"#,
-        T + 60_000,
-        weight_under(4, 3)
+    golden::TOO_MUCH_WEIGHT.render(&[("limit", "3")]).reply_with_data(
+        ERR,
+        &format!(r#"{{"serverTime":{T},"retryAfter":{}}}"#, T + 60_000),
+        &weight_under(4, 3)
     )
 )]
 #[case::ip_banned("ERR-1003-IP-BANNED", "close 1008 IP banned".to_owned())]
 #[case::handshake_time_unit(
     "ERR-HANDSHAKE-1194-TIME-UNIT",
-    r#"HTTP 400 {"code":-1194,"msg":"Invalid value for time unit; expected either MICROSECOND or MILLISECOND."}"#.to_owned()
+    refusal(golden::INVALID_TIME_UNIT.error())
 )]
 #[case::handshake_return_rate_limits(
     "ERR-HANDSHAKE-1130-RETURN-RATE-LIMITS",
-    r#"HTTP 400 {"code":-1130,"msg":"Data sent for parameter 'returnRateLimits' is not valid."}"#.to_owned()
+    refusal(golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]))
 )]
 #[case::handshake_sbe(
     "ERR-HANDSHAKE-1155-SBE",
-    r#"HTTP 400 {"code":-1155,"msg":"SBE is not enabled."}"#.to_owned()
+    refusal(golden::SBE_DISABLED.error())
 )]
 #[case::handshake_path("ERR-HANDSHAKE-404-PATH", "HTTP 404 ".to_owned())]
 #[case::handshake_connections(
     "ERR-HANDSHAKE-429-CONNECTIONS",
-    r#"HTTP 429 {"code":-1034,"msg":"Too many connection attempts from IP; current limit is 1 per '5 MINUTE'."}"#.to_owned()
+    refusal(golden::TOO_MANY_CONNECTIONS.render(&[("limit", "1")]))
 )]
 #[case::handshake_busy(
     "ERR-HANDSHAKE-503-BUSY",
-    r#"HTTP 503 {"code":-1008,"msg":"Server is currently overloaded with other requests. Please try again in a few minutes."}"#.to_owned()
+    refusal(golden::SERVER_BUSY.error())
 )]
 #[case::handshake_banned(
     "ERR-HANDSHAKE-418-BANNED",
-    format!(
-        r#"HTTP 418 {{"code":-1003,"msg":"Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans."}}"#,
-        T + 120_000
-    )
+    refusal(golden::IP_BANNED.render(&[("until", &(T + 120_000).to_string())]))
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_error_gets_its_exact_reply(#[case] id: &str, #[case] reply: String) {

@@ -6,14 +6,24 @@ mod common;
 
 use common::{error_reply, frozen_server, weight, Client};
 use rstest::rstest;
+use test_support::errors as golden;
 use tokio_tungstenite::tungstenite::Message;
 
-const INVALID_JSON: &str =
-    r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#;
-const INVALID_ID: &str = r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null."}}"#;
-const NO_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1102,"msg":"Mandatory parameter 'method' was not sent, was empty/null, or malformed."}}"#;
-const UNKNOWN_METHOD: &str = r#"{"id":7,"status":400,"error":{"code":-1100,"msg":"Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe'."}}"#;
-const PARAMS_NOT_OBJECT: &str = r#"{"id":7,"status":400,"error":{"code":-1135,"msg":"JSON sent for parameter 'params' is not valid"}}"#;
+fn invalid_json() -> String {
+    golden::INVALID_JSON.error().reply("null", "")
+}
+fn invalid_id() -> String {
+    golden::INVALID_ID.error().reply("null", "")
+}
+fn no_method() -> String {
+    golden::mandatory("method").reply("7", "")
+}
+fn unknown_method() -> String {
+    golden::unknown_method().reply("7", "")
+}
+fn params_not_object() -> String {
+    golden::PARAMS_NOT_AN_OBJECT.error().reply("7", "")
+}
 
 /// The reply to `{"id":2,"method":"ping"}` when nothing but the connection (2) was charged
 /// before it.
@@ -24,52 +34,52 @@ fn first_ping_reply() -> String {
 /// Frames refused before their weight is charged: exact reply without `rateLimits`, nothing
 /// counted, and the connection goes on.
 #[rstest]
-#[case::unterminated_object("{", INVALID_JSON)]
-#[case::not_json_at_all("not json", INVALID_JSON)]
-#[case::empty_text("", INVALID_JSON)]
-#[case::only_whitespace(" \n\t ", INVALID_JSON)]
-#[case::top_level_array(r#"[1,"ping",{}]"#, INVALID_JSON)]
-#[case::top_level_string(r#""ping""#, INVALID_JSON)]
-#[case::top_level_number("42", INVALID_JSON)]
-#[case::top_level_null("null", INVALID_JSON)]
-#[case::trailing_garbage(r#"{"id":1,"method":"ping"} x"#, INVALID_JSON)]
-#[case::two_objects(r#"{"id":1,"method":"ping"}{"id":2,"method":"ping"}"#, INVALID_JSON)]
-#[case::duplicate_id(r#"{"id":1,"id":2,"method":"ping"}"#, INVALID_JSON)]
+#[case::unterminated_object("{", &invalid_json())]
+#[case::not_json_at_all("not json", &invalid_json())]
+#[case::empty_text("", &invalid_json())]
+#[case::only_whitespace(" \n\t ", &invalid_json())]
+#[case::top_level_array(r#"[1,"ping",{}]"#, &invalid_json())]
+#[case::top_level_string(r#""ping""#, &invalid_json())]
+#[case::top_level_number("42", &invalid_json())]
+#[case::top_level_null("null", &invalid_json())]
+#[case::trailing_garbage(r#"{"id":1,"method":"ping"} x"#, &invalid_json())]
+#[case::two_objects(r#"{"id":1,"method":"ping"}{"id":2,"method":"ping"}"#, &invalid_json())]
+#[case::duplicate_id(r#"{"id":1,"id":2,"method":"ping"}"#, &invalid_json())]
 #[case::id_of_51_characters(
     r#"{"id":"e2a85d9f-07a5-4f94-8d5f-789dc3deb097-0123456789","method":"ping"}"#,
-    INVALID_ID
+    &invalid_id()
 )]
 #[case::id_of_37_characters(
     r#"{"id":"0123456789012345678901234567890123456","method":"ping"}"#,
-    INVALID_ID
+    &invalid_id()
 )]
-#[case::empty_string_id(r#"{"id":"","method":"ping"}"#, INVALID_ID)]
-#[case::id_with_a_space(r#"{"id":"a b","method":"ping"}"#, INVALID_ID)]
-#[case::id_with_a_dot(r#"{"id":"a.b","method":"ping"}"#, INVALID_ID)]
-#[case::non_ascii_id(r#"{"id":"é","method":"ping"}"#, INVALID_ID)]
-#[case::fractional_id(r#"{"id":1.5,"method":"ping"}"#, INVALID_ID)]
-#[case::exponent_id(r#"{"id":1e3,"method":"ping"}"#, INVALID_ID)]
-#[case::id_above_i64(r#"{"id":9223372036854775808,"method":"ping"}"#, INVALID_ID)]
-#[case::id_below_i64(r#"{"id":-9223372036854775809,"method":"ping"}"#, INVALID_ID)]
-#[case::boolean_id(r#"{"id":true,"method":"ping"}"#, INVALID_ID)]
-#[case::array_id(r#"{"id":[1],"method":"ping"}"#, INVALID_ID)]
-#[case::object_id(r#"{"id":{},"method":"ping"}"#, INVALID_ID)]
-#[case::missing_method(r#"{"id":7}"#, NO_METHOD)]
-#[case::missing_method_with_params(r#"{"id":7,"params":{}}"#, NO_METHOD)]
-#[case::null_method(r#"{"id":7,"method":null}"#, NO_METHOD)]
-#[case::numeric_method(r#"{"id":7,"method":1}"#, NO_METHOD)]
-#[case::array_method(r#"{"id":7,"method":["ping"]}"#, NO_METHOD)]
-#[case::empty_method(r#"{"id":7,"method":""}"#, NO_METHOD)]
-#[case::bare_prefix_method(r#"{"id":7,"method":"v3/"}"#, NO_METHOD)]
-#[case::unknown_method(r#"{"id":7,"method":"order.place"}"#, UNKNOWN_METHOD)]
-#[case::method_in_upper_case(r#"{"id":7,"method":"PING"}"#, UNKNOWN_METHOD)]
-#[case::method_with_another_version(r#"{"id":7,"method":"v2/ping"}"#, UNKNOWN_METHOD)]
-#[case::method_with_a_doubled_prefix(r#"{"id":7,"method":"v3/v3/ping"}"#, UNKNOWN_METHOD)]
-#[case::method_with_padding(r#"{"id":7,"method":" ping"}"#, UNKNOWN_METHOD)]
-#[case::params_array(r#"{"id":7,"method":"ping","params":[]}"#, PARAMS_NOT_OBJECT)]
-#[case::params_string(r#"{"id":7,"method":"ping","params":"{}"}"#, PARAMS_NOT_OBJECT)]
-#[case::params_number(r#"{"id":7,"method":"ping","params":1}"#, PARAMS_NOT_OBJECT)]
-#[case::params_boolean(r#"{"id":7,"method":"ping","params":true}"#, PARAMS_NOT_OBJECT)]
+#[case::empty_string_id(r#"{"id":"","method":"ping"}"#, &invalid_id())]
+#[case::id_with_a_space(r#"{"id":"a b","method":"ping"}"#, &invalid_id())]
+#[case::id_with_a_dot(r#"{"id":"a.b","method":"ping"}"#, &invalid_id())]
+#[case::non_ascii_id(r#"{"id":"é","method":"ping"}"#, &invalid_id())]
+#[case::fractional_id(r#"{"id":1.5,"method":"ping"}"#, &invalid_id())]
+#[case::exponent_id(r#"{"id":1e3,"method":"ping"}"#, &invalid_id())]
+#[case::id_above_i64(r#"{"id":9223372036854775808,"method":"ping"}"#, &invalid_id())]
+#[case::id_below_i64(r#"{"id":-9223372036854775809,"method":"ping"}"#, &invalid_id())]
+#[case::boolean_id(r#"{"id":true,"method":"ping"}"#, &invalid_id())]
+#[case::array_id(r#"{"id":[1],"method":"ping"}"#, &invalid_id())]
+#[case::object_id(r#"{"id":{},"method":"ping"}"#, &invalid_id())]
+#[case::missing_method(r#"{"id":7}"#, &no_method())]
+#[case::missing_method_with_params(r#"{"id":7,"params":{}}"#, &no_method())]
+#[case::null_method(r#"{"id":7,"method":null}"#, &no_method())]
+#[case::numeric_method(r#"{"id":7,"method":1}"#, &no_method())]
+#[case::array_method(r#"{"id":7,"method":["ping"]}"#, &no_method())]
+#[case::empty_method(r#"{"id":7,"method":""}"#, &no_method())]
+#[case::bare_prefix_method(r#"{"id":7,"method":"v3/"}"#, &no_method())]
+#[case::unknown_method(r#"{"id":7,"method":"order.place"}"#, &unknown_method())]
+#[case::method_in_upper_case(r#"{"id":7,"method":"PING"}"#, &unknown_method())]
+#[case::method_with_another_version(r#"{"id":7,"method":"v2/ping"}"#, &unknown_method())]
+#[case::method_with_a_doubled_prefix(r#"{"id":7,"method":"v3/v3/ping"}"#, &unknown_method())]
+#[case::method_with_padding(r#"{"id":7,"method":" ping"}"#, &unknown_method())]
+#[case::params_array(r#"{"id":7,"method":"ping","params":[]}"#, &params_not_object())]
+#[case::params_string(r#"{"id":7,"method":"ping","params":"{}"}"#, &params_not_object())]
+#[case::params_number(r#"{"id":7,"method":"ping","params":1}"#, &params_not_object())]
+#[case::params_boolean(r#"{"id":7,"method":"ping","params":true}"#, &params_not_object())]
 #[tokio::test]
 async fn refused_frames_get_an_exact_reply_and_leave_the_connection_usable(
     #[case] frame: &str,
@@ -92,21 +102,20 @@ async fn deeply_nested_values_are_refused_without_harm() {
     let mut client = Client::connect(&server).await;
     let nested = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let cases = [
-        (nested.clone(), INVALID_JSON.to_owned()),
+        (nested.clone(), invalid_json()),
         (
             format!(r#"{{"id":{nested},"method":"ping"}}"#),
-            INVALID_ID.to_owned(),
+            invalid_id(),
         ),
         (
             format!(r#"{{"id":7,"method":"ping","params":{nested}}}"#),
-            PARAMS_NOT_OBJECT.to_owned(),
+            params_not_object(),
         ),
         (
             format!(r#"{{"id":7,"method":"ping","params":{{"a":{nested}}}}}"#),
-            format!(
-                r#"{{"id":7,"status":400,"error":{{"code":-1104,"msg":"Not all sent parameters were read; read '0' parameter(s) but was sent '1'."}}{}}}"#,
-                weight(3)
-            ),
+            golden::UNREAD_PARAMETERS
+                .render(&[("read", "0"), ("sent", "1")])
+                .reply("7", &weight(3)),
         ),
     ];
     for (frame, expected) in cases {
@@ -123,10 +132,7 @@ async fn invalid_id_is_answered_with_a_null_id_and_no_rate_limits() {
     let reply = client
         .request(r#"{"id":"0123456789012345678901234567890123456789abcdefghijk","method":"ping"}"#)
         .await;
-    assert_eq!(
-        reply,
-        r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid 'id' in JSON request; expected an integer, a string matching '^[a-zA-Z0-9-_]{1,36}$', or null."}}"#
-    );
+    assert_eq!(reply, invalid_id());
     client.assert_usable().await;
 }
 
@@ -137,11 +143,11 @@ async fn binary_frame_is_refused_like_bad_json_even_when_it_holds_a_request() {
     client
         .send_message(Message::binary(&br#"{"id":1,"method":"ping"}"#[..]))
         .await;
-    assert_eq!(client.recv().await, INVALID_JSON);
+    assert_eq!(client.recv().await, invalid_json());
     client
         .send_message(Message::binary(vec![0xFF, 0x00, 0x80]))
         .await;
-    assert_eq!(client.recv().await, INVALID_JSON);
+    assert_eq!(client.recv().await, invalid_json());
     assert_eq!(
         client.request(r#"{"id":2,"method":"ping"}"#).await,
         first_ping_reply()
@@ -153,9 +159,9 @@ async fn a_run_of_bad_frames_never_closes_the_connection() {
     let server = frozen_server().await;
     let mut client = Client::connect(&server).await;
     for _ in 0..20 {
-        assert_eq!(client.request("{").await, INVALID_JSON);
+        assert_eq!(client.request("{").await, invalid_json());
         let long_id = format!(r#"{{"id":"{}","method":"ping"}}"#, "x".repeat(50));
-        assert_eq!(client.request(&long_id).await, INVALID_ID);
+        assert_eq!(client.request(&long_id).await, invalid_id());
     }
     client.assert_usable().await;
 }
@@ -206,24 +212,14 @@ async fn id_is_echoed_on_errors_too() {
     let server = frozen_server().await;
     let mut client = Client::connect(&server).await;
     assert_eq!(
-        client
-            .request(r#"{"id":"err-1","method":"nope"}"#)
-            .await,
-        error_reply(
-            r#""err-1""#,
-            400,
-            -1100,
-            "Illegal characters found in parameter 'method'; legal range is 'ping|time|session.logon|session.status|session.logout|session.subscriptions|account.status|account.rateLimits.orders|userDataStream.subscribe|userDataStream.subscribe.signature|userDataStream.unsubscribe'."
-        )
+        client.request(r#"{"id":"err-1","method":"nope"}"#).await,
+        error_reply(r#""err-1""#, 400, -1100, &golden::unknown_method().msg)
     );
     assert_eq!(
         client
             .request(r#"{"id":-3,"method":"session.logon"}"#)
             .await,
-        format!(
-            r#"{{"id":-3,"status":400,"error":{{"code":-1102,"msg":"Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."}}{}}}"#,
-            weight(4)
-        )
+        golden::mandatory("apiKey").reply("-3", &weight(4))
     );
 }
 
@@ -284,37 +280,37 @@ async fn empty_and_null_params_are_the_same_as_none() {
 #[case::extra_param_on_ping(
     r#"{"id":7,"method":"ping","params":{"symbol":"BTCUSDT"}}"#,
     -1104,
-    "Not all sent parameters were read; read '0' parameter(s) but was sent '1'."
+    &golden::UNREAD_PARAMETERS.render(&[("read", "0"), ("sent", "1")]).msg
 )]
 #[case::extra_params_on_logon(
     r#"{"id":7,"method":"session.logon","params":{"apiKey":"a","signature":"b","timestamp":1,"x":1,"y":2}}"#,
     -1104,
-    "Not all sent parameters were read; read '3' parameter(s) but was sent '5'."
+    &golden::UNREAD_PARAMETERS.render(&[("read", "3"), ("sent", "5")]).msg
 )]
 #[case::duplicate_param(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":true,"returnRateLimits":true}}"#,
     -1101,
-    "Duplicate values for a parameter detected."
+    golden::DUPLICATE_PARAMETER.template
 )]
 #[case::duplicate_logon_param(
     r#"{"id":7,"method":"session.logon","params":{"apiKey":"a","apiKey":"b"}}"#,
     -1101,
-    "Duplicate values for a parameter detected."
+    golden::DUPLICATE_PARAMETER.template
 )]
 #[case::return_rate_limits_not_a_boolean(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":"yes"}}"#,
     -1130,
-    "Data sent for parameter 'returnRateLimits' is not valid."
+    &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg
 )]
 #[case::return_rate_limits_as_a_number(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":1}}"#,
     -1130,
-    "Data sent for parameter 'returnRateLimits' is not valid."
+    &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg
 )]
 #[case::return_rate_limits_in_upper_case(
     r#"{"id":7,"method":"ping","params":{"returnRateLimits":"TRUE"}}"#,
     -1130,
-    "Data sent for parameter 'returnRateLimits' is not valid."
+    &golden::INVALID_PARAMETER.render(&[("name", "returnRateLimits")]).msg
 )]
 #[tokio::test]
 async fn param_errors_are_charged_and_leave_the_connection_usable(
@@ -350,15 +346,15 @@ async fn invalid_escapes_inside_strings_are_refused_without_harm() {
     let mut client = Client::connect(&server).await;
     // A lone surrogate is well-formed JSON text but no Unicode string: refused where it is
     // decoded, keeping the id when the id itself was fine.
-    let invalid_json_id_7 = error_reply("7", 400, -1135, "Invalid JSON Request");
+    let invalid_json_id_7 = error_reply("7", 400, -1135, golden::INVALID_JSON.template);
     for (frame, expected) in [
         (r#"{"id":7,"method":"\ud800"}"#, invalid_json_id_7.as_str()),
         (
             r#"{"id":7,"method":"ping","params":{"a":"\ud800"}}"#,
             invalid_json_id_7.as_str(),
         ),
-        (r#"{"id":"\ud800","method":"ping"}"#, INVALID_ID),
-        (r#"{"id":7,"method":"ping\x"}"#, INVALID_JSON),
+        (r#"{"id":"\ud800","method":"ping"}"#, &invalid_id()),
+        (r#"{"id":7,"method":"ping\x"}"#, &invalid_json()),
     ] {
         assert_eq!(client.request(frame).await, expected, "reply to {frame}");
     }

@@ -11,6 +11,7 @@ use common::{
 };
 use mock_server::{Clock, MockServer, Timestamp};
 use rstest::rstest;
+use test_support::errors as golden;
 
 #[rstest]
 #[case::root("/")]
@@ -40,20 +41,25 @@ async fn tungstenite_sees_another_path_as_an_http_404() {
     }
 }
 
-const BAD_TIME_UNIT: &str = r#"{"code":-1194,"msg":"Invalid value for time unit; expected either MICROSECOND or MILLISECOND."}"#;
-const BAD_RETURN_RATE_LIMITS: &str =
-    r#"{"code":-1130,"msg":"Data sent for parameter 'returnRateLimits' is not valid."}"#;
+fn bad_time_unit() -> String {
+    golden::INVALID_TIME_UNIT.error().body()
+}
+fn bad_return_rate_limits() -> String {
+    golden::INVALID_PARAMETER
+        .render(&[("name", "returnRateLimits")])
+        .body()
+}
 
 #[rstest]
-#[case::time_unit_in_seconds("timeUnit=SECOND", BAD_TIME_UNIT)]
-#[case::time_unit_abbreviated("timeUnit=MS", BAD_TIME_UNIT)]
-#[case::time_unit_plural("timeUnit=microseconds", BAD_TIME_UNIT)]
-#[case::time_unit_empty("timeUnit=", BAD_TIME_UNIT)]
-#[case::bad_time_unit_after_a_good_one("timeUnit=MICROSECOND&timeUnit=NANOSECOND", BAD_TIME_UNIT)]
-#[case::return_rate_limits_yes("returnRateLimits=yes", BAD_RETURN_RATE_LIMITS)]
-#[case::return_rate_limits_one("returnRateLimits=1", BAD_RETURN_RATE_LIMITS)]
-#[case::return_rate_limits_empty("returnRateLimits=", BAD_RETURN_RATE_LIMITS)]
-#[case::sbe_responses("responseFormat=sbe", r#"{"code":-1155,"msg":"SBE is not enabled."}"#)]
+#[case::time_unit_in_seconds("timeUnit=SECOND", &bad_time_unit())]
+#[case::time_unit_abbreviated("timeUnit=MS", &bad_time_unit())]
+#[case::time_unit_plural("timeUnit=microseconds", &bad_time_unit())]
+#[case::time_unit_empty("timeUnit=", &bad_time_unit())]
+#[case::bad_time_unit_after_a_good_one("timeUnit=MICROSECOND&timeUnit=NANOSECOND", &bad_time_unit())]
+#[case::return_rate_limits_yes("returnRateLimits=yes", &bad_return_rate_limits())]
+#[case::return_rate_limits_one("returnRateLimits=1", &bad_return_rate_limits())]
+#[case::return_rate_limits_empty("returnRateLimits=", &bad_return_rate_limits())]
+#[case::sbe_responses("responseFormat=sbe", &golden::SBE_DISABLED.error().body())]
 #[tokio::test]
 async fn bad_query_values_are_refused_with_400_and_a_json_body(
     #[case] query: &str,
@@ -229,10 +235,13 @@ async fn time_unit_applies_to_the_429_data_too(
     let mut client = Client::connect_with_query(&server, query).await;
     assert_eq!(
         client.request(r#"{"id":1,"method":"ping"}"#).await,
-        format!(
-            r#"{{"id":1,"status":429,"error":{{"code":-1003,"msg":"Too much request weight used; current limit is 2 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{{"serverTime":{server_time},"retryAfter":{retry_after}}}}}{}}}"#,
-            weight_under(3, 2)
-        )
+        golden::TOO_MUCH_WEIGHT
+            .render(&[("limit", "2")])
+            .reply_with_data(
+                "1",
+                &format!(r#"{{"serverTime":{server_time},"retryAfter":{retry_after}}}"#),
+                &weight_under(3, 2)
+            )
     );
 }
 

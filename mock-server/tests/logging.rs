@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use common::{frozen_builder, refused_upgrade, start, Client, TestKey, QUIET_PING, T0};
 use mock_server::BanPolicy;
+use test_support::errors as golden;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
@@ -195,9 +196,7 @@ async fn at_info_429s_418s_the_ban_and_refused_handshakes_are_logged_and_request
         })
         .collect();
     let until = (T0 + 120_000).to_string();
-    let ban_message = format!(
-        "Way too much request weight used; IP banned until {until}. Please use WebSocket Streams for live updates to avoid bans."
-    );
+    let ban_message = golden::IP_BANNED.render(&[("until", &until)]).msg;
     let expected: Vec<BTreeMap<String, String>> = [
         vec![
             ("message", "request refused"),

@@ -11,6 +11,7 @@ use common::{
     T0, T0_MINUTE_END,
 };
 use rstest::rstest;
+use test_support::errors as golden;
 
 fn ping_reply(id: u32, count: u32) -> String {
     format!(
@@ -21,10 +22,13 @@ fn ping_reply(id: u32, count: u32) -> String {
 
 /// The 429 for request `id` under `limit`, at [`T0`], with `count` after charging it.
 fn too_much_weight(id: u32, limit: u32, count: u32) -> String {
-    format!(
-        r#"{{"id":{id},"status":429,"error":{{"code":-1003,"msg":"Too much request weight used; current limit is {limit} request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{{"serverTime":{T0},"retryAfter":{T0_MINUTE_END}}}}}{}}}"#,
-        weight_under(count, limit)
-    )
+    golden::TOO_MUCH_WEIGHT
+        .render(&[("limit", &limit.to_string())])
+        .reply_with_data(
+            &id.to_string(),
+            &format!(r#"{{"serverTime":{T0},"retryAfter":{T0_MINUTE_END}}}"#),
+            &weight_under(count, limit),
+        )
 }
 
 #[tokio::test]
@@ -75,10 +79,7 @@ async fn each_call_costs_its_documented_weight() {
     // A failed logon costs the same.
     assert_eq!(
         client.request(&demo.logon("6", T0 - 60_000)).await,
-        format!(
-            r#"{{"id":6,"status":400,"error":{{"code":-1021,"msg":"Timestamp for this request is outside of the recvWindow."}}{}}}"#,
-            weight(12)
-        )
+        golden::OUTSIDE_RECV_WINDOW.error().reply("6", &weight(12))
     );
     assert_eq!(
         client.request(r#"{"id":7,"method":"ping"}"#).await,
@@ -171,7 +172,13 @@ async fn over_a_small_limit_the_reply_is_a_429_with_retry_after() {
     }
     assert_eq!(
         client.request(r#"{"id":4,"method":"ping"}"#).await,
-        r#"{"id":4,"status":429,"error":{"code":-1003,"msg":"Too much request weight used; current limit is 5 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{"serverTime":1700000000000,"retryAfter":1700000040000}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":5,"count":6}]}"#
+        golden::TOO_MUCH_WEIGHT
+            .render(&[("limit", "5")])
+            .reply_with_data(
+                "4",
+                r#"{"serverTime":1700000000000,"retryAfter":1700000040000}"#,
+                r#","rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":5,"count":6}]"#
+            )
     );
 }
 
@@ -340,9 +347,9 @@ async fn invalid_request_return_rate_limits_is_refused_with_the_url_setting(
     let limits = if shown { weight(3) } else { String::new() };
     assert_eq!(
         reply,
-        format!(
-            r#"{{"id":1,"status":400,"error":{{"code":-1130,"msg":"Data sent for parameter 'returnRateLimits' is not valid."}}{limits}}}"#
-        )
+        golden::INVALID_PARAMETER
+            .render(&[("name", "returnRateLimits")])
+            .reply("1", &limits)
     );
 }
 

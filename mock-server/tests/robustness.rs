@@ -10,12 +10,13 @@ use common::*;
 use futures_util::{SinkExt, StreamExt};
 use mock_server::{BanPolicy, Clock, MockServer, Timestamp};
 use serde_json::Value;
+use test_support::errors as golden;
 use tokio_tungstenite::tungstenite::Message;
 
-const BANNED_MSG: &str = "Way too much request weight used; IP banned until {}. Please use WebSocket Streams for live updates to avoid bans.";
-
 fn banned_msg(until_ms: i64) -> String {
-    BANNED_MSG.replace("{}", &until_ms.to_string())
+    golden::IP_BANNED
+        .render(&[("until", &until_ms.to_string())])
+        .msg
 }
 
 /// The HTTP status and body with which a handshake to `server` is refused.
@@ -137,7 +138,10 @@ async fn new_connections_past_the_connection_rate_limit_are_refused_with_429() {
     assert_eq!(status, 429);
     assert_eq!(
         body,
-        serde_json::json!({"code": -1034, "msg": "Too many connection attempts from IP; current limit is 3 per '5 MINUTE'."})
+        serde_json::json!({
+            "code": -1034,
+            "msg": golden::TOO_MANY_CONNECTIONS.render(&[("limit", "3")]).msg
+        })
     );
     // The connections already open are not affected.
     for client in &mut open {
@@ -190,8 +194,7 @@ async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
 async fn hostile_json_gets_defined_replies_and_the_connection_stays_usable() {
     let server = start(frozen_builder().weight_limit(u32::MAX)).await;
     let mut client = Client::connect(&server).await;
-    let invalid_json =
-        r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#;
+    let invalid_json = golden::INVALID_JSON.error().reply("null", "");
 
     // Nesting deeper than any parser should follow.
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -239,7 +242,9 @@ async fn hostile_json_gets_defined_replies_and_the_connection_stays_usable() {
         .await;
     assert_eq!(
         reply["error"]["msg"],
-        "Not all sent parameters were read; read '0' parameter(s) but was sent '5000'."
+        golden::UNREAD_PARAMETERS
+            .render(&[("read", "0"), ("sent", "5000")])
+            .msg
     );
     let reply = client
         .request_json(r#"{"id":3,"method":"session.status","params":{"a":1,"a":1}}"#)

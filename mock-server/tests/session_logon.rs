@@ -7,6 +7,7 @@ mod common;
 use common::{frozen_builder, session_result, start, weight, Client, TestKey, T0};
 use mock_server::MockServer;
 use rstest::rstest;
+use test_support::errors as golden;
 
 const ALICE: &str = "aliceKey1";
 const HMAC_KEY: &str = "hmacKey1";
@@ -53,12 +54,20 @@ fn logged_on() -> String {
     )
 }
 
-const BAD_SIGNATURE: &str = "Signature for this request is not valid.";
-const AHEAD: &str = "Timestamp for this request was 1000ms ahead of the server's time.";
-const OUTSIDE_WINDOW: &str = "Timestamp for this request is outside of the recvWindow.";
-const RECV_WINDOW_TOO_BIG: &str =
-    "'recvWindow' contains unexpected value. Cannot be greater than 60000.";
-const RECV_WINDOW_ILLEGAL: &str = r"Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}(\.[0-9]{1,3})?$'.";
+const BAD_SIGNATURE: &str = golden::INVALID_SIGNATURE.template;
+const AHEAD: &str = golden::TIMESTAMP_AHEAD.template;
+const OUTSIDE_WINDOW: &str = golden::OUTSIDE_RECV_WINDOW.template;
+fn recv_window_too_big() -> String {
+    golden::GREATER_THAN_MAXIMUM
+        .render(&[("name", "recvWindow"), ("max", "60000")])
+        .msg
+}
+fn recv_window_illegal() -> String {
+    let range = test_support::recv_window::LEGAL_RANGE;
+    golden::ILLEGAL_CHARACTERS
+        .render(&[("name", "recvWindow"), ("legal_range", range)])
+        .msg
+}
 
 #[tokio::test]
 async fn logon_with_a_registered_ed25519_key_authenticates_the_session() {
@@ -87,19 +96,19 @@ async fn logon_with_the_built_in_demo_key_works_out_of_the_box() {
 #[rstest]
 #[case::unknown_key(
     |_: &TestKey| stranger().logon_params(T0),
-    401, -2015, "Invalid API-key, IP, or permissions for action."
+    401, -2015, golden::REJECTED_API_KEY.template
 )]
 #[case::malformed_key_with_a_dash(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""alice-key""#), ("timestamp", "1700000000000")]),
-    401, -2014, "API-key format invalid."
+    401, -2014, golden::BAD_API_KEY_FORMAT.template
 )]
 #[case::malformed_key_too_long(
     |k: &TestKey| k.signed_params(&[("apiKey", &format!(r#""{}""#, "a".repeat(65))), ("timestamp", "1700000000000")]),
-    401, -2014, "API-key format invalid."
+    401, -2014, golden::BAD_API_KEY_FORMAT.template
 )]
 #[case::key_sent_as_a_number(
     |k: &TestKey| k.signed_params(&[("apiKey", "12.5"), ("timestamp", "1700000000000")]),
-    401, -2014, "API-key format invalid."
+    401, -2014, golden::BAD_API_KEY_FORMAT.template
 )]
 #[case::signed_by_another_private_key(
     |_: &TestKey| TestKey::from_seed(ALICE, 2).logon_params(T0),
@@ -143,39 +152,39 @@ async fn logon_with_the_built_in_demo_key_works_out_of_the_box() {
 )]
 #[case::missing_api_key(
     |k: &TestKey| k.signed_params(&[("timestamp", "1700000000000")]),
-    400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "apiKey")]).msg
 )]
 #[case::empty_api_key(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""""#), ("timestamp", "1700000000000")]),
-    400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "apiKey")]).msg
 )]
 #[case::null_api_key(
     |k: &TestKey| k.signed_params(&[("apiKey", "null"), ("timestamp", "1700000000000")]),
-    400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "apiKey")]).msg
 )]
 #[case::missing_signature(
     |_: &TestKey| r#"{"apiKey":"aliceKey1","timestamp":1700000000000}"#.to_owned(),
-    400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "signature")]).msg
 )]
 #[case::empty_signature(
     |k: &TestKey| k.params_with_signature(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000")], ""),
-    400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "signature")]).msg
 )]
 #[case::missing_timestamp(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#)]),
-    400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "timestamp")]).msg
 )]
 #[case::no_params_at_all(
     |_: &TestKey| "{}".to_owned(),
-    400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."
+    400, -1102, &golden::MANDATORY.render(&[("name", "apiKey")]).msg
 )]
 #[case::timestamp_not_a_number(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", r#""soon""#)]),
-    400, -1100, r"Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'."
+    400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "timestamp"), ("legal_range", "^[0-9]{1,20}$")]).msg
 )]
 #[case::negative_timestamp(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "-1700000000000")]),
-    400, -1100, r"Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'."
+    400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "timestamp"), ("legal_range", "^[0-9]{1,20}$")]).msg
 )]
 #[case::timestamp_1000_ms_ahead(
     |k: &TestKey| k.logon_params(T0 + 1000),
@@ -211,31 +220,31 @@ async fn logon_with_the_built_in_demo_key_works_out_of_the_box() {
 )]
 #[case::recv_window_above_60000(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", "60001")]),
-    400, -1102, RECV_WINDOW_TOO_BIG
+    400, -1102, &recv_window_too_big()
 )]
 #[case::recv_window_a_microsecond_above_60000(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", r#""60000.001""#)]),
-    400, -1102, RECV_WINDOW_TOO_BIG
+    400, -1102, &recv_window_too_big()
 )]
 #[case::recv_window_far_above_60000(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", "99999999999999999999")]),
-    400, -1102, RECV_WINDOW_TOO_BIG
+    400, -1102, &recv_window_too_big()
 )]
 #[case::recv_window_with_four_decimals(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", "5000.1234")]),
-    400, -1100, RECV_WINDOW_ILLEGAL
+    400, -1100, &recv_window_illegal()
 )]
 #[case::recv_window_as_a_string_with_four_decimals(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", r#""6000.3461""#)]),
-    400, -1100, RECV_WINDOW_ILLEGAL
+    400, -1100, &recv_window_illegal()
 )]
 #[case::recv_window_in_exponent_form(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", "5e3")]),
-    400, -1100, RECV_WINDOW_ILLEGAL
+    400, -1100, &recv_window_illegal()
 )]
 #[case::negative_recv_window(
     |k: &TestKey| k.signed_params(&[("apiKey", r#""aliceKey1""#), ("timestamp", "1700000000000"), ("recvWindow", "-1")]),
-    400, -1100, RECV_WINDOW_ILLEGAL
+    400, -1100, &recv_window_illegal()
 )]
 #[tokio::test]
 async fn refused_logon_gets_its_exact_error(
@@ -373,7 +382,7 @@ async fn signature_may_cover_the_raw_or_the_percent_encoded_payload_unless_stric
         &signature,
     );
     let expected = match verdict {
-        Verdict::SignatureAccepted => refused(400, -1100, RECV_WINDOW_ILLEGAL),
+        Verdict::SignatureAccepted => refused(400, -1100, &recv_window_illegal()),
         Verdict::SignatureRefused => refused(400, -1022, BAD_SIGNATURE),
     };
     assert_eq!(client.request(&logon_with(&params)).await, expected);
@@ -416,7 +425,7 @@ async fn a_percent_encoded_signature_is_refused_unless_signing_is_lenient(
         &signature,
     );
     let expected = match verdict {
-        Verdict::SignatureAccepted => refused(400, -1100, RECV_WINDOW_ILLEGAL),
+        Verdict::SignatureAccepted => refused(400, -1100, &recv_window_illegal()),
         Verdict::SignatureRefused => refused(400, -1022, BAD_SIGNATURE),
     };
     assert_eq!(client.request(&logon_with(&params)).await, expected);
@@ -439,10 +448,6 @@ async fn without_the_demo_key_the_demo_key_is_unknown() {
     let mut client = Client::connect(&server).await;
     assert_eq!(
         client.request(&TestKey::demo().logon("1", T0)).await,
-        refused(
-            401,
-            -2015,
-            "Invalid API-key, IP, or permissions for action."
-        )
+        refused(401, -2015, golden::REJECTED_API_KEY.template)
     );
 }

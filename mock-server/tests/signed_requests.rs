@@ -5,10 +5,9 @@ mod common;
 
 use common::*;
 use mock_server::{Account, Balance, KeyMaterial, Permissions};
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::Value;
-use sha2::Sha256;
+use test_support::errors as golden;
+use test_support::signer::{params_with_signature, KeyPair};
 
 const HMAC_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
 const RSA_PRIVATE: &str = include_str!("keys/rsa-test-private.pem");
@@ -19,10 +18,9 @@ fn bob_sign(payload: &str) -> String {
 }
 
 fn rsa_sign(payload: &str) -> String {
-    use base64::Engine as _;
-    let private = rsa::RsaPrivateKey::from_pkcs8_pem(RSA_PRIVATE).expect("test key parses");
-    let signing = rsa::pkcs1v15::SigningKey::<Sha256>::new(private);
-    base64::engine::general_purpose::STANDARD.encode(signing.sign(payload.as_bytes()).to_bytes())
+    KeyPair::rsa_from_pem("CarolRsa", RSA_PRIVATE)
+        .expect("test key parses")
+        .sign(payload)
 }
 
 /// `params` (name, raw JSON) with `apiKey` and a `signature` made by `sign`.
@@ -30,10 +28,7 @@ fn signed(api_key: &str, params: &[(&str, &str)], sign: fn(&str) -> String) -> S
     let key_json = format!("\"{api_key}\"");
     let mut all: Vec<(&str, &str)> = vec![("apiKey", &key_json)];
     all.extend_from_slice(params);
-    let signature = sign(&raw_payload(&all));
-    let mut members: Vec<String> = all.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-    members.push(format!("\"signature\":\"{signature}\""));
-    format!("{{{}}}", members.join(","))
+    params_with_signature(&all, &sign(&raw_payload(&all)))
 }
 
 fn request(id: u32, method: &str, params: &str) -> String {
@@ -157,7 +152,7 @@ async fn anonymous_signed_requests_without_credentials_are_refused() {
             "1",
             400,
             -1102,
-            "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed."
+            &golden::MANDATORY.render(&[("name", "apiKey")]).msg
         )
     );
 }
@@ -173,7 +168,7 @@ async fn signed_requests_follow_the_timing_rules_and_need_a_timestamp() {
         .await;
     assert_eq!(
         no_timestamp["error"]["msg"],
-        "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed."
+        golden::MANDATORY.render(&[("name", "timestamp")]).msg
     );
     let stale = client
         .request_json(&request(
@@ -182,10 +177,7 @@ async fn signed_requests_follow_the_timing_rules_and_need_a_timestamp() {
             &format!(r#"{{"timestamp":{}}}"#, T0 - 5001),
         ))
         .await;
-    assert_eq!(
-        stale["error"]["msg"],
-        "Timestamp for this request is outside of the recvWindow."
-    );
+    assert_eq!(stale["error"]["msg"], golden::OUTSIDE_RECV_WINDOW.template);
     let ahead = client
         .request_json(&request(
             4,
@@ -193,10 +185,7 @@ async fn signed_requests_follow_the_timing_rules_and_need_a_timestamp() {
             &format!(r#"{{"timestamp":{}}}"#, T0 + 1000),
         ))
         .await;
-    assert_eq!(
-        ahead["error"]["msg"],
-        "Timestamp for this request was 1000ms ahead of the server's time."
-    );
+    assert_eq!(ahead["error"]["msg"], golden::TIMESTAMP_AHEAD.template);
     let omit = client
         .request_json(&request(
             5,
@@ -241,12 +230,7 @@ async fn keys_without_the_permission_are_refused_with_2015() {
         .await;
     assert_eq!(
         reply,
-        error_reply(
-            "2",
-            401,
-            -2015,
-            "Invalid API-key, IP, or permissions for action."
-        )
+        error_reply("2", 401, -2015, golden::REJECTED_API_KEY.template)
     );
 }
 
@@ -291,12 +275,7 @@ async fn a_revoked_key_revokes_the_session_on_the_next_request() {
     );
     assert_eq!(
         client.recv().await,
-        error_reply(
-            "null",
-            401,
-            -2015,
-            "Invalid API-key, IP, or permissions for action."
-        )
+        error_reply("null", 401, -2015, golden::REJECTED_API_KEY.template)
     );
     let after = client
         .request_json(&request(

@@ -20,6 +20,7 @@ use mock_server::{demo, Config, ConnectionOptions, KeyRegistry, Permissions, Tim
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value};
+use test_support::errors as golden;
 
 const NOW: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 const PING: &str = r#"{"id":"after","method":"ping","params":{"returnRateLimits":false}}"#;
@@ -36,51 +37,11 @@ fn open() -> (Server, Connection) {
     (server, connection)
 }
 
-/// Fails unless `reply` is one well-formed envelope (spec §2.2, §2.3).
+/// Fails unless `reply` is one well-formed envelope by the documented rule (spec §2.2, §2.3).
 fn check_envelope(input: &str, reply: &str) -> Result<(), TestCaseError> {
-    let value: Value = serde_json::from_str(reply).map_err(|e| {
-        TestCaseError::fail(format!("reply to {input:?} is not JSON ({e}): {reply}"))
-    })?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| TestCaseError::fail(format!("reply is not an object: {reply}")))?;
-    let id = object
-        .get("id")
-        .ok_or_else(|| TestCaseError::fail(format!("reply without id: {reply}")))?;
-    prop_assert!(
-        id.is_null() || id.is_i64() || id.is_string(),
-        "id of the wrong type: {}",
-        reply
-    );
-    let status = object.get("status").and_then(Value::as_u64);
-    prop_assert!(
-        matches!(status, Some(200 | 400 | 401 | 429)),
-        "unexpected status: {}",
-        reply
-    );
-    match (object.get("result"), object.get("error")) {
-        (Some(_), None) => prop_assert_eq!(status, Some(200), "{}", reply),
-        (None, Some(error)) => {
-            prop_assert_ne!(status, Some(200), "{}", reply);
-            let code = error.get("code").and_then(Value::as_i64);
-            prop_assert!(code.is_some_and(|c| c < 0), "bad error code: {}", reply);
-            prop_assert!(
-                error.get("msg").is_some_and(Value::is_string),
-                "error without msg: {}",
-                reply
-            );
-        }
-        _ => prop_assert!(false, "need exactly one of result and error: {}", reply),
-    }
-    for key in object.keys() {
-        prop_assert!(
-            ["id", "status", "result", "error", "rateLimits"].contains(&key.as_str()),
-            "unexpected member {}: {}",
-            key,
-            reply
-        );
-    }
-    Ok(())
+    test_support::envelope::check(reply)
+        .map(drop)
+        .map_err(|e| TestCaseError::fail(format!("reply to {input:?}: {e}")))
 }
 
 /// Feeds `input` then a `ping` to a fresh connection and checks both replies.
@@ -98,21 +59,17 @@ fn feed(input: &str) -> Result<(), TestCaseError> {
 }
 
 /// Names that make the generated JSON hit the interesting paths, mixed with arbitrary ones.
-fn name() -> impl Strategy<Value = String> {
+fn name() -> BoxedStrategy<String> {
     prop_oneof![
         Just("id".to_owned()),
         Just("method".to_owned()),
         Just("params".to_owned()),
-        Just("apiKey".to_owned()),
-        Just("signature".to_owned()),
-        Just("timestamp".to_owned()),
-        Just("recvWindow".to_owned()),
-        Just("returnRateLimits".to_owned()),
-        ".{0,6}",
+        test_support::strategy::param_name(),
     ]
+    .boxed()
 }
 
-fn text() -> impl Strategy<Value = String> {
+fn text() -> BoxedStrategy<String> {
     prop_oneof![
         Just("ping".to_owned()),
         Just("time".to_owned()),
@@ -126,24 +83,11 @@ fn text() -> impl Strategy<Value = String> {
         "[a-zA-Z0-9_-]{0,40}",
         ".{0,12}",
     ]
+    .boxed()
 }
 
-fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(Value::from),
-        text().prop_map(Value::String),
-    ];
-    leaf.prop_recursive(4, 24, 5, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((name(), inner), 0..5)
-                .prop_map(|members| Value::Object(members.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+fn json_value() -> BoxedStrategy<Value> {
+    test_support::strategy::json_value_from(text(), name())
 }
 
 /// Request-shaped objects: each envelope member present or not, with plausible or
@@ -224,12 +168,7 @@ proptest! {
     }
 
     #[test]
-    fn every_valid_id_is_echoed_exactly(
-        id in prop_oneof![
-            any::<i64>().prop_map(|n| n.to_string()),
-            "[a-zA-Z0-9_-]{1,36}".prop_map(|s| format!("\"{s}\"")),
-        ]
-    ) {
+    fn every_valid_id_is_echoed_exactly(id in test_support::strategy::valid_id()) {
         let (mut server, mut connection) = open();
         let request = format!(r#"{{"id":{id},"method":"ping","params":{{"returnRateLimits":false}}}}"#);
         let reply = connection.reply_to(&request, NOW, &mut server).expect("a reply");
@@ -244,8 +183,7 @@ fn binary_frames_get_a_well_formed_reply_and_ping_still_works() {
     assert_eq!(
         connection.poll_transmit(),
         Some(Transmit::Text(
-            r#"{"id":null,"status":400,"error":{"code":-1135,"msg":"Invalid JSON Request"}}"#
-                .to_owned()
+            golden::INVALID_JSON.error().reply("null", "")
         ))
     );
     assert_eq!(connection.poll_transmit(), None);

@@ -10,6 +10,7 @@ use common::*;
 use mock_server::socketless::{Connection, Server};
 use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
 use serde_json::{json, Value};
+use test_support::errors as golden;
 use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "bob-secret";
@@ -138,23 +139,13 @@ async fn subscribing_needs_a_logon_and_only_one_per_account() {
     let mut client = Client::connect(&server).await;
     assert_eq!(
         client.request(SUBSCRIBE).await,
-        error_reply(
-            "\"sub\"",
-            401,
-            -1002,
-            "You are not authorized to execute this request."
-        )
+        error_reply("\"sub\"", 401, -1002, golden::UNAUTHORIZED.template)
     );
     client.request(&alice.logon("1", T0)).await;
     client.request(SUBSCRIBE).await;
     assert_eq!(
         client.request(SUBSCRIBE).await,
-        error_reply(
-            "\"sub\"",
-            400,
-            -2035,
-            "User Data Stream subscription already active."
-        )
+        error_reply("\"sub\"", 400, -2035, golden::SUBSCRIPTION_ACTIVE.template)
     );
     // The same account by signature is a second subscription of the account: refused too.
     let by_signature =
@@ -171,7 +162,9 @@ async fn subscribing_needs_a_logon_and_only_one_per_account() {
         .await;
     assert_eq!(
         reply["error"]["msg"],
-        "Not all sent parameters were read; read '0' parameter(s) but was sent '1'."
+        golden::UNREAD_PARAMETERS
+            .render(&[("read", "0"), ("sent", "1")])
+            .msg
     );
 }
 
@@ -264,12 +257,7 @@ async fn revoking_a_key_ends_its_subscriptions_with_the_session() {
     assert_eq!(reply["status"], 200);
     assert_eq!(
         client.recv().await,
-        error_reply(
-            "null",
-            401,
-            -2015,
-            "Invalid API-key, IP, or permissions for action."
-        )
+        error_reply("null", 401, -2015, golden::REJECTED_API_KEY.template)
     );
     assert_eq!(client.recv().await, terminated(0));
 }
@@ -334,11 +322,6 @@ fn a_connection_runs_out_of_subscription_ids_after_65535() {
         connection
             .reply_to(SUBSCRIBE, now, &mut server)
             .expect("a reply"),
-        error_reply(
-            "\"sub\"",
-            400,
-            -2042,
-            "Maximum subscription ID reached for this connection."
-        )
+        error_reply("\"sub\"", 400, -2042, golden::MAX_SUBSCRIPTION_IDS.template)
     );
 }

@@ -1081,18 +1081,29 @@ fn key_revoked<'a>(
         let Some(key) = env.keys.tertiary.clone() else {
             return Err("needs the in-process third key".to_owned());
         };
-        let (server, mut env) = private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        let (server, mut env) =
+            private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
         let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let logon = Op::Logon { conn: 0, id: ReqId::Str("setup".to_owned()), key: KeyRef::Tertiary, signing: super::good(), rrl: Some(false) };
+        let logon = Op::Logon {
+            conn: 0,
+            id: ReqId::Str("setup".to_owned()),
+            key: KeyRef::Tertiary,
+            signing: super::good(),
+            rrl: Some(false),
+        };
         setup_step(&mut env, &mut wire, &logon, transcript).await?;
         server.revoke_key(key.api_key());
         // The request is answered as for an anonymous session; then comes the notice.
         let ok = ok_ping(&env);
         exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
-        let notice = wire.reply().await.map_err(|e| format!("no revocation notice: {e}"))?.1;
+        let notice = wire
+            .reply()
+            .await
+            .map_err(|e| format!("no revocation notice: {e}"))?
+            .1;
         transcript.push(Exchange::new("(after the reply)", vec![notice.clone()]));
         wire.close().await;
-        let want = r#"{"id":null,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#;
+        let want = spec::rejected_api_key().reply("null", "");
         if notice == want {
             Ok(())
         } else {
@@ -1108,7 +1119,9 @@ fn too_many_subscriptions<'a>(
 ) -> LocalBoxFuture<'a, Result<(), String>> {
     async move {
         // 1,001 accounts: one subscription each on one connection; HMAC signs fast.
-        let keys: Vec<KeyPair> = (0..=1000).map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret")).collect();
+        let keys: Vec<KeyPair> = (0..=1000)
+            .map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret"))
+            .collect();
         let mut builder = in_process_builder();
         for key in &keys {
             builder = builder.hmac_key(key.api_key(), "secret");
@@ -1125,7 +1138,7 @@ fn too_many_subscriptions<'a>(
             let want = if n < 1000 {
                 format!(r#"{{"id":"err","status":200,"result":{{"subscriptionId":{n}}}}}"#)
             } else {
-                r#"{"id":"err","status":400,"error":{"code":-2042,"msg":"Maximum subscription ID reached for this connection."}}"#.to_owned()
+                spec::max_subscription_ids().reply(r#""err""#, "")
             };
             if n >= 999 {
                 transcript.push(Exchange::new(&op_text, vec![reply.clone()]));

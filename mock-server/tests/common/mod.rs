@@ -12,13 +12,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use ed25519_dalek::pkcs8::DecodePrivateKey;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use futures_util::{SinkExt, StreamExt};
 use mock_server::{demo, Clock, MockServer, MockServerBuilder, Timestamp};
 use serde_json::Value;
+use test_support::signer::KeyPair;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -88,26 +87,25 @@ impl TestKey {
         builder.ed25519_key(&self.api_key, self.signing.verifying_key())
     }
 
+    /// This key as the shared signer's key pair.
+    pub fn pair(&self) -> KeyPair {
+        KeyPair::ed25519(&self.api_key, self.signing.clone())
+    }
+
     /// The base64 Ed25519 signature of `payload`.
     pub fn sign(&self, payload: &str) -> String {
-        BASE64.encode(self.signing.sign(payload.as_bytes()).to_bytes())
+        self.pair().sign(payload)
     }
 
     /// A `params` object holding `params` (name and raw JSON text, in the order sent) and a
-    /// `signature` over the documented payload: sorted by name, `name=value` joined with `&`,
-    /// string values unescaped, other values as their JSON text, nothing percent-encoded.
+    /// `signature` over the documented payload (`test_support::signer::payload`).
     pub fn signed_params(&self, params: &[(&str, &str)]) -> String {
-        self.params_with_signature(params, &self.sign(&raw_payload(params)))
+        self.pair().signed_params(params)
     }
 
     /// A `params` object holding `params` and then `"signature": signature`.
     pub fn params_with_signature(&self, params: &[(&str, &str)], signature: &str) -> String {
-        let mut members: Vec<String> = params
-            .iter()
-            .map(|(name, json)| format!("\"{name}\":{json}"))
-            .collect();
-        members.push(format!("\"signature\":\"{signature}\""));
-        format!("{{{}}}", members.join(","))
+        test_support::signer::params_with_signature(params, signature)
     }
 
     /// `session.logon` params for this key at `timestamp_ms`, in the documented order of
@@ -132,32 +130,12 @@ impl TestKey {
 
 /// The hex HMAC-SHA256 signature of `payload` with `secret` (spec §3.2).
 pub fn hmac_sign(secret: &str, payload: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(payload.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    test_support::signer::hmac_sha256_hex(secret.as_bytes(), payload)
 }
 
 /// The payload the docs prescribe for `params` given as (name, raw JSON text).
 pub fn raw_payload(params: &[(&str, &str)]) -> String {
-    let mut fields: Vec<(&str, String)> = params
-        .iter()
-        .map(|(name, json)| {
-            let text = if json.starts_with('"') {
-                serde_json::from_str::<String>(json).expect("test param is a valid JSON string")
-            } else {
-                (*json).to_owned()
-            };
-            (*name, text)
-        })
-        .collect();
-    fields.sort_by(|a, b| a.0.cmp(b.0));
-    fields
-        .iter()
-        .map(|(name, text)| format!("{name}={text}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    test_support::signer::payload(params)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,12 +169,20 @@ pub fn session_result(
     )
 }
 
-/// A whole error reply without `rateLimits`.
+/// A whole error reply without `rateLimits`. Fails the test unless the error is a row of
+/// the golden table (`test_support::errors`).
 pub fn error_reply(id: &str, status: u16, code: i32, msg: &str) -> String {
-    format!(
-        r#"{{"id":{id},"status":{status},"error":{{"code":{code},"msg":{}}}}}"#,
-        serde_json::to_string(msg).expect("a string serializes")
-    )
+    let row = test_support::errors::find(code, msg);
+    assert!(
+        row.is_some_and(|row| row.status == status),
+        "({status}, {code}, {msg:?}) is not in the golden error table"
+    );
+    let error = test_support::errors::ApiError {
+        status,
+        code,
+        msg: msg.to_owned(),
+    };
+    error.reply(id, "")
 }
 
 /// A `ping` request that asks for no `rateLimits`, and its exact reply: a cheap way to show
@@ -323,11 +309,7 @@ pub struct RawClient {
 const SEC_WEBSOCKET_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 fn upgrade_request(address: SocketAddr, path_and_query: &str) -> String {
-    format!(
-        "GET {path_and_query} HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: {SEC_WEBSOCKET_KEY}\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    )
+    test_support::wire::upgrade_request(&address.to_string(), path_and_query, SEC_WEBSOCKET_KEY)
 }
 
 impl RawClient {
@@ -422,40 +404,14 @@ impl RawClient {
     }
 }
 
-/// An HTTP response to an upgrade request the server refused.
-#[derive(Debug)]
-pub struct HttpRefusal {
-    pub status: u16,
-    pub head: String,
-    pub body: String,
-}
+/// An HTTP response to an upgrade request the server refused: status, head and whole body.
+pub type HttpRefusal = test_support::wire::UpgradeResponse;
 
-/// Sends an upgrade request for `path_and_query` and reads the response to the end of the
-/// stream, for handshakes the server is expected to refuse.
+/// Sends an upgrade request for `path_and_query` and reads the response, head and whole
+/// body, for handshakes the server is expected to refuse.
 pub async fn refused_upgrade(server: &MockServer, path_and_query: &str) -> HttpRefusal {
-    let mut stream = within(TcpStream::connect(server.address()))
+    let url = format!("ws://{}{path_and_query}", server.address());
+    test_support::wire::upgrade(&url)
         .await
-        .expect("TCP connect");
-    let request = upgrade_request(server.address(), path_and_query);
-    within(stream.write_all(request.as_bytes()))
-        .await
-        .expect("upgrade request sent");
-    let mut response = Vec::new();
-    within(stream.read_to_end(&mut response))
-        .await
-        .expect("response read to the end");
-    let response = String::from_utf8(response).expect("UTF-8 response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .expect("a complete response head");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    HttpRefusal {
-        status,
-        head: head.to_owned(),
-        body: body.to_owned(),
-    }
+        .unwrap_or_else(|e| panic!("an HTTP response to the upgrade of {url}: {e}"))
 }

@@ -14,16 +14,21 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::{Position, Url};
 
 /// How long a reply may take before the target is deemed not to answer.
-pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long to wait for an event the model expects after a reply.
-pub(crate) const EVENT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why connecting failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ConnectError {
+pub enum ConnectError {
     /// The server answered the upgrade request with an HTTP error (spec §1.2).
-    Refused { status: u16, body: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The body, as much of it as the WebSocket library read.
+        body: String,
+    },
     /// No WebSocket connection could be made.
     Transport(String),
 }
@@ -41,7 +46,7 @@ impl std::fmt::Display for ConnectError {
 
 /// What came instead of an expected frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum WireError {
+pub enum WireError {
     /// Nothing within the time allowed.
     Timeout,
     /// The connection ended (close frame or transport error).
@@ -59,7 +64,7 @@ impl std::fmt::Display for WireError {
 
 /// A frame the server sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Incoming {
+pub enum Incoming {
     /// A reply: a JSON object with an `id` member (or text that is not JSON at all).
     Reply(String),
     /// An event: a JSON object without `id` (`eventStreamTerminated`, `serverShutdown`...).
@@ -67,7 +72,7 @@ pub(crate) enum Incoming {
 }
 
 /// One connection.
-pub(crate) struct Wire {
+pub struct Wire {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Events read while looking for a reply, not yet taken.
     events: VecDeque<String>,
@@ -193,11 +198,16 @@ impl Wire {
 
 /// How an upgrade request went.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Handshake {
+pub enum Handshake {
     /// `101 Switching Protocols`.
     Accepted,
     /// Refused with this HTTP status and body.
-    Refused { status: u16, body: String },
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// The whole body.
+        body: String,
+    },
 }
 
 /// `url` parsed as a WebSocket URL: `ws://` or `wss://`, with a host.
@@ -214,7 +224,7 @@ fn parse(url: &str) -> Result<Url, String> {
 /// handshakes expected to be refused. A WebSocket library hands back only the part of a
 /// refusal's body that arrived with its head; over `ws://` this reads it by hand, to its
 /// `Content-Length` (over `wss://` the library's reading is all there is).
-pub(crate) async fn handshake(url: &str) -> Result<Handshake, String> {
+pub async fn handshake(url: &str) -> Result<Handshake, String> {
     let parsed = parse(url)?;
     if parsed.scheme() != "ws" {
         return match Wire::connect(url).await {
@@ -226,12 +236,58 @@ pub(crate) async fn handshake(url: &str) -> Result<Handshake, String> {
             Err(ConnectError::Transport(e)) => Err(e),
         };
     }
-    tokio::time::timeout(REPLY_TIMEOUT, raw_handshake(&parsed))
+    let response = timed_upgrade(&parsed).await?;
+    Ok(match response.status {
+        101 => Handshake::Accepted,
+        status => Handshake::Refused {
+            status,
+            body: response.body,
+        },
+    })
+}
+
+/// The text of a WebSocket upgrade request (RFC 6455 §4.1) for `target` (path and query) on
+/// `authority` (the `Host` header), with this `Sec-WebSocket-Key`.
+pub fn upgrade_request(authority: &str, target: &str, key: &str) -> String {
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+}
+
+/// The response to an upgrade request, read by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response head as sent, status line and headers, without the blank line.
+    pub head: String,
+    /// The body (empty after a `101`), to its `Content-Length` or to the end of the stream.
+    pub body: String,
+}
+
+/// Sends an upgrade request to the `ws://` `url` and reads the response, head and whole
+/// body: for tests of refused handshakes that look at headers as well.
+///
+/// # Errors
+/// A description when `url` is not a `ws://` URL, no connection could be made, the response
+/// is not HTTP, or it did not arrive within [`REPLY_TIMEOUT`].
+pub async fn upgrade(url: &str) -> Result<UpgradeResponse, String> {
+    let parsed = parse(url)?;
+    if parsed.scheme() != "ws" {
+        return Err(format!("only ws:// is read by hand: {url}"));
+    }
+    timed_upgrade(&parsed).await
+}
+
+async fn timed_upgrade(url: &Url) -> Result<UpgradeResponse, String> {
+    tokio::time::timeout(REPLY_TIMEOUT, raw_upgrade(url))
         .await
         .map_err(|_| "the handshake timed out".to_owned())?
 }
 
-async fn raw_handshake(url: &Url) -> Result<Handshake, String> {
+async fn raw_upgrade(url: &Url) -> Result<UpgradeResponse, String> {
     // `parse` made sure of a host; the port is the scheme's unless given.
     let host = url.host_str().unwrap_or_default();
     let port = url.port_or_known_default().unwrap_or(80);
@@ -242,19 +298,18 @@ async fn raw_handshake(url: &Url) -> Result<Handshake, String> {
     let mut stream = TcpStream::connect((host.trim_matches(['[', ']']), port))
         .await
         .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
-    let request = format!(
-        "GET {target} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n",
-        key = generate_key(),
-    );
+    let request = upgrade_request(authority, target, &generate_key());
     stream
         .write_all(request.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
-    let (status, length, mut body) = read_head(&mut stream).await?;
+    let (status, head, length, mut body) = read_head(&mut stream).await?;
     if status == 101 {
-        return Ok(Handshake::Accepted);
+        return Ok(UpgradeResponse {
+            status,
+            head,
+            body: String::new(),
+        });
     }
     match length {
         Some(length) if body.len() < length => {
@@ -270,8 +325,9 @@ async fn raw_handshake(url: &Url) -> Result<Handshake, String> {
             let _ = stream.read_to_end(&mut body).await;
         }
     }
-    Ok(Handshake::Refused {
+    Ok(UpgradeResponse {
         status,
+        head,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
@@ -279,9 +335,11 @@ async fn raw_handshake(url: &Url) -> Result<Handshake, String> {
 /// The largest response head read by hand; a longer one is not a WebSocket server's.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// Reads a response head: its status, its `Content-Length` if any, and the bytes of the body
-/// that came with it.
-async fn read_head(stream: &mut TcpStream) -> Result<(u16, Option<usize>, Vec<u8>), String> {
+/// Reads a response head: its status, its text, its `Content-Length` if any, and the bytes of
+/// the body that came with it.
+async fn read_head(
+    stream: &mut TcpStream,
+) -> Result<(u16, String, Option<usize>, Vec<u8>), String> {
     let mut buffer = Vec::with_capacity(1024);
     loop {
         let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -297,7 +355,10 @@ async fn read_head(stream: &mut TcpStream) -> Result<(u16, Option<usize>, Vec<u8
                     .find(|h| h.name.eq_ignore_ascii_case("content-length"))
                     .and_then(|h| std::str::from_utf8(h.value).ok())
                     .and_then(|v| v.trim().parse::<usize>().ok());
-                return Ok((status, length, buffer.split_off(head_len)));
+                let rest = buffer.split_off(head_len);
+                let head = String::from_utf8_lossy(&buffer);
+                let head = head.trim_end_matches("\r\n").to_owned();
+                return Ok((status, head, length, rest));
             }
             Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => {}
             Ok(httparse::Status::Partial) => {
@@ -406,6 +467,21 @@ mod tests {
             Ok(Handshake::Refused {
                 status: 429,
                 body: r#"{"code":-1003}"#.to_owned()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_gives_the_head_as_sent_and_the_body_to_its_length() {
+        let (address, server) = answers_once(REFUSAL).await;
+        let response = upgrade(&format!("ws://{address}/ws-api/v3")).await;
+        assert_eq!(request_line(server).await, "GET /ws-api/v3 HTTP/1.1");
+        assert_eq!(
+            response,
+            Ok(UpgradeResponse {
+                status: 400,
+                head: "HTTP/1.1 400 Bad Request\r\nContent-Length: 5".to_owned(),
+                body: "hello".to_owned(),
             })
         );
     }
