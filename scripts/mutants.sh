@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Mutation testing of the harness: how many of the mock's observable faults the conformance
+# tests catch. `cargo mutants` mutates the mock's core (timing, signature, auth, session,
+# rate_limit, envelope, method/*), and for each mutant runs only the `conformance` crate's
+# tests: a mutant they miss is a fault the harness would not report against a real endpoint.
+#
+# Not run in CI: the full selection takes about an hour on 2 free cores (a build and the
+# conformance suite per mutant), far longer on a busy machine. Arguments pass through to
+# cargo mutants, for example:
+#   scripts/mutants.sh --shard 1/6          # one sixth of the mutants
+#   scripts/mutants.sh --list               # the mutants, without running them
+#   scripts/mutants.sh -F 'Limiter::charge' # only those whose name matches
+#   scripts/mutants.sh -- --test against_mock   # after --, arguments for cargo test
+#   scripts/mutants.sh --in-place           # build in ./target, not a fresh copy (faster;
+#                                           # leave the tree alone while it runs)
+# The outcome is in target/mutants/mutants.out (caught.txt, missed.txt, unviable.txt,
+# timeout.txt, outcomes.json); the summary line is printed at the end.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if ! cargo mutants --version >/dev/null 2>&1; then
+    cargo install --locked cargo-mutants
+fi
+
+# Files by glob, so that modules renamed or added under these names stay covered.
+files=(
+    'mock-server/src/**/timing.rs'
+    'mock-server/src/**/signature.rs'
+    'mock-server/src/**/auth.rs'
+    'mock-server/src/**/session.rs'
+    'mock-server/src/**/rate_limit.rs'
+    'mock-server/src/**/envelope.rs'
+    'mock-server/src/method/**'
+)
+file_args=()
+for glob in "${files[@]}"; do
+    file_args+=(--file "$glob")
+done
+
+status=0
+cargo mutants \
+    --package mock-server \
+    --test-package conformance \
+    "${file_args[@]}" \
+    --output target/mutants \
+    "$@" || status=$?
+
+out=target/mutants/mutants.out
+if [[ -f $out/outcomes.json ]]; then
+    count() { if [[ -f $out/$1.txt ]]; then wc -l <"$out/$1.txt"; else echo 0; fi; }
+    caught=$(count caught)
+    missed=$(count missed)
+    unviable=$(count unviable)
+    timeout=$(count timeout)
+    viable=$((caught + missed))
+    if ((viable > 0)); then
+        echo "caught $caught of $viable viable mutants ($((100 * caught / viable)) %);" \
+            "$unviable unviable, $timeout timed out"
+    fi
+    if ((missed > 0)); then
+        echo "missed:"
+        cat "$out/missed.txt"
+    fi
+fi
+# cargo mutants exits 2 when some mutant was missed, 3 on timeouts: the summary says which.
+exit "$status"
