@@ -38,16 +38,39 @@ for glob in "${files[@]}"; do
     file_args+=(--file "$glob")
 done
 
+# The baseline is skipped because cargo mutants runs it with the mutated package's own tests
+# (not --test-package), which is not the suite measured here: `cargo test -p conformance`
+# passing on the unmutated tree is its baseline. Hence an explicit timeout: a mutant that
+# hangs the suite counts as timed out after two minutes (the suite takes about 15 s).
+#
+# The conformance tests that run the harness against the in-process mock. Left out unless
+# asked for (`-- --tests`): the doc tests and `broken_target`, which runs the harness against
+# broken proxies in front of the mock (the faults it checks for are the proxy's; against_mock
+# runs the same cases on the mock itself) and would add 20 s to each mutant.
+test_args=(--lib --test against_mock --test error_table --test cli)
+for arg in "$@"; do
+    if [[ $arg == -- ]]; then
+        test_args=()
+    fi
+done
+if ((${#test_args[@]} > 0)); then
+    test_args=(-- "${test_args[@]}")
+fi
+
+stamp=$(mktemp)
+trap 'rm -f "$stamp"' EXIT
 status=0
 cargo mutants \
     --package mock-server \
     --test-package conformance \
     "${file_args[@]}" \
     --output target/mutants \
-    "$@" || status=$?
+    --baseline skip \
+    --timeout 120 \
+    "$@" "${test_args[@]}" || status=$?
 
 out=target/mutants/mutants.out
-if [[ -f $out/outcomes.json ]]; then
+if [[ $out/outcomes.json -nt $stamp ]]; then
     count() { if [[ -f $out/$1.txt ]]; then wc -l <"$out/$1.txt"; else echo 0; fi; }
     caught=$(count caught)
     missed=$(count missed)

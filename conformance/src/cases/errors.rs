@@ -746,14 +746,14 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             id: "ERR-1003-BANS-DISABLED",
             title: "with bans turned off, every request over the limit gets 429, never 418",
-            basis: "spec §5.3; docs/FIDELITY.md (bans: zero refusals disables them)",
+            basis: "spec §5.3; docs/FIDELITY.md (bans: `--ban-after 0` never bans)",
             needs: PRIVATE,
             body: Body::Custom(bans_disabled),
         },
         Case {
             id: "ERR-1003-BAN-ENDS-AT-RETRY-AFTER",
             title: "at exactly the ban's retryAfter the IP connects again and gets 429, not 418",
-            basis: "spec §5.3; docs/FIDELITY.md §10.16 (retryAfter: when the ban ends)",
+            basis: "spec §5.3; docs/FIDELITY.md (the ban reply: retryAfter is the ban's end)",
             needs: PRIVATE,
             body: Body::Custom(ban_ends_at_retry_after),
         },
@@ -798,6 +798,13 @@ pub(super) fn cases() -> Vec<Case> {
             basis: "spec §5.1; docs/FIDELITY.md",
             needs: PRIVATE,
             body: Body::Custom(too_many_connections),
+        },
+        Case {
+            id: "ERR-HANDSHAKE-429-CONNECTIONS-WINDOW",
+            title: "the CONNECTIONS count lasts five calendar minutes of the server's clock",
+            basis: "spec §5.1; docs/FIDELITY.md (CONNECTIONS limit: calendar-aligned 5 minutes)",
+            needs: PRIVATE,
+            body: Body::Custom(connections_window),
         },
         Case {
             id: "ERR-HANDSHAKE-503-BUSY",
@@ -1307,6 +1314,48 @@ fn too_many_connections<'a>(
         let outcome = refused(&env.url, &spec::too_many_connections(1), transcript).await;
         first.close().await;
         outcome
+    }
+    .boxed_local()
+}
+
+/// With a limit of one, a second connection four minutes into a five-minute window is
+/// refused, and one at the next window's start is accepted.
+fn connections_window<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, mut env) = private(
+            env,
+            in_process_builder().connection_rate_limit(1),
+            spec::DOCUMENTED_WEIGHT_LIMIT,
+        )
+        .await?;
+        let five_minutes = 300_000;
+        let now = env.server_now_us() / 1000;
+        let to_window = (now.div_euclid(five_minutes) + 1) * five_minutes - now;
+        env.advance(u32::try_from(to_window).map_err(|e| e.to_string())?);
+        let first = env
+            .connect("")
+            .await
+            .map_err(|e| format!("the first connection: {e}"))?;
+        first.close().await;
+        env.advance(240_000);
+        refused(&env.url, &spec::too_many_connections(1), transcript)
+            .await
+            .map_err(|e| format!("four minutes into the window: {e}"))?;
+        env.advance(60_000);
+        let url = env.url.clone();
+        let next = env
+            .connect("")
+            .await
+            .map_err(|e| format!("at the next window's start: {e}"))?;
+        transcript.push(Exchange::new(
+            &format!("GET {url} (the next window)"),
+            vec!["101 Switching Protocols".to_owned()],
+        ));
+        next.close().await;
+        Ok(())
     }
     .boxed_local()
 }
