@@ -38,23 +38,31 @@ for glob in "${files[@]}"; do
     file_args+=(--file "$glob")
 done
 
-# The baseline is skipped because cargo mutants runs it with the mutated package's own tests
-# (not --test-package), which is not the suite measured here: `cargo test -p conformance`
-# passing on the unmutated tree is its baseline. Hence an explicit timeout: a mutant that
-# hangs the suite counts as timed out after two minutes (the suite takes about 15 s).
+# cargo mutants' own baseline is skipped because it runs the mutated package's tests (not
+# --test-package), which is not the suite measured here; the script runs the conformance
+# tests on the unmutated tree instead (below). Hence an explicit timeout: a mutant that hangs
+# the suite counts as timed out after two minutes (the suite takes about 15 s).
 #
 # The conformance tests that run the harness against the in-process mock. Left out unless
 # asked for (`-- --tests`): the doc tests and `broken_target`, which runs the harness against
 # broken proxies in front of the mock (the faults it checks for are the proxy's; against_mock
 # runs the same cases on the mock itself) and would add 20 s to each mutant.
-test_args=(--lib --test against_mock --test error_table --test cli)
+tests=(--lib --test against_mock --test error_table --test cli)
+listing=false
 for arg in "$@"; do
-    if [[ $arg == -- ]]; then
-        test_args=()
-    fi
+    case $arg in
+        --) tests=() ;;
+        --list | --list-files) listing=true ;;
+    esac
 done
-if ((${#test_args[@]} > 0)); then
-    test_args=(-- "${test_args[@]}")
+test_args=()
+if ((${#tests[@]} > 0)); then
+    test_args=(-- "${tests[@]}")
+    # In place of cargo mutants' baseline: the suite must pass on the unmutated tree, or
+    # every mutant would count as caught.
+    if ! $listing; then
+        cargo test --package conformance "${tests[@]}"
+    fi
 fi
 
 stamp=$(mktemp)
@@ -80,6 +88,11 @@ if [[ $out/outcomes.json -nt $stamp ]]; then
     if ((viable > 0)); then
         echo "caught $caught of $viable viable mutants ($((100 * caught / viable)) %);" \
             "$unviable unviable, $timeout timed out"
+    fi
+    # With --iterate, what earlier runs caught or found unviable is not tested again.
+    earlier=$(count previously_caught)
+    if ((earlier > 0)); then
+        echo "not tested again: $earlier caught or unviable in earlier runs (previously_caught.txt)"
     fi
     if ((missed > 0)); then
         echo "missed:"
