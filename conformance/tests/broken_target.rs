@@ -232,6 +232,7 @@ async fn a_target_with_the_wrong_ahead_message_fails_exactly_the_timing_cases_an
             "TIMING-EDGES",
             "ACCOUNT-TIMING",
             "ERR-1021-AHEAD",
+            "ERR-1021-TIMESTAMP-20-DIGITS",
             "PROP-SESSION-SEQUENCES",
             "PROP-TIMESTAMP-WINDOW",
         ],

@@ -42,7 +42,7 @@ fn without_a_target_it_runs_the_in_process_mock_and_ends_with_the_summary() {
         lines[2].starts_with("PASS  ERR-1021-OUTSIDE-RECVWINDOW  ("),
         "{text}"
     );
-    assert_eq!(lines.last(), Some(&"3 passed, 0 failed"), "{text}");
+    assert_eq!(lines.last(), Some(&"4 passed, 0 failed"), "{text}");
     let xml = std::fs::read_to_string(junit.path()).expect("the JUnit file");
     let parsed = quick_junit::Report::deserialize_from_str(&xml)
         .unwrap_or_else(|e| panic!("not JUnit XML ({e}):\n{xml}"));

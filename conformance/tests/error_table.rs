@@ -62,6 +62,58 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1104-UNREAD-PARAMETER",
     error(ERR, 400, -1104, &golden::UNREAD_PARAMETERS.render(&[("read", "0"), ("sent", "1")]).msg, &weight(3))
 )]
+#[case::read_and_unread(
+    "ERR-1104-READ-AND-UNREAD",
+    error(ERR, 400, -1104, "Not all sent parameters were read; read '1' parameter(s) but was sent '2'.", &weight(4))
+)]
+#[case::read_and_two_unread(
+    "ERR-1104-READ-AND-TWO-UNREAD",
+    error(ERR, 400, -1104, "Not all sent parameters were read; read '1' parameter(s) but was sent '3'.", &weight(4))
+)]
+#[case::null_is_not_sent(
+    "ERR-1102-NULL-IS-NOT-SENT",
+    error(ERR, 400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.", &weight(22))
+)]
+#[case::empty_api_key(
+    "ERR-1102-EMPTY-APIKEY",
+    error(ERR, 400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.", &weight(4))
+)]
+#[case::empty_signature(
+    "ERR-1102-EMPTY-SIGNATURE",
+    error(ERR, 400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.", &weight(4))
+)]
+#[case::empty_timestamp(
+    "ERR-1102-EMPTY-TIMESTAMP",
+    error(ERR, 400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.", &weight(4))
+)]
+#[case::api_key_without_signature_after_logon(
+    "ERR-1102-APIKEY-WITHOUT-SIGNATURE-AFTER-LOGON",
+    error(ERR, 400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.", &weight(24))
+)]
+#[case::signature_without_api_key_after_logon(
+    "ERR-1102-SIGNATURE-WITHOUT-APIKEY-AFTER-LOGON",
+    error(ERR, 400, -1102, "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.", &weight(24))
+)]
+#[case::timestamp_20_digits(
+    "ERR-1021-TIMESTAMP-20-DIGITS",
+    error(ERR, 400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.", &weight(4))
+)]
+#[case::timestamp_21_digits(
+    "ERR-1100-TIMESTAMP-21-DIGITS",
+    error(ERR, 400, -1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.", &weight(4))
+)]
+#[case::recv_window_20_digits(
+    "ERR-1102-RECVWINDOW-20-DIGITS",
+    error(ERR, 400, -1102, "'recvWindow' contains unexpected value. Cannot be greater than 60000.", &weight(4))
+)]
+#[case::recv_window_21_digits(
+    "ERR-1100-RECVWINDOW-21-DIGITS",
+    error(ERR, 400, -1100, r"Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}(\.[0-9]{1,3})?$'.", &weight(4))
+)]
+#[case::signed_over_encoded_payload(
+    "ERR-1100-SIGNED-OVER-ENCODED-PAYLOAD",
+    error(ERR, 400, -1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.", &weight(4))
+)]
 #[case::duplicate_parameter(
     "ERR-1101-DUPLICATE-PARAMETER",
     error(ERR, 400, -1101, golden::DUPLICATE_PARAMETER.template, &weight(3))
@@ -149,6 +201,24 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
         &weight_under(4, 3)
     )
 )]
+#[case::bans_disabled(
+    "ERR-1003-BANS-DISABLED",
+    format!(
+        r#"{{"id":"err","status":429,"error":{{"code":-1003,"msg":"Too much request weight used; current limit is 2 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{{"serverTime":{},"retryAfter":{}}}}}{}}}"#,
+        T,
+        T + 60_000,
+        weight_under(5, 2)
+    )
+)]
+#[case::ban_ends_at_retry_after(
+    "ERR-1003-BAN-ENDS-AT-RETRY-AFTER",
+    format!(
+        r#"{{"id":"err","status":429,"error":{{"code":-1003,"msg":"Too much request weight used; current limit is 2 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.","data":{{"serverTime":{},"retryAfter":{}}}}}{}}}"#,
+        T + 120_000,
+        T + 180_000,
+        weight_under(3, 2)
+    )
+)]
 #[case::ip_banned("ERR-1003-IP-BANNED", "close 1008 IP banned".to_owned())]
 #[case::handshake_time_unit(
     "ERR-HANDSHAKE-1194-TIME-UNIT",
@@ -166,6 +236,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
 #[case::handshake_connections(
     "ERR-HANDSHAKE-429-CONNECTIONS",
     refusal(golden::TOO_MANY_CONNECTIONS.render(&[("limit", "1")]))
+)]
+#[case::handshake_connections_window(
+    "ERR-HANDSHAKE-429-CONNECTIONS-WINDOW",
+    "101 Switching Protocols".to_owned()
 )]
 #[case::handshake_busy(
     "ERR-HANDSHAKE-503-BUSY",
@@ -206,6 +280,14 @@ const ROWS: &[&str] = &[
     "ERR-1102-METHOD-MISSING",
     "ERR-1100-UNKNOWN-METHOD",
     "ERR-1104-UNREAD-PARAMETER",
+    "ERR-1104-READ-AND-UNREAD",
+    "ERR-1104-READ-AND-TWO-UNREAD",
+    "ERR-1102-NULL-IS-NOT-SENT",
+    "ERR-1102-EMPTY-APIKEY",
+    "ERR-1102-EMPTY-SIGNATURE",
+    "ERR-1102-EMPTY-TIMESTAMP",
+    "ERR-1102-APIKEY-WITHOUT-SIGNATURE-AFTER-LOGON",
+    "ERR-1102-SIGNATURE-WITHOUT-APIKEY-AFTER-LOGON",
     "ERR-1101-DUPLICATE-PARAMETER",
     "ERR-1130-RETURN-RATE-LIMITS",
     "ERR-1102-APIKEY-MISSING",
@@ -217,7 +299,12 @@ const ROWS: &[&str] = &[
     "ERR-1102-RECVWINDOW-TOO-LARGE",
     "ERR-1021-OUTSIDE-RECVWINDOW",
     "ERR-1021-AHEAD",
+    "ERR-1021-TIMESTAMP-20-DIGITS",
+    "ERR-1100-TIMESTAMP-21-DIGITS",
+    "ERR-1102-RECVWINDOW-20-DIGITS",
+    "ERR-1100-RECVWINDOW-21-DIGITS",
     "ERR-1022-INVALID-SIGNATURE",
+    "ERR-1100-SIGNED-OVER-ENCODED-PAYLOAD",
     "ERR-1022-HMAC-LOGON",
     "ERR-2014-BAD-API-KEY-FORMAT",
     "ERR-2015-UNKNOWN-API-KEY",
@@ -229,12 +316,15 @@ const ROWS: &[&str] = &[
     "ERR-1130-OMIT-ZERO-BALANCES",
     "ERR-2042-TOO-MANY-SUBSCRIPTIONS",
     "ERR-1003-TOO-MUCH-WEIGHT",
+    "ERR-1003-BANS-DISABLED",
+    "ERR-1003-BAN-ENDS-AT-RETRY-AFTER",
     "ERR-1003-IP-BANNED",
     "ERR-HANDSHAKE-1194-TIME-UNIT",
     "ERR-HANDSHAKE-1130-RETURN-RATE-LIMITS",
     "ERR-HANDSHAKE-1155-SBE",
     "ERR-HANDSHAKE-404-PATH",
     "ERR-HANDSHAKE-429-CONNECTIONS",
+    "ERR-HANDSHAKE-429-CONNECTIONS-WINDOW",
     "ERR-HANDSHAKE-503-BUSY",
     "ERR-HANDSHAKE-418-BANNED",
 ];

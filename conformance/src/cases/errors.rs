@@ -328,6 +328,101 @@ static OMIT_ZERO_BALANCES: ErrorRow = ErrorRow {
     rate_limits: true,
     charged: 20,
 };
+static READ_AND_UNREAD: ErrorRow = text(
+    r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"subscriptionId":0,"symbol":"BTCUSDT"}}"#,
+    || spec::unread_parameters(1, 2),
+    true,
+    2,
+);
+static READ_AND_TWO_UNREAD: ErrorRow = text(
+    r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"symbol":"BTCUSDT","subscriptionId":0,"side":"BUY"}}"#,
+    || spec::unread_parameters(1, 3),
+    true,
+    2,
+);
+static NULL_APIKEY_IS_NOT_SENT: ErrorRow = ErrorRow {
+    setup: Setup::Nothing,
+    request: Req::Timed {
+        method: "account.status",
+        params: &[("apiKey", "null"), ("signature", "null")],
+    },
+    expect: || spec::mandatory("apiKey"),
+    echo_id: true,
+    rate_limits: true,
+    charged: 20,
+};
+static EMPTY_APIKEY: ErrorRow = text(
+    r#"{"id":"err","method":"session.logon","params":{"apiKey":"","signature":"c2ln","timestamp":1}}"#,
+    || spec::mandatory("apiKey"),
+    true,
+    2,
+);
+static EMPTY_SIGNATURE: ErrorRow = text(
+    r#"{"id":"err","method":"session.logon","params":{"apiKey":"abc","signature":"","timestamp":1}}"#,
+    || spec::mandatory("signature"),
+    true,
+    2,
+);
+static EMPTY_TIMESTAMP: ErrorRow = text(
+    r#"{"id":"err","method":"session.logon","params":{"apiKey":"abc","signature":"c2ln","timestamp":""}}"#,
+    || spec::mandatory("timestamp"),
+    true,
+    2,
+);
+static APIKEY_WITHOUT_SIGNATURE_AFTER_LOGON: ErrorRow = ErrorRow {
+    setup: Setup::Logon,
+    request: Req::Timed {
+        method: "account.status",
+        params: &[("apiKey", "\"abc\"")],
+    },
+    expect: || spec::mandatory("signature"),
+    echo_id: true,
+    rate_limits: true,
+    charged: 20,
+};
+static SIGNATURE_WITHOUT_APIKEY_AFTER_LOGON: ErrorRow = ErrorRow {
+    setup: Setup::Logon,
+    request: Req::Timed {
+        method: "account.status",
+        params: &[("signature", "\"c2ln\"")],
+    },
+    expect: || spec::mandatory("apiKey"),
+    echo_id: true,
+    rate_limits: true,
+    charged: 20,
+};
+static TIMESTAMP_20_DIGITS: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("timestamp", "99999999999999999999")],
+    0,
+    false,
+    &[],
+    spec::timestamp_ahead,
+);
+static TIMESTAMP_21_DIGITS: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("timestamp", "100000000000000000000")],
+    0,
+    false,
+    &[],
+    || spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
+);
+static RECV_WINDOW_20_DIGITS: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("recvWindow", "99999999999999999999")],
+    -1000,
+    false,
+    &[],
+    spec::recv_window_too_large,
+);
+static RECV_WINDOW_21_DIGITS: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("recvWindow", "100000000000000000000")],
+    -1000,
+    false,
+    &[],
+    || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
+);
 static HANDSHAKE_TIME_UNIT: ErrorRow =
     handshake_refusal("", "timeUnit=SECOND", spec::invalid_time_unit);
 static HANDSHAKE_RETURN_RATE_LIMITS: ErrorRow =
@@ -394,6 +489,62 @@ pub(super) fn cases() -> Vec<Case> {
             "spec §2.5 (observed)",
             &[],
             &UNREAD_PARAMETER,
+        ),
+        row(
+            "ERR-1104-READ-AND-UNREAD",
+            "one param read and one not: -1104 counts read '1', sent '2'",
+            "spec §2.5 (observed)",
+            &[],
+            &READ_AND_UNREAD,
+        ),
+        row(
+            "ERR-1104-READ-AND-TWO-UNREAD",
+            "one param read and two not: -1104 counts read '1', sent '3'",
+            "spec §2.5 (observed)",
+            &[],
+            &READ_AND_TWO_UNREAD,
+        ),
+        row(
+            "ERR-1102-NULL-IS-NOT-SENT",
+            "apiKey and signature sent as JSON null count as not sent: -1102 naming 'apiKey'",
+            "spec §2.5 (empty/null mandatory params)",
+            &[],
+            &NULL_APIKEY_IS_NOT_SENT,
+        ),
+        row(
+            "ERR-1102-EMPTY-APIKEY",
+            "an empty apiKey is missing: -1102 naming 'apiKey'",
+            "spec §2.5 (empty/null mandatory params)",
+            &[],
+            &EMPTY_APIKEY,
+        ),
+        row(
+            "ERR-1102-EMPTY-SIGNATURE",
+            "an empty signature is missing: -1102 naming 'signature'",
+            "spec §2.5 (empty/null mandatory params)",
+            &[],
+            &EMPTY_SIGNATURE,
+        ),
+        row(
+            "ERR-1102-EMPTY-TIMESTAMP",
+            "an empty timestamp is missing: -1102 naming 'timestamp'",
+            "spec §2.5 (empty/null mandatory params)",
+            &[],
+            &EMPTY_TIMESTAMP,
+        ),
+        row(
+            "ERR-1102-APIKEY-WITHOUT-SIGNATURE-AFTER-LOGON",
+            "after logon, a SIGNED request with apiKey alone is its own: -1102 naming 'signature'",
+            "spec §4.2 (apiKey or signature: the request's own credentials)",
+            KEY,
+            &APIKEY_WITHOUT_SIGNATURE_AFTER_LOGON,
+        ),
+        row(
+            "ERR-1102-SIGNATURE-WITHOUT-APIKEY-AFTER-LOGON",
+            "after logon, a SIGNED request with signature alone is its own: -1102 naming 'apiKey'",
+            "spec §4.2 (apiKey or signature: the request's own credentials)",
+            KEY,
+            &SIGNATURE_WITHOUT_APIKEY_AFTER_LOGON,
         ),
         row(
             "ERR-1101-DUPLICATE-PARAMETER",
@@ -473,12 +624,47 @@ pub(super) fn cases() -> Vec<Case> {
             &AHEAD,
         ),
         row(
+            "ERR-1021-TIMESTAMP-20-DIGITS",
+            "a timestamp of 20 digits is legal, and far ahead: -1021",
+            "spec §3.3 (legal range ^[0-9]{1,20}$)",
+            KEY,
+            &TIMESTAMP_20_DIGITS,
+        ),
+        row(
+            "ERR-1100-TIMESTAMP-21-DIGITS",
+            "a timestamp of 21 digits is outside the legal range: -1100",
+            "spec §3.3 (legal range ^[0-9]{1,20}$)",
+            KEY,
+            &TIMESTAMP_21_DIGITS,
+        ),
+        row(
+            "ERR-1102-RECVWINDOW-20-DIGITS",
+            "a recvWindow of 20 digits is legal, and over 60000: -1102",
+            "spec §3.3; docs/FIDELITY.md §10.14",
+            KEY,
+            &RECV_WINDOW_20_DIGITS,
+        ),
+        row(
+            "ERR-1100-RECVWINDOW-21-DIGITS",
+            "a recvWindow of 21 digits is outside the legal range: -1100",
+            "spec §3.3; docs/FIDELITY.md §10.14",
+            KEY,
+            &RECV_WINDOW_21_DIGITS,
+        ),
+        row(
             "ERR-1022-INVALID-SIGNATURE",
             "one byte of the signature changed: -1022",
             "spec §3.3",
             KEY,
             &INVALID_SIGNATURE,
         ),
+        Case {
+            id: "ERR-1100-SIGNED-OVER-ENCODED-PAYLOAD",
+            title: "a signature over the encodeURIComponent payload is checked before the value: -1100, not -1022",
+            basis: "docs/FIDELITY.md §10.13 (mock choice: encoded payloads accepted)",
+            needs: &[Need::InProcess],
+            body: Body::Custom(signed_over_encoded_payload),
+        },
         row(
             "ERR-1022-HMAC-LOGON",
             "logon with an HMAC key: -1022",
@@ -558,6 +744,20 @@ pub(super) fn cases() -> Vec<Case> {
             body: Body::Custom(too_much_weight),
         },
         Case {
+            id: "ERR-1003-BANS-DISABLED",
+            title: "with bans turned off, every request over the limit gets 429, never 418",
+            basis: "spec §5.3; docs/FIDELITY.md (bans: `--ban-after 0` never bans)",
+            needs: PRIVATE,
+            body: Body::Custom(bans_disabled),
+        },
+        Case {
+            id: "ERR-1003-BAN-ENDS-AT-RETRY-AFTER",
+            title: "at exactly the ban's retryAfter the IP connects again and gets 429, not 418",
+            basis: "spec §5.3; docs/FIDELITY.md (the ban reply: retryAfter is the ban's end)",
+            needs: PRIVATE,
+            body: Body::Custom(ban_ends_at_retry_after),
+        },
+        Case {
             id: "ERR-1003-IP-BANNED",
             title: "429s repeated past the threshold: 418 -1003, then close 1008",
             basis: "spec §5.3; docs/FIDELITY.md (bans)",
@@ -598,6 +798,13 @@ pub(super) fn cases() -> Vec<Case> {
             basis: "spec §5.1; docs/FIDELITY.md",
             needs: PRIVATE,
             body: Body::Custom(too_many_connections),
+        },
+        Case {
+            id: "ERR-HANDSHAKE-429-CONNECTIONS-WINDOW",
+            title: "the CONNECTIONS count lasts five calendar minutes of the server's clock",
+            basis: "spec §5.1; docs/FIDELITY.md (CONNECTIONS limit: calendar-aligned 5 minutes)",
+            needs: PRIVATE,
+            body: Body::Custom(connections_window),
         },
         Case {
             id: "ERR-HANDSHAKE-503-BUSY",
@@ -739,7 +946,7 @@ async fn request_row(
 }
 
 /// A setup request that must succeed (quietly: no `rateLimits`).
-async fn setup_step(
+pub(super) async fn setup_step(
     env: &mut Env,
     wire: &mut Wire,
     op: &Op,
@@ -836,7 +1043,7 @@ async fn refused(url: &str, expect: &ApiErr, transcript: &mut Vec<Exchange>) -> 
 
 // Rows that need a mock of their own, with a special setting.
 
-async fn private(
+pub(super) async fn private(
     env: &Env,
     builder: MockServerBuilder,
     limit: u32,
@@ -851,7 +1058,7 @@ async fn private(
 }
 
 /// Sends `text` and checks the reply against `expected`.
-async fn exchange(
+pub(super) async fn exchange(
     env: &mut Env,
     wire: &mut Wire,
     text: &str,
@@ -972,6 +1179,105 @@ async fn get_banned(
     Ok((server, env, until))
 }
 
+fn bans_disabled<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let limit = 2;
+        let policy = BanPolicy {
+            after_refusals: 0,
+            durations: Vec::new(),
+        };
+        let builder = in_process_builder().weight_limit(limit).ban_policy(policy);
+        let (_server, mut env) = private(env, builder, limit).await?;
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let mut outcome = Ok(());
+        for _ in 0..3 {
+            let now = env.frozen_now_us().map(|us| us / 1000);
+            let data = RetryData {
+                server_time_ms: now,
+                retry_after_ms: now.map(|t| (t.div_euclid(60_000) + 1) * 60_000),
+            };
+            let over = failing(&env, spec::too_much_weight(limit), Some(data), 1);
+            outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+            if outcome.is_err() {
+                break;
+            }
+        }
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn ban_ends_at_retry_after<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, mut env, until) = get_banned(env, transcript).await?;
+        let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
+        let wait = u32::try_from(until - now).map_err(|e| e.to_string())?;
+        env.advance(wait);
+        let mut wire = env
+            .connect("")
+            .await
+            .map_err(|e| format!("connecting at the ban's end: {e}"))?;
+        // A new minute: the connection's 2 fill the limit of 2, so the ping is over it.
+        let data = RetryData {
+            server_time_ms: Some(until),
+            retry_after_ms: Some((until.div_euclid(60_000) + 1) * 60_000),
+        };
+        let over = failing(&env, spec::too_much_weight(2), Some(data), 1);
+        let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+/// Logs on with a `timestamp` whose text encodes differently (`"1 2"`), signed over the
+/// payload as `encodeURIComponent` writes it: the signature is accepted, so the reply is the
+/// timestamp's -1100; a server that checked only the raw payload would answer -1022.
+fn signed_over_encoded_payload<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        env.fresh_case();
+        let pair = env.keys.primary.clone();
+        let api_key = pair.api_key().to_owned();
+        let signature = pair.sign(&format!("apiKey={api_key}&timestamp=1%202"));
+        let text = request_text(
+            &ReqId::Str("err".to_owned()),
+            "session.logon",
+            &[
+                (
+                    "apiKey".to_owned(),
+                    serde_json::Value::from(api_key).to_string(),
+                ),
+                (
+                    "signature".to_owned(),
+                    serde_json::Value::from(signature).to_string(),
+                ),
+                ("timestamp".to_owned(), r#""1 2""#.to_owned()),
+            ],
+        );
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let illegal = failing(
+            env,
+            spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
+            None,
+            2,
+        );
+        let outcome = exchange(env, &mut wire, &text, &illegal, transcript).await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
 fn ip_banned<'a>(
     env: &'a mut Env,
     transcript: &'a mut Vec<Exchange>,
@@ -1008,6 +1314,48 @@ fn too_many_connections<'a>(
         let outcome = refused(&env.url, &spec::too_many_connections(1), transcript).await;
         first.close().await;
         outcome
+    }
+    .boxed_local()
+}
+
+/// With a limit of one, a second connection four minutes into a five-minute window is
+/// refused, and one at the next window's start is accepted.
+fn connections_window<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, mut env) = private(
+            env,
+            in_process_builder().connection_rate_limit(1),
+            spec::DOCUMENTED_WEIGHT_LIMIT,
+        )
+        .await?;
+        let five_minutes = 300_000;
+        let now = env.server_now_us() / 1000;
+        let to_window = (now.div_euclid(five_minutes) + 1) * five_minutes - now;
+        env.advance(u32::try_from(to_window).map_err(|e| e.to_string())?);
+        let first = env
+            .connect("")
+            .await
+            .map_err(|e| format!("the first connection: {e}"))?;
+        first.close().await;
+        env.advance(240_000);
+        refused(&env.url, &spec::too_many_connections(1), transcript)
+            .await
+            .map_err(|e| format!("four minutes into the window: {e}"))?;
+        env.advance(60_000);
+        let url = env.url.clone();
+        let next = env
+            .connect("")
+            .await
+            .map_err(|e| format!("at the next window's start: {e}"))?;
+        transcript.push(Exchange::new(
+            &format!("GET {url} (the next window)"),
+            vec!["101 Switching Protocols".to_owned()],
+        ));
+        next.close().await;
+        Ok(())
     }
     .boxed_local()
 }

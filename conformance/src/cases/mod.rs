@@ -5,6 +5,7 @@
 //! replayed with `--only ID`, and a case that needs what a target cannot offer is skipped with
 //! the reason, never silently dropped.
 
+mod connections;
 mod errors;
 mod properties;
 mod scenarios;
@@ -125,6 +126,7 @@ impl Case {
 pub(crate) fn all() -> Vec<Case> {
     let mut cases = scenarios::cases();
     cases.extend(errors::cases());
+    cases.extend(connections::cases());
     cases.extend(properties::cases());
     cases
 }
