@@ -46,7 +46,7 @@ fn without_a_target_it_runs_the_in_process_mock_and_ends_with_the_summary() {
     let xml = std::fs::read_to_string(junit.path()).expect("the JUnit file");
     let parsed = quick_junit::Report::deserialize_from_str(&xml)
         .unwrap_or_else(|e| panic!("not JUnit XML ({e}):\n{xml}"));
-    assert_eq!((parsed.tests, parsed.failures), (3, 0), "{xml}");
+    assert_eq!((parsed.tests, parsed.failures), (4, 0), "{xml}");
     let cases: Vec<(&str, Option<&str>)> = parsed
         .test_suites
         .iter()

@@ -111,8 +111,8 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     error(ERR, 400, -1100, r"Illegal characters found in parameter 'recvWindow'; legal range is '^[0-9]{1,20}(\.[0-9]{1,3})?$'.", &weight(4))
 )]
 #[case::signed_over_encoded_payload(
-    "ERR-1100-SIGNED-OVER-ENCODED-PAYLOAD",
-    error(ERR, 400, -1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.", &weight(4))
+    "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
+    error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
 #[case::duplicate_parameter(
     "ERR-1101-DUPLICATE-PARAMETER",
@@ -304,7 +304,7 @@ const ROWS: &[&str] = &[
     "ERR-1102-RECVWINDOW-20-DIGITS",
     "ERR-1100-RECVWINDOW-21-DIGITS",
     "ERR-1022-INVALID-SIGNATURE",
-    "ERR-1100-SIGNED-OVER-ENCODED-PAYLOAD",
+    "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
     "ERR-1022-HMAC-LOGON",
     "ERR-2014-BAD-API-KEY-FORMAT",
     "ERR-2015-UNKNOWN-API-KEY",

@@ -659,9 +659,9 @@ pub(super) fn cases() -> Vec<Case> {
             &INVALID_SIGNATURE,
         ),
         Case {
-            id: "ERR-1100-SIGNED-OVER-ENCODED-PAYLOAD",
-            title: "a signature over the encodeURIComponent payload is checked before the value: -1100, not -1022",
-            basis: "docs/FIDELITY.md §10.13 (mock choice: encoded payloads accepted)",
+            id: "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
+            title: "a signature over the encodeURIComponent payload, not the raw one: -1022",
+            basis: "spec §3.2 (the raw UTF-8 payload is signed); docs/FIDELITY.md §10.13",
             needs: &[Need::InProcess],
             body: Body::Custom(signed_over_encoded_payload),
         },
@@ -1265,13 +1265,10 @@ fn signed_over_encoded_payload<'a>(
             ],
         );
         let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let illegal = failing(
-            env,
-            spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
-            None,
-            2,
-        );
-        let outcome = exchange(env, &mut wire, &text, &illegal, transcript).await;
+        // Raw, the payload holds `1 2`: only a server that also tried the encoded payload
+        // would get past the signature, to the -1100 of the value.
+        let refused = failing(env, spec::invalid_signature(), None, 2);
+        let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
         wire.close().await;
         outcome
     }
