@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Mutation testing of the harness: how many of the mock's observable faults the conformance
 # tests catch. `cargo mutants` mutates the mock's core (timing, signature, auth, session,
-# rate_limit, envelope, method/*), and for each mutant runs only the `conformance` crate's
-# tests: a mutant they miss is a fault the harness would not report against a real endpoint.
+# socketless, state, keepalive, rate_limit, envelope, method/*), and for each mutant runs only
+# the `conformance` crate's tests: a mutant they miss is a fault the harness would not report
+# against a real endpoint.
+# The request path, keepalive and shutdown of a connection live in socketless.rs, what
+# connections share in state.rs (the session's own state in session.rs).
 #
 # Not run in CI: the full selection takes about an hour on 2 free cores (a build and the
 # conformance suite per mutant), far longer on a busy machine. Arguments pass through to
@@ -31,6 +34,9 @@ files=(
     'mock-server/src/**/session.rs'
     'mock-server/src/**/rate_limit.rs'
     'mock-server/src/**/envelope.rs'
+    'mock-server/src/**/socketless.rs'
+    'mock-server/src/**/state.rs'
+    'mock-server/src/**/keepalive.rs'
     'mock-server/src/method/**'
 )
 file_args=()
