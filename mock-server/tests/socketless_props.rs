@@ -27,7 +27,12 @@ const PING: &str = r#"{"id":"after","method":"ping","params":{"returnRateLimits"
 const PING_REPLY: &str = r#"{"id":"after","status":200,"result":{}}"#;
 
 fn open() -> (Server, Connection) {
-    let mut server = Server::new(&Config::default(), KeyRegistry::with_demo_key());
+    open_on(KeyRegistry::with_demo_key())
+}
+
+/// A default server with `keys`, and one connection opened on it at `NOW`.
+fn open_on(keys: KeyRegistry) -> (Server, Connection) {
+    let mut server = Server::new(&Config::default(), keys);
     let connection = Connection::open(
         &mut server,
         IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -374,14 +379,7 @@ fn open_with_keys() -> (Server, Connection) {
             .expect("just registered")
             .permissions = Permissions::from_names(permissions).expect("known permission names");
     }
-    let mut server = Server::new(&Config::default(), keys);
-    let connection = Connection::open(
-        &mut server,
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        NOW,
-        ConnectionOptions::default(),
-    );
-    (server, connection)
+    open_on(keys)
 }
 
 /// Outcomes the run must reach: without each, the properties did not test the code behind
