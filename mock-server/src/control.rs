@@ -27,20 +27,19 @@ pub struct ControlError {
 }
 
 impl ControlError {
+    fn with(status: u16, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ControlError { status, message }
+    }
+
     /// A 400: the call's value is wrong.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ControlError {
-            status: 400,
-            message: message.into(),
-        }
+        ControlError::with(400, message)
     }
 
     /// A 404: what the call names does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
-        ControlError {
-            status: 404,
-            message: message.into(),
-        }
+        ControlError::with(404, message)
     }
 }
 
