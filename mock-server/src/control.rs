@@ -3,6 +3,7 @@
 //! [`MockServer`](crate::MockServer) and the HTTP routes of `/__admin/*` (`admin`) both call
 //! these.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -49,8 +50,8 @@ impl ControlError {
 pub struct ConnectionInfo {
     /// Its id: an integer never reused within a process.
     pub id: u64,
-    /// The client's address, `ip:port`.
-    pub peer: String,
+    /// The client's address, written `ip:port`.
+    pub peer: SocketAddr,
     /// When it was opened, in milliseconds of the mock's clock.
     pub connected_since: i64,
     /// The key its session is logged on with.

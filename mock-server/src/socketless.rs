@@ -137,7 +137,7 @@ impl Connection {
             connection,
             ConnectionInfo {
                 id: connection,
-                peer: peer.to_string(),
+                peer,
                 connected_since: now.as_millis(),
                 api_key: None,
                 authorized_since: None,
@@ -447,10 +447,10 @@ impl Connection {
             seq: server.journal.next_seq(),
             at: now.as_millis(),
             connection: self.state.connection,
-            peer: server.directory.get(&self.state.connection).map_or_else(
-                || SocketAddr::new(self.ip, 0).to_string(),
-                |i| i.peer.clone(),
-            ),
+            peer: server
+                .directory
+                .get(&self.state.connection)
+                .map_or(SocketAddr::new(self.ip, 0), |info| info.peer),
             method: answer.named.clone(),
             id: serde_json::to_value(&answer.id).unwrap_or_default(),
             request,
