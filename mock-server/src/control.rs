@@ -269,17 +269,25 @@ impl Shared {
                 )));
             }
         }
-        if let Some(set) = change.set {
-            self.clock.set(crate::Timestamp::from_millis(set));
-        }
-        if let Some(advance) = change.advance {
-            self.clock
-                .advance(Duration::from_millis(advance.unsigned_abs()));
-        }
-        match change.freeze {
-            Some(true) if !self.clock.is_frozen() => self.clock.freeze(),
-            Some(false) if self.clock.is_frozen() => self.clock.resume(),
-            _ => {}
+        let advance = Duration::from_millis(change.advance.unwrap_or(0).unsigned_abs());
+        match (change.set, change.freeze) {
+            // Frozen at exactly the instant asked for, not the few microseconds a running
+            // clock would add between setting and freezing.
+            (Some(set), Some(true)) => self
+                .clock
+                .freeze_at(crate::Timestamp::from_millis(set).plus(advance)),
+            (set, freeze) => {
+                if let Some(set) = set {
+                    self.clock.set(crate::Timestamp::from_millis(set));
+                }
+                if freeze == Some(true) {
+                    self.clock.freeze();
+                }
+                self.clock.advance(advance);
+                if freeze == Some(false) {
+                    self.clock.resume();
+                }
+            }
         }
         Ok(self.clock_view())
     }
@@ -399,8 +407,8 @@ impl Shared {
 
     /// Delivers a User Data Stream `event` to every subscription of `account`, with `E` set
     /// from the mock clock unless given; how many subscriptions it went to.
-    pub fn deliver_event(&self, account: &str, mut event: Value) -> Result<usize, ControlError> {
-        let Some(object) = event.as_object_mut() else {
+    pub fn deliver_event(&self, account: &str, event: Value) -> Result<usize, ControlError> {
+        let Some(object) = event.as_object() else {
             return Err(ControlError::bad_request("an event is a JSON object"));
         };
         if !object.get("e").is_some_and(Value::is_string) {
@@ -408,10 +416,8 @@ impl Shared {
                 "an event needs `e`, its type as a string (e.g. \"balanceUpdate\")",
             ));
         }
-        if !object.contains_key("E") {
-            object.insert("E".to_owned(), self.clock.now().as_millis().into());
-        }
-        let frames = self.lock().user_data_event(account, &event);
+        let now = self.clock.now();
+        let frames = self.lock().stamped_user_data_event(account, &event, now);
         self.post(&frames);
         Ok(frames.len())
     }

@@ -1146,7 +1146,7 @@ mod tests {
         let now = T0.plus(secs(1));
         let logout = r#"{"id":1,"method":"session.logout"}"#;
         let cases = [
-            (crate::FaultAction::NoReply, vec![]),
+            (crate::FaultAction::NoReply {}, vec![]),
             (
                 crate::FaultAction::Close {
                     code: 4000,
@@ -1154,7 +1154,7 @@ mod tests {
                 },
                 vec![Transmit::CloseWith(4000, "bye".to_owned())],
             ),
-            (crate::FaultAction::Drop, vec![Transmit::Cut]),
+            (crate::FaultAction::Drop {}, vec![Transmit::Cut]),
         ];
         for (action, expected) in cases {
             let mut server = server(6000);

@@ -119,7 +119,18 @@ impl Server {
     /// `account`, each with the connection it goes to (spec §4.6:
     /// `{"subscriptionId": N, "event": {...}}`).
     pub fn user_data_event(&self, account: &str, event: &serde_json::Value) -> Vec<(u64, String)> {
-        self.routes.deliver(account, event)
+        self.routes.deliver(account, event, None)
+    }
+
+    /// [`user_data_event`](Self::user_data_event), with `E` set to `now` (in each
+    /// connection's time unit) in an event that has none.
+    pub fn stamped_user_data_event(
+        &self,
+        account: &str,
+        event: &serde_json::Value,
+        now: Timestamp,
+    ) -> Vec<(u64, String)> {
+        self.routes.deliver(account, event, Some(now))
     }
 
     /// The signature check a text frame calls for, if it is a request that carries its own
