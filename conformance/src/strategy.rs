@@ -189,95 +189,54 @@ impl Gen {
             let strategy = (conn.clone(), seq_id(), rrl()).prop_map(move |(c, i, r)| op(c, i, r));
             (weight, strategy.sboxed())
         };
+        // An arm of `weight` for a signed method whose credentials, the variant's `$field`,
+        // come from `$credentials`.
+        macro_rules! signed {
+            ($weight:expr, $variant:ident { $field:ident }, $credentials:expr, $signing:expr) => {
+                (
+                    $weight,
+                    (conn.clone(), seq_id(), $credentials, $signing, rrl())
+                        .prop_map(|(conn, id, $field, signing, rrl)| Op::$variant {
+                            conn,
+                            id,
+                            $field,
+                            signing,
+                            rrl,
+                        })
+                        .sboxed(),
+                )
+            };
+        }
         let mut arms: Vec<(u32, SBoxedStrategy<Op>)> = vec![
-            (
+            signed!(
                 5,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.registered_ed25519(),
-                    self.good_signing(),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::Logon {
-                        conn,
-                        id,
-                        key,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                Logon { key },
+                self.registered_ed25519(),
+                self.good_signing()
             ),
-            (
-                2,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.any_key(),
-                    self.signing(mixed, 15),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::Logon {
-                        conn,
-                        id,
-                        key,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
-            ),
+            signed!(2, Logon { key }, self.any_key(), self.signing(mixed, 15)),
             unsigned(4, |conn, id, rrl| Op::Status { conn, id, rrl }),
             unsigned(2, |conn, id, rrl| Op::Logout { conn, id, rrl }),
             unsigned(2, |conn, id, rrl| Op::Ping { conn, id, rrl }),
             unsigned(1, |conn, id, rrl| Op::Time { conn, id, rrl }),
             unsigned(2, |conn, id, rrl| Op::Subscriptions { conn, id, rrl }),
-            (
+            signed!(
                 2,
-                (conn.clone(), seq_id(), self.signing([8, 1, 1, 1], 0), rrl())
-                    .prop_map(|(conn, id, signing, rrl)| Op::AccountStatus {
-                        conn,
-                        id,
-                        auth: Auth::Session,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                AccountStatus { auth },
+                Just(Auth::Session),
+                self.signing([8, 1, 1, 1], 0)
             ),
-            (
+            signed!(
                 1,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.any_key(),
-                    self.signing(mixed, 10),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::AccountStatus {
-                        conn,
-                        id,
-                        auth: Auth::Own(key),
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                AccountStatus { auth },
+                self.any_key().prop_map(Auth::Own),
+                self.signing(mixed, 10)
             ),
-            (
+            signed!(
                 1,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.auth(),
-                    self.signing([8, 1, 1, 1], 0),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, auth, signing, rrl)| Op::OrdersRateLimits {
-                        conn,
-                        id,
-                        auth,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                OrdersRateLimits { auth },
+                self.auth(),
+                self.signing([8, 1, 1, 1], 0)
             ),
             (
                 4,
@@ -285,23 +244,11 @@ impl Gen {
                     .prop_map(|(conn, id, rrl)| Op::Subscribe { conn, id, rrl })
                     .sboxed(),
             ),
-            (
+            signed!(
                 3,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.any_key(),
-                    self.signing([8, 1, 1, 1], 5),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::SubscribeSignature {
-                        conn,
-                        id,
-                        key,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                SubscribeSignature { key },
+                self.any_key(),
+                self.signing([8, 1, 1, 1], 5)
             ),
             (
                 3,
