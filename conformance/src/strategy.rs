@@ -14,6 +14,20 @@ use crate::op::{Auth, KeyRef, Op, ReqId, SignedParam, Signing, Tamper};
 use crate::sequence::{Scenario, MAX_CONNECTIONS};
 use crate::spec;
 
+/// `Op::$variant` of a signed method: its connection, id, credentials (the variant's
+/// `$field`), signing and `returnRateLimits`.
+macro_rules! signed_op {
+    ($variant:ident, $field:ident = $credentials:expr, $conn:expr, $id:expr, $signing:expr, $rrl:expr) => {
+        Op::$variant {
+            conn: $conn,
+            id: $id,
+            $field: $credentials,
+            signing: $signing,
+            rrl: $rrl,
+        }
+    };
+}
+
 /// What the strategies may use.
 #[derive(Clone, Debug)]
 pub(crate) struct Gen {
@@ -196,12 +210,8 @@ impl Gen {
                 (
                     $weight,
                     (conn.clone(), seq_id(), $credentials, $signing, rrl())
-                        .prop_map(|(conn, id, $field, signing, rrl)| Op::$variant {
-                            conn,
-                            id,
-                            $field,
-                            signing,
-                            rrl,
+                        .prop_map(|(conn, id, credentials, signing, rrl)| {
+                            signed_op!($variant, $field = credentials, conn, id, signing, rrl)
                         })
                         .sboxed(),
                 )
@@ -342,34 +352,17 @@ impl Gen {
         );
         let op = (0u8..4, seq_id(), select(self.signers.clone()), signing).prop_map(
             |(method, id, key, signing)| match method {
-                0 => Op::Logon {
-                    conn: 0,
+                0 => signed_op!(Logon, key = key, 0, id, signing, None),
+                1 => signed_op!(AccountStatus, auth = Auth::Own(key), 0, id, signing, None),
+                2 => signed_op!(
+                    OrdersRateLimits,
+                    auth = Auth::Own(key),
+                    0,
                     id,
-                    key,
                     signing,
-                    rrl: None,
-                },
-                1 => Op::AccountStatus {
-                    conn: 0,
-                    id,
-                    auth: Auth::Own(key),
-                    signing,
-                    rrl: None,
-                },
-                2 => Op::OrdersRateLimits {
-                    conn: 0,
-                    id,
-                    auth: Auth::Own(key),
-                    signing,
-                    rrl: None,
-                },
-                _ => Op::SubscribeSignature {
-                    conn: 0,
-                    id,
-                    key,
-                    signing,
-                    rrl: None,
-                },
+                    None
+                ),
+                _ => signed_op!(SubscribeSignature, key = key, 0, id, signing, None),
             },
         );
         prop::collection::vec(op, 1..=4)
@@ -382,27 +375,9 @@ impl Gen {
         let signing = self.signing([2, 3, 2, 2], 0);
         let op = (0u8..5, seq_id(), self.registered_ed25519(), signing).prop_map(
             |(method, id, key, signing)| match method {
-                0..=2 => Op::Logon {
-                    conn: 0,
-                    id,
-                    key,
-                    signing,
-                    rrl: None,
-                },
-                3 => Op::AccountStatus {
-                    conn: 0,
-                    id,
-                    auth: Auth::Session,
-                    signing,
-                    rrl: None,
-                },
-                _ => Op::AccountStatus {
-                    conn: 0,
-                    id,
-                    auth: Auth::Own(key),
-                    signing,
-                    rrl: None,
-                },
+                0..=2 => signed_op!(Logon, key = key, 0, id, signing, None),
+                3 => signed_op!(AccountStatus, auth = Auth::Session, 0, id, signing, None),
+                _ => signed_op!(AccountStatus, auth = Auth::Own(key), 0, id, signing, None),
             },
         );
         prop::collection::vec(op, 1..=5)
