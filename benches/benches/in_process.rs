@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use benches::floor::json_reply;
 use benches::requests::{signature_payload, LogonSigner, PING, STATUS};
-use criterion::{criterion_group, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use ed25519_dalek::{Signature, VerifyingKey};
 use mock_server::socketless::{Connection, Server};
 use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
@@ -127,10 +127,4 @@ fn in_process(c: &mut Criterion) {
 }
 
 criterion_group!(benches, in_process);
-
-fn main() {
-    benches();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
-}
+criterion_main!(benches);
