@@ -82,33 +82,35 @@ class Connection:
 
     def __init__(self, socket):
         self.socket = socket
-        self.events = []  # frames without an `id`, in order
+        self.frames = []  # received, not yet taken
 
-    async def next_frame(self):
-        try:
-            text = await asyncio.wait_for(self.socket.recv(), TIMEOUT)
-        except asyncio.TimeoutError:
-            raise Failure(f"nothing received within {TIMEOUT} s") from None
-        return json.loads(text)
+    async def take(self, accept, what):
+        """The first received frame `accept` takes, waiting at most TIMEOUT seconds."""
+        deadline = asyncio.get_running_loop().time() + TIMEOUT
+        while True:
+            for index, frame in enumerate(self.frames):
+                if accept(frame):
+                    return self.frames.pop(index)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise Failure(f"no {what} within {TIMEOUT} s")
+            try:
+                text = await asyncio.wait_for(self.socket.recv(), left)
+            except asyncio.TimeoutError:
+                raise Failure(f"no {what} within {TIMEOUT} s") from None
+            self.frames.append(json.loads(text))
 
     async def call(self, request_id, method, params=None):
         request = {"id": request_id, "method": method}
         if params is not None:
             request["params"] = params
         await self.socket.send(json.dumps(request))
-        while True:
-            frame = await self.next_frame()
-            if "id" in frame and frame["id"] == request_id:
-                return frame
-            self.events.append(frame)
+        return await self.take(
+            lambda frame: frame.get("id") == request_id, f"reply to {method} (id {request_id})"
+        )
 
     async def event(self):
-        if self.events:
-            return self.events.pop(0)
-        while True:
-            frame = await self.next_frame()
-            if "id" not in frame:
-                return frame
+        return await self.take(lambda frame: "id" not in frame, "event")
 
 
 async def run(private_key):
