@@ -152,6 +152,19 @@ struct ConfigFlags {
         Config::default().event_queue,
     ))]
     event_queue: Option<usize>,
+    /// Turn the control plane (/__admin/*) off, on every address
+    #[arg(long, conflicts_with = "admin_token")]
+    no_admin: bool,
+    /// Require `Authorization: Bearer TOKEN` on every control-plane call; also turns the
+    /// control plane on off loopback (it is on by default on loopback only)
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "Requests the journal (GET /__admin/requests) keeps; 0 keeps none",
+        Config::default().journal_size,
+    ))]
+    journal_size: Option<usize>,
 }
 
 /// A flag's help: `text`, then the default it leaves in place (clap shows a default only
@@ -193,6 +206,9 @@ impl ConfigFlags {
             max_message_size,
             write_timeout,
             event_queue,
+            no_admin,
+            admin_token,
+            journal_size,
         } = self;
         set(&mut config.weight_limit, weight_limit);
         set(&mut config.ping_interval, ping_interval);
@@ -211,6 +227,9 @@ impl ConfigFlags {
         set(&mut config.max_message_size, max_message_size);
         set(&mut config.write_timeout, write_timeout);
         set(&mut config.event_queue, event_queue);
+        set(&mut config.admin, no_admin.then_some(Some(false)));
+        set(&mut config.admin_token, admin_token.map(Some));
+        set(&mut config.journal_size, journal_size);
     }
 }
 
@@ -671,9 +690,13 @@ mod tests {
 
     use super::*;
 
-    /// For every [`Config`] key but `lenient-signing` (a switch, tested on its own): a value
-    /// for the file and one for the flag, each unlike the default and unlike each other.
-    const SAMPLES: [(&str, &str, &str); 12] = [
+    /// The [`Config`] keys set by a switch rather than a flag with a value, tested on their
+    /// own: `lenient-signing` and `admin` (`--no-admin`). `admin-token` is never written out.
+    const SWITCHES: [&str; 2] = ["lenient-signing", "admin"];
+
+    /// For every other [`Config`] key: a value for the file and one for the flag, each
+    /// unlike the default and unlike each other.
+    const SAMPLES: [(&str, &str, &str); 13] = [
         ("weight-limit", "7", "8"),
         ("ping-interval", "\"7s\"", "8s"),
         ("pong-timeout", "\"7s\"", "8s"),
@@ -686,6 +709,7 @@ mod tests {
         ("max-message-size", "7000", "8000"),
         ("write-timeout", "\"7s\"", "8s"),
         ("event-queue", "7", "8"),
+        ("journal-size", "7", "8"),
     ];
 
     /// The keys of [`Config`]'s file form.
@@ -718,7 +742,9 @@ mod tests {
     fn every_config_key_is_read_from_the_file_and_from_its_flag_and_the_flag_wins() {
         let sampled: BTreeSet<String> = SAMPLES.iter().map(|(key, ..)| key.to_string()).collect();
         let mut expected = config_keys();
-        expected.remove("lenient-signing");
+        for switch in SWITCHES {
+            expected.remove(switch);
+        }
         assert_eq!(sampled, expected, "SAMPLES must cover every Config key");
         for (key, file_value, flag_value) in SAMPLES {
             let file = format!("{key} = {file_value}\n");
@@ -744,6 +770,23 @@ mod tests {
         assert!(lenient(&["--lenient-signing"], ""));
         assert!(!lenient(&["--strict-signing"], "lenient-signing = true"));
         assert!(lenient(&["--lenient-signing"], "strict-signing = true"));
+    }
+
+    #[test]
+    fn the_control_plane_is_set_from_file_or_flags_and_the_flags_win() {
+        let read = |flags: &[&str], file: &str| config(flags, file).expect("read");
+        let default = read(&[], "");
+        assert_eq!((default.admin, default.admin_token), (None, None));
+        assert_eq!(read(&[], "admin = false").admin, Some(false));
+        assert_eq!(read(&["--no-admin"], "").admin, Some(false));
+        assert_eq!(read(&["--no-admin"], "admin = true").admin, Some(false));
+        let token = read(&["--admin-token", "flag"], "admin-token = \"file\"");
+        assert_eq!(token.admin_token.as_deref(), Some("flag"));
+        let from_file = read(&[], "admin-token = \"file\"");
+        assert_eq!(from_file.admin_token.as_deref(), Some("file"));
+        // A token is a secret: the config's written form never holds it.
+        let written = serde_json::to_string(&token).expect("serializes");
+        assert!(!written.contains("flag"), "{written}");
     }
 
     #[test]
@@ -794,7 +837,7 @@ mod tests {
         let mut file = String::new();
         for key in config_keys()
             .into_iter()
-            .filter(|key| key != "lenient-signing")
+            .filter(|key| !SWITCHES.contains(&key.as_str()))
         {
             let text = shown(&format!("--{key}"));
             let value = match &defaults[&key] {
