@@ -30,11 +30,16 @@ step "control plane: start the mock"
 # The mock prints its URL as the first stdout line; logs go to stderr.
 exec 3< <(exec target/release/mock-server --listen 127.0.0.1:0 --log-level warn)
 mock_pid=$!
-stop_mock() {
+clients_pid=
+stop() {
+  if [ -n "$clients_pid" ]; then
+    kill "$clients_pid" 2>/dev/null || true
+    wait "$clients_pid" 2>/dev/null || true
+  fi
   kill "$mock_pid" 2>/dev/null || true
   wait "$mock_pid" 2>/dev/null || true
 }
-trap stop_mock EXIT
+trap stop EXIT
 
 if ! read -r -t 30 first_line <&3; then
   echo "the mock did not print its URL within 30 s" >&2
@@ -58,18 +63,28 @@ step "control plane: the JavaScript example"
 MOCK_URL=$base timeout 120 node examples/js/control_plane.mjs
 
 step "control plane: schemathesis against $base/__admin/openapi.json"
-# Examples, boundary values and generated (valid and invalid) requests for every operation;
-# failures are 5xx answers and statuses the document does not list. The seed is fixed so that
+# A few WebSocket clients stay connected meanwhile (reconnecting when a call ends them), so
+# that close, drop, stall and server-shutdown also meet real connections.
+"$venv/bin/python" .ci/admin-clients.py "$base" 4 &
+clients_pid=$!
+# Examples, boundary values, generated (valid and invalid) requests for every operation, and
+# sequences that follow the document's links (an added fault's id to its removal, a listed
+# connection's id to its close). Failures: a 5xx, a status the document does not list, an
+# answer that does not match the document's schema or is not JSON. The seed is fixed so that
 # a failure can be replayed (override with SCHEMATHESIS_SEED). It runs in target/, where it
 # keeps its example database (.hypothesis/) and replays the failures found there first.
 (cd target && timeout 900 "../$venv/bin/st" run "$base/__admin/openapi.json" \
-  --checks not_a_server_error,status_code_conformance \
-  --phases examples,coverage,fuzzing \
+  --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
+  --phases examples,coverage,fuzzing,stateful \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
   --seed "${SCHEMATHESIS_SEED:-20261202}" \
   --request-timeout 10 \
   --workers 1 \
   --report junit --report-junit-path schemathesis-admin.xml)
+
+kill "$clients_pid" 2>/dev/null || true
+wait "$clients_pid" 2>/dev/null || true
+clients_pid=
 
 step "control plane: the mock survived"
 if ! kill -0 "$mock_pid" 2>/dev/null; then
