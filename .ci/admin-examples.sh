@@ -62,6 +62,45 @@ MOCK_URL=$base timeout 120 "$venv/bin/python" examples/python/control_plane.py
 step "control plane: the JavaScript example"
 MOCK_URL=$base timeout 120 node examples/js/control_plane.mjs
 
+step "control plane: the served OpenAPI document is the file, and lists every call of the contract"
+MOCK_URL=$base "$venv/bin/python" - <<'EOF'
+import json, os, sys, urllib.request
+
+with urllib.request.urlopen(os.environ["MOCK_URL"] + "/__admin/openapi.json", timeout=5) as response:
+    served = response.read()
+with open("mock-server/src/admin/openapi.json", "rb") as file:
+    assert served == file.read(), "GET /__admin/openapi.json is not mock-server/src/admin/openapi.json"
+document = json.loads(served)
+documented = {
+    (method.upper(), path)
+    for path, item in document["paths"].items()
+    for method in item
+    if method in ("get", "put", "post", "delete", "patch")
+}
+# The table of issue 12, row by row.
+contract = {
+    ("GET", "/__admin/health"),
+    ("GET", "/__admin/clock"), ("POST", "/__admin/clock"),
+    ("GET", "/__admin/keys"), ("POST", "/__admin/keys"), ("DELETE", "/__admin/keys/{apiKey}"),
+    ("GET", "/__admin/accounts/{name}"), ("PUT", "/__admin/accounts/{name}"),
+    ("POST", "/__admin/accounts/{name}/events"),
+    ("GET", "/__admin/connections"),
+    ("POST", "/__admin/connections/{id}/close"), ("POST", "/__admin/connections/{id}/drop"),
+    ("POST", "/__admin/connections/{id}/stall"),
+    ("POST", "/__admin/server-shutdown"),
+    ("POST", "/__admin/faults"), ("GET", "/__admin/faults"), ("DELETE", "/__admin/faults"),
+    ("DELETE", "/__admin/faults/{id}"),
+    ("GET", "/__admin/requests"), ("DELETE", "/__admin/requests"),
+    ("POST", "/__admin/reset"),
+    ("GET", "/__admin/openapi.json"),
+}
+if documented != contract:
+    print("undocumented:", sorted(contract - documented), file=sys.stderr)
+    print("not in the contract:", sorted(documented - contract), file=sys.stderr)
+    sys.exit(1)
+print(f"{len(documented)} calls documented, as the contract lists them")
+EOF
+
 step "control plane: schemathesis against $base/__admin/openapi.json"
 # A few WebSocket clients stay connected meanwhile (reconnecting when a call ends them), so
 # that close, drop, stall and server-shutdown also meet real connections.
