@@ -3,6 +3,7 @@
 //! [`MockServer`](crate::MockServer) and the HTTP routes of `/__admin/*` (`admin`) both call
 //! these.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -27,20 +28,19 @@ pub struct ControlError {
 }
 
 impl ControlError {
+    fn with(status: u16, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ControlError { status, message }
+    }
+
     /// A 400: the call's value is wrong.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ControlError {
-            status: 400,
-            message: message.into(),
-        }
+        ControlError::with(400, message)
     }
 
     /// A 404: what the call names does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
-        ControlError {
-            status: 404,
-            message: message.into(),
-        }
+        ControlError::with(404, message)
     }
 }
 
@@ -50,8 +50,8 @@ impl ControlError {
 pub struct ConnectionInfo {
     /// Its id: an integer never reused within a process.
     pub id: u64,
-    /// The client's address, `ip:port`.
-    pub peer: String,
+    /// The client's address, written `ip:port`.
+    pub peer: SocketAddr,
     /// When it was opened, in milliseconds of the mock's clock.
     pub connected_since: i64,
     /// The key its session is logged on with.

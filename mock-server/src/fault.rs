@@ -42,7 +42,7 @@ pub enum FaultAction {
     },
     /// Executed normally; the reply is sent this many milliseconds (real time) later.
     Delay {
-        /// The delay in milliseconds, at most [`MAX_DELAY_MS`].
+        /// The delay in milliseconds, at most 600,000 (ten minutes).
         ms: u64,
     },
     /// Executed; the reply is never sent.

@@ -4,6 +4,7 @@
 //! [`MockServer::journal`]: crate::MockServer::journal
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 
 use serde::Serialize;
 
@@ -23,8 +24,8 @@ pub struct JournalEntry {
     pub at: i64,
     /// The connection it came on.
     pub connection: u64,
-    /// The client's address, `ip:port`.
-    pub peer: String,
+    /// The client's address, written `ip:port`.
+    pub peer: SocketAddr,
     /// The method it named (as sent, `v3/` prefix included); `null` for a frame that did
     /// not parse.
     pub method: Option<String>,
@@ -187,7 +188,7 @@ mod tests {
             seq: journal.next_seq(),
             at: 0,
             connection,
-            peer: "127.0.0.1:1".to_owned(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 1)),
             method: Some(method.to_owned()),
             id: serde_json::Value::Null,
             request: text.to_owned(),

@@ -28,6 +28,13 @@
 //! push User Data Stream events ([`MockServer::push_user_data_event`]), revoke keys
 //! ([`MockServer::revoke_key`]) and move time ([`MockServer::clock`]).
 //!
+//! Every such knob is also a call of the control plane, `/__admin/*` on the server's own port
+//! (on by default on loopback): clock, keys, accounts, events, connections (close, drop,
+//! stall), `serverShutdown`, faults, the request journal and reset, from any language over
+//! HTTP, and as methods of [`MockServer`] in Rust ([`MockServer::add_fault`],
+//! [`MockServer::journal`], [`MockServer::reset`], [`MockServer::expect`], …): one
+//! implementation, two faces.
+//!
 //! Methods: `ping`, `time`, `session.logon`, `session.status`, `session.logout`,
 //! `session.subscriptions`, `account.status`, `account.rateLimits.orders`,
 //! `userDataStream.subscribe`, `userDataStream.subscribe.signature`,
@@ -44,9 +51,12 @@
 //!
 //! The modules in the order a request passes through them:
 //!
-//! - `server`: accepts TCP connections, holds the connection cap, admits or refuses the
-//!   WebSocket upgrade (`handshake` reads its URL options), owns the state every connection
-//!   shares, and shuts down.
+//! - `server`: accepts TCP connections, serves HTTP/1.1 on them (hyper), holds the
+//!   connection cap, admits or refuses the WebSocket upgrade (`handshake` reads its URL
+//!   options), routes `/__admin/*` to `admin`, owns the state every connection shares and
+//!   each connection's control link, and shuts down.
+//! - `admin`: the control plane's HTTP routes, each reading its JSON and calling `control`,
+//!   which implements every control-plane call once (for the routes and for [`MockServer`]).
 //! - `connection`: the pump between one socket and its [`socketless::Connection`]: frames
 //!   in, queued frames out, one timer on the server's [`Clock`]; the close handshake.
 //! - `socketless`: one connection's state machine without I/O: requests, keepalive
@@ -60,6 +70,8 @@
 //! - `auth`, `signature`, `timing`, `keys`: who a signed request is performed for, over which
 //!   payload, within which time window, with which key material.
 //! - `user_data`, `account`: User Data Stream subscriptions and events; account fixtures.
+//! - `fault`, `journal`: the fault rules a request may match, and the journal each answered
+//!   request is written to.
 //! - `error`: every error, with its one mapping to status, code and message; `close`: why a
 //!   connection is closed, with its one mapping to close codes; `clock`: the time everything
 //!   reads.
@@ -516,6 +528,12 @@ impl MockServer {
 /// The control plane from Rust: the same calls `/__admin/*` answers over HTTP, made by the
 /// same code.
 impl MockServer {
+    /// Whether the control plane answers on this server (see
+    /// [`MockServerBuilder::admin`]).
+    pub fn admin_enabled(&self) -> bool {
+        self.shared.admin
+    }
+
     /// The control plane's base URL: `http://127.0.0.1:PORT/__admin`.
     pub fn admin_url(&self) -> String {
         format!("http://{}/__admin", self.address)

@@ -137,7 +137,7 @@ impl Connection {
             connection,
             ConnectionInfo {
                 id: connection,
-                peer: peer.to_string(),
+                peer,
                 connected_since: now.as_millis(),
                 api_key: None,
                 authorized_since: None,
@@ -447,10 +447,10 @@ impl Connection {
             seq: server.journal.next_seq(),
             at: now.as_millis(),
             connection: self.state.connection,
-            peer: server.directory.get(&self.state.connection).map_or_else(
-                || SocketAddr::new(self.ip, 0).to_string(),
-                |i| i.peer.clone(),
-            ),
+            peer: server
+                .directory
+                .get(&self.state.connection)
+                .map_or(SocketAddr::new(self.ip, 0), |info| info.peer),
             method: answer.named.clone(),
             id: serde_json::to_value(&answer.id).unwrap_or_default(),
             request,
@@ -1096,5 +1096,121 @@ mod tests {
             .is_none());
         assert!(server.check_signature_of("not json").is_none());
         assert!(server.check_signature_of(&demo_logon(1, None)).is_some());
+    }
+
+    fn fault(method: Option<&str>, times: Option<i64>, action: crate::FaultAction) -> crate::Fault {
+        crate::Fault {
+            method: method.map(str::to_owned),
+            connection: None,
+            times,
+            action,
+        }
+    }
+
+    #[test]
+    fn a_canned_reply_carries_the_id_and_rate_limits_and_charges_the_weight() {
+        let mut server = server(6000);
+        let action = crate::FaultAction::Reply {
+            status: 400,
+            error: crate::CannedError {
+                code: -1001,
+                msg: "Internal error.".to_owned(),
+            },
+        };
+        server
+            .faults
+            .add(fault(Some("v3/session.status"), Some(1), action));
+        let mut c = session_on(&mut server);
+        let now = T0.plus(secs(1));
+        let status = r#"{"id":"q","method":"session.status"}"#;
+        let canned = c.request(status, now, &mut server);
+        assert_eq!(
+            canned,
+            r#"{"id":"q","status":400,"error":{"code":-1001,"msg":"Internal error."},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":4}]}"#
+        );
+        // Used up: the next one is answered as usual, and counted after the canned one.
+        let normal = c.request(status, now, &mut server);
+        assert!(
+            normal.contains(r#""status":200"#) && normal.contains(r#""count":6"#),
+            "{normal}"
+        );
+        assert!(server.faults.is_empty());
+    }
+
+    #[test]
+    fn faults_that_hold_back_the_reply_still_run_the_request() {
+        let now = T0.plus(secs(1));
+        let logout = r#"{"id":1,"method":"session.logout"}"#;
+        let cases = [
+            (crate::FaultAction::NoReply, vec![]),
+            (
+                crate::FaultAction::Close {
+                    code: 4000,
+                    reason: Some("bye".to_owned()),
+                },
+                vec![Transmit::CloseWith(4000, "bye".to_owned())],
+            ),
+            (crate::FaultAction::Drop, vec![Transmit::Cut]),
+        ];
+        for (action, expected) in cases {
+            let mut server = server(6000);
+            server.faults.add(fault(None, None, action.clone()));
+            let mut c = session_on(&mut server);
+            c.handle_text(logout, now, &mut server);
+            assert_eq!(c.drain(), expected, "{action:?}");
+            // Executed: its weight is counted (2 for the connection, 2 for the logout).
+            let entry = &server.journal.query(&crate::JournalQuery::default())[0];
+            assert_eq!((entry.status, entry.reply.as_deref()), (None, None));
+            assert_eq!(server.limiter.charge(c.ip, 0, now).entry().count, 4);
+        }
+        let mut server = server(6000);
+        let delay = crate::FaultAction::Delay { ms: 250 };
+        server
+            .faults
+            .add(fault(Some("session.logout"), None, delay));
+        let mut c = session_on(&mut server);
+        c.handle_text(logout, now, &mut server);
+        assert!(matches!(
+            &c.drain()[..],
+            [Transmit::Late(reply, delay)] if reply.contains(r#""status":200"#)
+                && *delay == Duration::from_millis(250)
+        ));
+    }
+
+    #[test]
+    fn the_journal_keeps_the_exact_text_and_the_payload_a_bad_signature_was_checked_over() {
+        let mut server = server(6000);
+        let mut c = session_on(&mut server);
+        let now = T0.plus(secs(1));
+        let tampered = demo_logon(now.as_millis(), Some("apiKey=tampered&timestamp=1"));
+        let reply = c.request(&tampered, now, &mut server);
+        assert!(reply.contains("-1022"), "{reply}");
+        let ping = r#"{"id": 7 , "method":"ping"}"#;
+        let pong = c.request(ping, now, &mut server);
+        let entries = server.journal.query(&crate::JournalQuery::default());
+        assert_eq!(entries.len(), 2);
+        let (logon, ping_entry) = (&entries[0], &entries[1]);
+        assert_eq!(logon.request, tampered);
+        assert_eq!(logon.reply.as_deref(), Some(reply.as_str()));
+        let signature = logon.signature.as_ref().expect("it carried one");
+        assert_eq!(
+            signature.payload,
+            format!(
+                "apiKey={}&returnRateLimits=false&timestamp={}",
+                crate::demo::API_KEY,
+                now.as_millis()
+            )
+        );
+        assert_eq!(
+            (signature.valid, signature.key_type),
+            (false, Some("ED25519"))
+        );
+        assert_eq!(logon.error.as_ref().map(|e| e.code), Some(-1022));
+        assert_eq!(logon.api_key, None);
+        assert_eq!(ping_entry.request, ping);
+        assert_eq!(ping_entry.reply.as_deref(), Some(pong.as_str()));
+        assert_eq!(ping_entry.id, serde_json::json!(7));
+        assert_eq!((ping_entry.seq, ping_entry.weight), (2, 1));
+        assert!(ping_entry.signature.is_none());
     }
 }

@@ -33,8 +33,11 @@ const DEFAULT_LOG_LEVEL: &str = "info";
 #[derive(Debug, Parser)]
 #[command(name = "mock-server", version, about)]
 struct Args {
-    #[arg(long, value_name = "ADDR")]
-    #[arg(help = with_default("Address to listen on; port 0 picks a free port", DEFAULT_LISTEN))]
+    #[arg(long, value_name = "ADDR", value_parser = resolve_listen)]
+    #[arg(help = with_default(
+        "Address to listen on (IP:PORT or HOST:PORT); port 0 picks a free port",
+        DEFAULT_LISTEN,
+    ))]
     listen: Option<SocketAddr>,
     /// Register an Ed25519 key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
     #[arg(long = "key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
@@ -242,7 +245,7 @@ impl ConfigFlags {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct FileSettings {
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     demo_key: Option<bool>,
     log_level: Option<String>,
     /// The opposite of `lenient-signing`, still read so that files written for the older
@@ -359,6 +362,19 @@ fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
         .map_err(|error| format!("invalid log level {text:?}: {error}"))
 }
 
+/// A listen address: `IP:PORT`, or `HOST:PORT` resolved to its first address (so that
+/// whether the control plane is on by default follows the address the name stands for).
+fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not an address to listen on: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
 fn parse_assignment(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() && !value.is_empty() => {
@@ -414,9 +430,10 @@ fn settings(args: Args, file: FileSettings, base: &Path) -> anyhow::Result<Setti
     let mut config = file.config;
     args.server.apply(&mut config);
     check(&config)?;
-    let listen = match args.listen.or(file.listen) {
-        Some(listen) => listen,
-        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    let listen = match (args.listen, file.listen) {
+        (Some(listen), _) => listen,
+        (None, Some(listen)) => resolve_listen(&listen).map_err(|e| anyhow!("listen: {e}"))?,
+        (None, None) => DEFAULT_LISTEN.parse().context("default listen address")?,
     };
     let mut ed25519_keys: Vec<(String, PathBuf)> = file
         .keys
@@ -660,6 +677,9 @@ fn main() -> ExitCode {
         let _ = writeln!(stdout, "mock-server listening on {}", server.url());
         if demo_key {
             let _ = writeln!(stdout, "demo API key: {}", demo::API_KEY);
+        }
+        if server.admin_enabled() {
+            let _ = writeln!(stdout, "control plane: {}", server.admin_url());
         }
         let _ = stdout.flush();
         drop(stdout);
