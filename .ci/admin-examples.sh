@@ -23,33 +23,20 @@ timeout 600 "$venv/bin/pip" install --quiet -r examples/python/requirements.txt 
 step "control plane: npm ci (examples/js)"
 (cd examples/js && timeout 300 npm ci --no-audit --no-fund)
 
-step "control plane: build the mock"
-cargo build --release -p mock-server
-
 step "control plane: start the mock"
-# The mock prints its URL as the first stdout line; logs go to stderr.
-exec 3< <(exec target/release/mock-server --listen 127.0.0.1:0 --log-level warn)
-mock_pid=$!
+# shellcheck source=.ci/mock.sh
+source .ci/mock.sh
+start_mock
 clients_pid=
 stop() {
   if [ -n "$clients_pid" ]; then
     kill "$clients_pid" 2>/dev/null || true
     wait "$clients_pid" 2>/dev/null || true
   fi
-  kill "$mock_pid" 2>/dev/null || true
-  wait "$mock_pid" 2>/dev/null || true
+  stop_mock
 }
 trap stop EXIT
 
-if ! read -r -t 30 first_line <&3; then
-  echo "the mock did not print its URL within 30 s" >&2
-  exit 1
-fi
-ws_url=${first_line##* }
-case "$ws_url" in
-  ws://*/ws-api/v3) ;;
-  *) echo "unexpected first line from the mock: $first_line" >&2; exit 1 ;;
-esac
 # ws://HOST:PORT/ws-api/v3 -> http://HOST:PORT
 host_port=${ws_url#ws://}
 host_port=${host_port%%/*}

@@ -139,7 +139,7 @@ impl Connection {
             ConnectionInfo {
                 id: connection,
                 peer,
-                connected_since: now.as_millis(),
+                connected_since: now,
                 api_key: None,
                 authorized_since: None,
                 subscriptions: Vec::new(),
