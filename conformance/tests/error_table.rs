@@ -54,6 +54,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1102-METHOD-MISSING",
     error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "method")]).msg, "")
 )]
+#[case::method_not_a_string(
+    "ERR-1102-METHOD-NOT-A-STRING",
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "method")]).msg, "")
+)]
 #[case::unknown_method(
     "ERR-1100-UNKNOWN-METHOD",
     error(ERR, 400, -1100, &golden::unknown_method().msg, "")
@@ -160,6 +164,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
 )]
 #[case::invalid_signature(
     "ERR-1022-INVALID-SIGNATURE",
+    error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
+)]
+#[case::escaped_signature_name(
+    "ERR-1022-ESCAPED-SIGNATURE-NAME",
     error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
 #[case::hmac_logon(
@@ -278,6 +286,7 @@ const ROWS: &[&str] = &[
     "ERR-1135-INVALID-ID",
     "ERR-1135-PARAMS-NOT-AN-OBJECT",
     "ERR-1102-METHOD-MISSING",
+    "ERR-1102-METHOD-NOT-A-STRING",
     "ERR-1100-UNKNOWN-METHOD",
     "ERR-1104-UNREAD-PARAMETER",
     "ERR-1104-READ-AND-UNREAD",
@@ -304,6 +313,7 @@ const ROWS: &[&str] = &[
     "ERR-1102-RECVWINDOW-20-DIGITS",
     "ERR-1100-RECVWINDOW-21-DIGITS",
     "ERR-1022-INVALID-SIGNATURE",
+    "ERR-1022-ESCAPED-SIGNATURE-NAME",
     "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
     "ERR-1022-HMAC-LOGON",
     "ERR-2014-BAD-API-KEY-FORMAT",

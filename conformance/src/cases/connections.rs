@@ -29,6 +29,15 @@ pub(super) fn cases() -> Vec<Case> {
             body: Body::Custom(events_end_with_the_connection),
         },
         Case {
+            id: "UDS-EVENTS-REACH-EACH-SUBSCRIBED-CONNECTION",
+            title: "two connections subscribed to one account: an event reaches each once; once \
+                    one closes, the next reaches the other",
+            basis: "spec §4.6 (subscriptions are per connection); docs/FIDELITY.md \
+                    (push_user_data_event counts subscriptions)",
+            needs: PRIVATE,
+            body: Body::Custom(events_reach_each_connection),
+        },
+        Case {
             id: "SHUTDOWN-NOTICE-IN-TIME-UNIT",
             title: "serverShutdown's E is in each connection's timeUnit, then close 1001",
             basis: "spec §1.4, §1.2; docs/FIDELITY.md (E of serverShutdown, server shutdown)",
@@ -124,6 +133,107 @@ fn events_end_with_the_connection<'a>(
         } else {
             Err(problems.join("\n"))
         }
+    }
+    .boxed_local()
+}
+
+/// `event` as delivered to subscription 0 of a connection (spec §4.6).
+fn delivered(event: &Value) -> Value {
+    json!({"subscriptionId": 0, "event": event})
+}
+
+/// The next event on `wire` must be `want`.
+async fn expect_event(
+    wire: &mut Wire,
+    name: &str,
+    want: &Value,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    let received = wire.event(EVENT_TIMEOUT).await;
+    let shown = match &received {
+        Ok(frame) => frame.clone(),
+        Err(e) => e.to_string(),
+    };
+    transcript.push(Exchange::new(
+        &format!("(event pushed) {name}"),
+        vec![shown.clone()],
+    ));
+    match received {
+        Ok(frame) if serde_json::from_str::<Value>(&frame).ok().as_ref() == Some(want) => Ok(()),
+        _ => Err(format!("{name}: {shown}, expected {want}")),
+    }
+}
+
+fn events_reach_each_connection<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (server, mut env) =
+            private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        // Two anonymous connections first, so that neither subscribed one is among the first
+        // two the server numbers.
+        let mut bystanders = Vec::new();
+        for _ in 0..2 {
+            bystanders.push(env.connect("").await.map_err(|e| e.to_string())?);
+        }
+        let mut first = env.connect("").await.map_err(|e| e.to_string())?;
+        let mut second = env.connect("").await.map_err(|e| e.to_string())?;
+        let outcome = async {
+            subscribe(&mut env, &mut first, transcript).await?;
+            subscribe(&mut env, &mut second, transcript).await?;
+            let account = env.keys.primary.api_key().to_owned();
+            let one = json!({"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1.00000000", "T": 1});
+            let reached = server.push_user_data_event(&account, one.clone());
+            if reached != 2 {
+                return Err(format!("pushed to {reached} subscriptions, expected 2"));
+            }
+            expect_event(&mut first, "first connection", &delivered(&one), transcript).await?;
+            expect_event(
+                &mut second,
+                "second connection",
+                &delivered(&one),
+                transcript,
+            )
+            .await
+        }
+        .await;
+        first.close().await;
+        let outcome = match outcome {
+            Ok(()) => {
+                let gone = tokio::time::timeout(
+                    EVENT_TIMEOUT,
+                    server.wait_for_open_connections(|open| open <= 3),
+                )
+                .await;
+                let account = env.keys.primary.api_key().to_owned();
+                let two =
+                    json!({"e": "balanceUpdate", "E": 2, "a": "BTC", "d": "2.00000000", "T": 2});
+                let reached = server.push_user_data_event(&account, two.clone());
+                if gone.is_err() {
+                    Err("the closed connection was still open after 3 s".to_owned())
+                } else if reached != 1 {
+                    Err(format!(
+                        "after one of the two closed, pushed to {reached} subscriptions, expected 1"
+                    ))
+                } else {
+                    // The second event, not a copy of the first.
+                    expect_event(
+                        &mut second,
+                        "the connection left",
+                        &delivered(&two),
+                        transcript,
+                    )
+                    .await
+                }
+            }
+            Err(e) => Err(e),
+        };
+        second.close().await;
+        for wire in bystanders {
+            wire.close().await;
+        }
+        outcome
     }
     .boxed_local()
 }

@@ -174,6 +174,12 @@ static METHOD_MISSING: ErrorRow = text(
     true,
     0,
 );
+static METHOD_NOT_A_STRING: ErrorRow = text(
+    r#"{"id":"err","method":1}"#,
+    || spec::mandatory("method"),
+    true,
+    0,
+);
 static UNKNOWN_METHOD: ErrorRow = text(
     r#"{"id":"err","method":"order.place"}"#,
     spec::unknown_method,
@@ -477,6 +483,13 @@ pub(super) fn cases() -> Vec<Case> {
             &METHOD_MISSING,
         ),
         row(
+            "ERR-1102-METHOD-NOT-A-STRING",
+            "a number as the method: -1102 naming 'method', not charged",
+            "docs/FIDELITY.md (method absent or not a string)",
+            &[],
+            &METHOD_NOT_A_STRING,
+        ),
+        row(
             "ERR-1100-UNKNOWN-METHOD",
             "an unknown method: -1100 listing the methods, not charged",
             "docs/FIDELITY.md §10.2 (mock choice)",
@@ -658,6 +671,13 @@ pub(super) fn cases() -> Vec<Case> {
             KEY,
             &INVALID_SIGNATURE,
         ),
+        Case {
+            id: "ERR-1022-ESCAPED-SIGNATURE-NAME",
+            title: "one byte of the signature changed, its name sent as \"signatur\\u0065\": -1022",
+            basis: "spec §3.3; RFC 8259 §7 (an escaped name is the same name)",
+            needs: KEY,
+            body: Body::Custom(escaped_signature_name),
+        },
         Case {
             id: "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
             title: "a signature over the encodeURIComponent payload, not the raw one: -1022",
@@ -1267,6 +1287,26 @@ fn signed_over_encoded_payload<'a>(
         let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
         // Raw, the payload holds `1 2`: only a server that also tried the encoded payload
         // would get past the signature, to the -1100 of the value.
+        let refused = failing(env, spec::invalid_signature(), None, 2);
+        let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn escaped_signature_name<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        env.fresh_case();
+        let pair = env.keys.primary.clone();
+        let text = signed_request(env, "session.logon", &pair, &[], -1000, true, &[]);
+        // The same member, named with an escape: JSON makes no difference, so neither may
+        // the server (a server that looks for the name in the raw text would not see it).
+        let text = text.replacen(r#""signature":"#, r#""signatur\u0065":"#, 1);
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
         let refused = failing(env, spec::invalid_signature(), None, 2);
         let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
         wire.close().await;

@@ -7,6 +7,7 @@
 
 mod connections;
 mod errors;
+mod keepalive;
 mod properties;
 mod scenarios;
 
@@ -127,6 +128,7 @@ pub(crate) fn all() -> Vec<Case> {
     let mut cases = scenarios::cases();
     cases.extend(errors::cases());
     cases.extend(connections::cases());
+    cases.extend(keepalive::cases());
     cases.extend(properties::cases());
     cases
 }
