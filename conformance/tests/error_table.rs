@@ -118,6 +118,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
     error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
+#[case::encoded_payload_with_lenient_signing(
+    "ERR-1100-ENCODED-PAYLOAD-WITH-LENIENT-SIGNING",
+    error(ERR, 400, -1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.", &weight(4))
+)]
 #[case::duplicate_parameter(
     "ERR-1101-DUPLICATE-PARAMETER",
     error(ERR, 400, -1101, golden::DUPLICATE_PARAMETER.template, &weight(3))
@@ -315,6 +319,7 @@ const ROWS: &[&str] = &[
     "ERR-1022-INVALID-SIGNATURE",
     "ERR-1022-ESCAPED-SIGNATURE-NAME",
     "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
+    "ERR-1100-ENCODED-PAYLOAD-WITH-LENIENT-SIGNING",
     "ERR-1022-HMAC-LOGON",
     "ERR-2014-BAD-API-KEY-FORMAT",
     "ERR-2015-UNKNOWN-API-KEY",

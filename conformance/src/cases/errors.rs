@@ -685,6 +685,14 @@ pub(super) fn cases() -> Vec<Case> {
             needs: &[Need::InProcess],
             body: Body::Custom(signed_over_encoded_payload),
         },
+        Case {
+            id: "ERR-1100-ENCODED-PAYLOAD-WITH-LENIENT-SIGNING",
+            title: "lenient signing: a signature over the encodeURIComponent payload passes, to \
+                    the -1100 of its timestamp \"1 2\"",
+            basis: "docs/FIDELITY.md §10.13 (--lenient-signing)",
+            needs: PRIVATE,
+            body: Body::Custom(encoded_payload_with_lenient_signing),
+        },
         row(
             "ERR-1022-HMAC-LOGON",
             "logon with an HMAC key: -1022",
@@ -1260,35 +1268,64 @@ fn ban_ends_at_retry_after<'a>(
 /// Logs on with a `timestamp` whose text encodes differently (`"1 2"`), signed over the
 /// payload as `encodeURIComponent` writes it: the signature is accepted, so the reply is the
 /// timestamp's -1100; a server that checked only the raw payload would answer -1022.
+/// A `session.logon` whose `timestamp` is `"1 2"`, signed over the payload as
+/// `encodeURIComponent` writes it (`1%202`), not the raw one.
+fn logon_signed_over_encoded_payload(env: &Env) -> String {
+    let pair = &env.keys.primary;
+    let api_key = pair.api_key().to_owned();
+    let signature = pair.sign(&format!("apiKey={api_key}&timestamp=1%202"));
+    request_text(
+        &ReqId::Str("err".to_owned()),
+        "session.logon",
+        &[
+            (
+                "apiKey".to_owned(),
+                serde_json::Value::from(api_key).to_string(),
+            ),
+            (
+                "signature".to_owned(),
+                serde_json::Value::from(signature).to_string(),
+            ),
+            ("timestamp".to_owned(), r#""1 2""#.to_owned()),
+        ],
+    )
+}
+
 fn signed_over_encoded_payload<'a>(
     env: &'a mut Env,
     transcript: &'a mut Vec<Exchange>,
 ) -> LocalBoxFuture<'a, Result<(), String>> {
     async move {
         env.fresh_case();
-        let pair = env.keys.primary.clone();
-        let api_key = pair.api_key().to_owned();
-        let signature = pair.sign(&format!("apiKey={api_key}&timestamp=1%202"));
-        let text = request_text(
-            &ReqId::Str("err".to_owned()),
-            "session.logon",
-            &[
-                (
-                    "apiKey".to_owned(),
-                    serde_json::Value::from(api_key).to_string(),
-                ),
-                (
-                    "signature".to_owned(),
-                    serde_json::Value::from(signature).to_string(),
-                ),
-                ("timestamp".to_owned(), r#""1 2""#.to_owned()),
-            ],
-        );
+        let text = logon_signed_over_encoded_payload(env);
         let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
         // Raw, the payload holds `1 2`: only a server that also tried the encoded payload
         // would get past the signature, to the -1100 of the value.
         let refused = failing(env, spec::invalid_signature(), None, 2);
         let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn encoded_payload_with_lenient_signing<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let builder = in_process_builder().lenient_signing(true);
+        let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        let text = logon_signed_over_encoded_payload(&env);
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        // The encoded payload is tried too: the signature passes, the value does not.
+        let refused = failing(
+            &env,
+            spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
+            None,
+            2,
+        );
+        let outcome = exchange(&mut env, &mut wire, &text, &refused, transcript).await;
         wire.close().await;
         outcome
     }
