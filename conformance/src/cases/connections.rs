@@ -1,11 +1,13 @@
 //! What follows a connection's end or the server's: events stop reaching a connection that
 //! is gone (spec §4.6), and a shutdown is announced in each connection's `timeUnit`
-//! (spec §1.4, §1.2). Both need mocks of their own: one to push events into, one to stop.
+//! (spec §1.4, §1.2); and what the mock's controls change while it runs (an account's
+//! fixture). All need mocks of their own: to push events into, to stop, to set up.
 
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt as _;
+use mock_server::{Account, Balance};
 use serde_json::{json, Value};
 
 use super::errors::{private, setup_step};
@@ -36,6 +38,14 @@ pub(super) fn cases() -> Vec<Case> {
                     (push_user_data_event counts subscriptions)",
             needs: PRIVATE,
             body: Body::Custom(events_reach_each_connection),
+        },
+        Case {
+            id: "ACCOUNT-STATUS-SHOWS-THE-FIXTURE-SET",
+            title: "an account's fixture set while the mock runs: account.status shows its uid \
+                    and balances",
+            basis: "spec §6.4; docs/FIDELITY.md (MockServer::set_account)",
+            needs: PRIVATE,
+            body: Body::Custom(account_status_shows_the_fixture_set),
         },
         Case {
             id: "SHUTDOWN-NOTICE-IN-TIME-UNIT",
@@ -233,6 +243,59 @@ fn events_reach_each_connection<'a>(
         for wire in bystanders {
             wire.close().await;
         }
+        outcome
+    }
+    .boxed_local()
+}
+
+fn account_status_shows_the_fixture_set<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (server, mut env) =
+            private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        // Keys belong to the account named after them.
+        let account = env.keys.primary.api_key().to_owned();
+        let fixture = Account::fixture("set while running")
+            .with_balances(vec![Balance::new("ETH", "2.50000000", "0.50000000")]);
+        server.set_account(&account, fixture.clone());
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let outcome = async {
+            let logon = Op::Logon {
+                conn: 0,
+                id: ReqId::Str("setup".to_owned()),
+                key: KeyRef::Primary,
+                signing: super::good(),
+                rrl: Some(false),
+            };
+            setup_step(&mut env, &mut wire, &logon, transcript).await?;
+            let timestamp = env.server_now_us() / 1000 - 1000;
+            let text = format!(
+                r#"{{"id":"account","method":"account.status","params":{{"timestamp":{timestamp},"returnRateLimits":false}}}}"#
+            );
+            wire.send_text(&text).await.map_err(|e| e.to_string())?;
+            let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+            env.weight.unobserved(spec::weight("account.status"));
+            transcript.push(Exchange::new(&text, vec![reply.clone()]));
+            let result = serde_json::from_str::<Value>(&reply)
+                .ok()
+                .and_then(|reply| reply.get("result").cloned())
+                .unwrap_or(Value::Null);
+            let want_balances = json!([{"asset": "ETH", "free": "2.50000000", "locked": "0.50000000"}]);
+            if result.get("uid") == Some(&json!(fixture.uid))
+                && result.get("balances") == Some(&want_balances)
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{reply}, expected uid {} and balances {want_balances}",
+                    fixture.uid
+                ))
+            }
+        }
+        .await;
+        wire.close().await;
         outcome
     }
     .boxed_local()

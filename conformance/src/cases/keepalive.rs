@@ -29,6 +29,14 @@ pub(super) fn cases() -> Vec<Case> {
             body: Body::Custom(pings_every_interval),
         },
         Case {
+            id: "KEEPALIVE-PINGS-AFTER-A-LATE-CLOCK",
+            title: "the clock moved 30 s at once, past the first ping's time: ping 1 comes all \
+                    the same",
+            basis: "spec §1.3 (a ping every 20 s); docs/FIDELITY.md (ping payload)",
+            needs: PRIVATE,
+            body: Body::Custom(pings_after_a_late_clock),
+        },
+        Case {
             id: "KEEPALIVE-NO-PONG-CLOSES-1008",
             title: "pings answered only by empty pongs: open until 60 s after the first ping, \
                     then close 1008 pong timeout",
@@ -164,6 +172,31 @@ fn pings_every_interval<'a>(
                 still_open(&mut env, &mut wire, &when, transcript).await?;
             }
             Ok(())
+        }
+        .await;
+        wire.close().await;
+        outcome
+    }
+    .boxed_local()
+}
+
+fn pings_after_a_late_clock<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move {
+        let (_server, mut env, mut wire) = keepalive_mock(env).await?;
+        // Half an interval late: a deadline passed, not met exactly.
+        let late = ms(spec::PING_INTERVAL) * 3 / 2;
+        let outcome = async {
+            expect_ping(&mut env, &mut wire, (0, late), "1", transcript).await?;
+            still_open(
+                &mut env,
+                &mut wire,
+                "after the late ping was echoed",
+                transcript,
+            )
+            .await
         }
         .await;
         wire.close().await;
