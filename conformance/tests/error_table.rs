@@ -154,6 +154,14 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1100-RECVWINDOW-ILLEGAL",
     error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
 )]
+#[case::recv_window_empty_fraction(
+    "ERR-1100-RECVWINDOW-EMPTY-FRACTION",
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
+)]
+#[case::recv_window_fraction_not_digits(
+    "ERR-1100-RECVWINDOW-FRACTION-NOT-DIGITS",
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
+)]
 #[case::recv_window_too_large(
     "ERR-1102-RECVWINDOW-TOO-LARGE",
     error(ERR, 400, -1102, &golden::GREATER_THAN_MAXIMUM.render(&[("name", "recvWindow"), ("max", "60000")]).msg, &weight(4))
@@ -309,6 +317,8 @@ const ROWS: &[&str] = &[
     "ERR-1102-TIMESTAMP-MISSING-AFTER-LOGON",
     "ERR-1100-TIMESTAMP-ILLEGAL",
     "ERR-1100-RECVWINDOW-ILLEGAL",
+    "ERR-1100-RECVWINDOW-EMPTY-FRACTION",
+    "ERR-1100-RECVWINDOW-FRACTION-NOT-DIGITS",
     "ERR-1102-RECVWINDOW-TOO-LARGE",
     "ERR-1021-OUTSIDE-RECVWINDOW",
     "ERR-1021-AHEAD",

@@ -247,6 +247,22 @@ static RECV_WINDOW_ILLEGAL: ErrorRow = logon_row(
     &[],
     || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
 );
+static RECV_WINDOW_EMPTY_FRACTION: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("recvWindow", "\"5000.\"")],
+    -1000,
+    false,
+    &[],
+    || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
+);
+static RECV_WINDOW_FRACTION_NOT_DIGITS: ErrorRow = logon_row(
+    KeyRef::Primary,
+    &[("recvWindow", "\"5000.1a\"")],
+    -1000,
+    false,
+    &[],
+    || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
+);
 static RECV_WINDOW_TOO_LARGE: ErrorRow = logon_row(
     KeyRef::Primary,
     &[("recvWindow", "60001")],
@@ -614,6 +630,20 @@ pub(super) fn cases() -> Vec<Case> {
             "docs/FIDELITY.md §10.14",
             KEY,
             &RECV_WINDOW_ILLEGAL,
+        ),
+        row(
+            "ERR-1100-RECVWINDOW-EMPTY-FRACTION",
+            "recvWindow \"5000.\", a point and no decimals: -1100",
+            "docs/FIDELITY.md §10.14 (the legal range)",
+            KEY,
+            &RECV_WINDOW_EMPTY_FRACTION,
+        ),
+        row(
+            "ERR-1100-RECVWINDOW-FRACTION-NOT-DIGITS",
+            "recvWindow \"5000.1a\", a letter among the decimals: -1100",
+            "docs/FIDELITY.md §10.14 (the legal range)",
+            KEY,
+            &RECV_WINDOW_FRACTION_NOT_DIGITS,
         ),
         row(
             "ERR-1102-RECVWINDOW-TOO-LARGE",
