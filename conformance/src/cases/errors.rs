@@ -816,6 +816,13 @@ pub(super) fn cases() -> Vec<Case> {
             body: Body::Custom(ban_ends_at_retry_after),
         },
         Case {
+            id: "WEIGHT-A-MINUTE-AFTER-THE-BAN",
+            title: "a minute after the ban's retryAfter the IP gets 429 for going over, not 418",
+            basis: "spec §5.3; docs/FIDELITY.md (the ban reply: retryAfter is the ban's end)",
+            needs: PRIVATE,
+            body: Body::Custom(a_minute_after_the_ban),
+        },
+        Case {
             id: "ERR-1003-IP-BANNED",
             title: "429s repeated past the threshold: 418 -1003, then close 1008",
             basis: "spec §5.3; docs/FIDELITY.md (bans)",
@@ -1273,31 +1280,43 @@ fn ban_ends_at_retry_after<'a>(
     env: &'a mut Env,
     transcript: &'a mut Vec<Exchange>,
 ) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, until) = get_banned(env, transcript).await?;
-        let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
-        let wait = u32::try_from(until - now).map_err(|e| e.to_string())?;
-        env.advance(wait);
-        let mut wire = env
-            .connect("")
-            .await
-            .map_err(|e| format!("connecting at the ban's end: {e}"))?;
-        // A new minute: the connection's 2 fill the limit of 2, so the ping is over it.
-        let data = RetryData {
-            server_time_ms: Some(until),
-            retry_after_ms: Some((until.div_euclid(60_000) + 1) * 60_000),
-        };
-        let over = failing(&env, spec::too_much_weight(2), Some(data), 1);
-        let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+    async move { after_the_ban(env, 0, transcript).await }.boxed_local()
 }
 
-/// Logs on with a `timestamp` whose text encodes differently (`"1 2"`), signed over the
-/// payload as `encodeURIComponent` writes it: the signature is accepted, so the reply is the
-/// timestamp's -1100; a server that checked only the raw payload would answer -1022.
+fn a_minute_after_the_ban<'a>(
+    env: &'a mut Env,
+    transcript: &'a mut Vec<Exchange>,
+) -> LocalBoxFuture<'a, Result<(), String>> {
+    async move { after_the_ban(env, 60_000, transcript).await }.boxed_local()
+}
+
+/// Gets the IP banned, moves the clock `later_ms` past the ban's end, connects and sends a
+/// ping: over the limit, but no longer banned, it gets 429.
+async fn after_the_ban(
+    env: &mut Env,
+    later_ms: u32,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    let (_server, mut env, until) = get_banned(env, transcript).await?;
+    let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
+    let wait = u32::try_from(until - now).map_err(|e| e.to_string())?;
+    env.advance(wait + later_ms);
+    let mut wire = env
+        .connect("")
+        .await
+        .map_err(|e| format!("connecting {later_ms} ms after the ban's end: {e}"))?;
+    // A new minute: the connection's 2 fill the limit of 2, so the ping is over it.
+    let at = until + i64::from(later_ms);
+    let data = RetryData {
+        server_time_ms: Some(at),
+        retry_after_ms: Some((at.div_euclid(60_000) + 1) * 60_000),
+    };
+    let over = failing(&env, spec::too_much_weight(2), Some(data), 1);
+    let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+    wire.close().await;
+    outcome
+}
+
 /// A `session.logon` whose `timestamp` is `"1 2"`, signed over the payload as
 /// `encodeURIComponent` writes it (`1%202`), not the raw one.
 fn logon_signed_over_encoded_payload(env: &Env) -> String {
