@@ -3,6 +3,8 @@
 //! come from the golden table (`test_support::errors`), `recvWindow` from its documented
 //! legal range (`test_support::recv_window`).
 
+use std::time::Duration;
+
 use test_support::errors::{self as golden, Golden};
 use test_support::recv_window;
 
@@ -22,6 +24,23 @@ pub(crate) fn weight(method: &str) -> u32 {
         _ => 2,
     }
 }
+
+/// How often the server pings each connection (spec §1.3).
+pub(crate) const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// How long a ping may go unanswered before the server ends the connection (spec §1.3).
+pub(crate) const PONG_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a connection may live (spec §1.3).
+pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The close frame after a ping went unanswered for [`PONG_TIMEOUT`], as the wire shows it
+/// (docs/FIDELITY.md, connections: undocumented by Binance).
+pub(crate) const PONG_TIMEOUT_CLOSE: &str = "close 1008 pong timeout";
+
+/// The close frame at the end of [`MAX_LIFETIME`], as the wire shows it (docs/FIDELITY.md,
+/// connections).
+pub(crate) const LIFETIME_CLOSE: &str = "close 1000 connection lifetime exceeded";
 
 /// `recvWindow` when none is sent, in microseconds (spec §3.3).
 pub(crate) const DEFAULT_RECV_WINDOW_US: i64 = recv_window::DEFAULT_MS as i64 * 1000;

@@ -200,6 +200,7 @@ async fn a_target_answering_bad_signatures_with_1000_fails_exactly_the_signature
         &[
             "SESSION-FAILED-LOGON-KEEPS-SESSION",
             "ERR-1022-INVALID-SIGNATURE",
+            "ERR-1022-ESCAPED-SIGNATURE-NAME",
             "ERR-1022-HMAC-LOGON",
             "PROP-SESSION-SEQUENCES",
             "PROP-SIGNATURE-TAMPERING",

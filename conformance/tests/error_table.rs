@@ -54,6 +54,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1102-METHOD-MISSING",
     error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "method")]).msg, "")
 )]
+#[case::method_not_a_string(
+    "ERR-1102-METHOD-NOT-A-STRING",
+    error(ERR, 400, -1102, &golden::MANDATORY.render(&[("name", "method")]).msg, "")
+)]
 #[case::unknown_method(
     "ERR-1100-UNKNOWN-METHOD",
     error(ERR, 400, -1100, &golden::unknown_method().msg, "")
@@ -114,6 +118,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
     error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
+#[case::encoded_payload_with_lenient_signing(
+    "ERR-1100-ENCODED-PAYLOAD-WITH-LENIENT-SIGNING",
+    error(ERR, 400, -1100, "Illegal characters found in parameter 'timestamp'; legal range is '^[0-9]{1,20}$'.", &weight(4))
+)]
 #[case::duplicate_parameter(
     "ERR-1101-DUPLICATE-PARAMETER",
     error(ERR, 400, -1101, golden::DUPLICATE_PARAMETER.template, &weight(3))
@@ -146,6 +154,14 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-1100-RECVWINDOW-ILLEGAL",
     error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
 )]
+#[case::recv_window_empty_fraction(
+    "ERR-1100-RECVWINDOW-EMPTY-FRACTION",
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
+)]
+#[case::recv_window_fraction_not_digits(
+    "ERR-1100-RECVWINDOW-FRACTION-NOT-DIGITS",
+    error(ERR, 400, -1100, &golden::ILLEGAL_CHARACTERS.render(&[("name", "recvWindow"), ("legal_range", r"^[0-9]{1,20}(\.[0-9]{1,3})?$")]).msg, &weight(4))
+)]
 #[case::recv_window_too_large(
     "ERR-1102-RECVWINDOW-TOO-LARGE",
     error(ERR, 400, -1102, &golden::GREATER_THAN_MAXIMUM.render(&[("name", "recvWindow"), ("max", "60000")]).msg, &weight(4))
@@ -160,6 +176,10 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
 )]
 #[case::invalid_signature(
     "ERR-1022-INVALID-SIGNATURE",
+    error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
+)]
+#[case::escaped_signature_name(
+    "ERR-1022-ESCAPED-SIGNATURE-NAME",
     error(ERR, 400, -1022, golden::INVALID_SIGNATURE.template, &weight(4))
 )]
 #[case::hmac_logon(
@@ -278,6 +298,7 @@ const ROWS: &[&str] = &[
     "ERR-1135-INVALID-ID",
     "ERR-1135-PARAMS-NOT-AN-OBJECT",
     "ERR-1102-METHOD-MISSING",
+    "ERR-1102-METHOD-NOT-A-STRING",
     "ERR-1100-UNKNOWN-METHOD",
     "ERR-1104-UNREAD-PARAMETER",
     "ERR-1104-READ-AND-UNREAD",
@@ -296,6 +317,8 @@ const ROWS: &[&str] = &[
     "ERR-1102-TIMESTAMP-MISSING-AFTER-LOGON",
     "ERR-1100-TIMESTAMP-ILLEGAL",
     "ERR-1100-RECVWINDOW-ILLEGAL",
+    "ERR-1100-RECVWINDOW-EMPTY-FRACTION",
+    "ERR-1100-RECVWINDOW-FRACTION-NOT-DIGITS",
     "ERR-1102-RECVWINDOW-TOO-LARGE",
     "ERR-1021-OUTSIDE-RECVWINDOW",
     "ERR-1021-AHEAD",
@@ -304,7 +327,9 @@ const ROWS: &[&str] = &[
     "ERR-1102-RECVWINDOW-20-DIGITS",
     "ERR-1100-RECVWINDOW-21-DIGITS",
     "ERR-1022-INVALID-SIGNATURE",
+    "ERR-1022-ESCAPED-SIGNATURE-NAME",
     "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
+    "ERR-1100-ENCODED-PAYLOAD-WITH-LENIENT-SIGNING",
     "ERR-1022-HMAC-LOGON",
     "ERR-2014-BAD-API-KEY-FORMAT",
     "ERR-2015-UNKNOWN-API-KEY",

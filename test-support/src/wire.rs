@@ -76,6 +76,21 @@ pub struct Wire {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Events read while looking for a reply, not yet taken.
     events: VecDeque<String>,
+    /// The payloads of the server's pings read and not yet taken by [`ping`](Wire::ping),
+    /// oldest first.
+    pings: VecDeque<Vec<u8>>,
+    /// How pings are answered.
+    pongs: Pongs,
+}
+
+/// How a [`Wire`] answers the server's pings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pongs {
+    /// With a pong echoing the ping's payload, as the WebSocket library does by itself.
+    Echo,
+    /// With an empty pong instead: unsolicited, so it does not keep the connection alive
+    /// (spec §1.3).
+    Empty,
 }
 
 impl Wire {
@@ -94,6 +109,8 @@ impl Wire {
             Ok(Ok((ws, _))) => Ok(Wire {
                 ws,
                 events: VecDeque::new(),
+                pings: VecDeque::new(),
+                pongs: Pongs::Echo,
             }),
             Ok(Err(WsError::Http(response))) => Err(ConnectError::Refused {
                 status: response.status().as_u16(),
@@ -125,16 +142,34 @@ impl Wire {
         }
     }
 
-    /// The next text frame, classified; pings are answered by the library as they are read.
+    /// Sets how the pings read from now on are answered.
+    pub fn answer_pings(&mut self, pongs: Pongs) {
+        self.pongs = pongs;
+    }
+
+    /// The next text frame, classified; pings are answered as they are read (see
+    /// [`answer_pings`](Self::answer_pings)) and their payloads kept for [`ping`](Self::ping).
     async fn next_frame(&mut self, wait: Duration) -> Result<Incoming, WireError> {
         let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(text) = self.next_text_or_ping(deadline).await? {
+                return Ok(text);
+            }
+        }
+    }
+
+    /// The next text frame, classified, or `None` after a ping.
+    async fn next_text_or_ping(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Incoming>, WireError> {
         loop {
             let next = tokio::time::timeout_at(deadline, self.ws.next()).await;
             match next {
                 Err(_) => return Err(WireError::Timeout),
                 Ok(None) => return Err(WireError::Closed("end of stream".to_owned())),
                 Ok(Some(Err(e))) => return Err(WireError::Closed(e.to_string())),
-                Ok(Some(Ok(Message::Text(text)))) => return Ok(classify(text.as_str())),
+                Ok(Some(Ok(Message::Text(text)))) => return Ok(Some(classify(text.as_str()))),
                 Ok(Some(Ok(Message::Close(frame)))) => {
                     let why = frame.map_or_else(
                         || "close frame without a code".to_owned(),
@@ -143,13 +178,64 @@ impl Wire {
                     return Err(WireError::Closed(why));
                 }
                 Ok(Some(Ok(Message::Binary(bytes)))) => {
-                    return Ok(Incoming::Reply(format!(
+                    return Ok(Some(Incoming::Reply(format!(
                         "<binary frame of {} bytes>",
                         bytes.len()
-                    )))
+                    ))))
+                }
+                Ok(Some(Ok(Message::Ping(payload)))) => {
+                    self.pings.push_back(payload.to_vec());
+                    // The library has queued the echo; a pong written now takes its place.
+                    if self.pongs == Pongs::Empty {
+                        self.send(Message::Pong(Vec::new().into())).await?;
+                    }
+                    return Ok(None);
                 }
                 Ok(Some(Ok(_))) => continue,
             }
+        }
+    }
+
+    /// The payload of the server's next ping (or of one read already and not yet taken),
+    /// waiting at most `wait`; an event that arrives first is kept for
+    /// [`event`](Self::event). Its pong is sent as [`answer_pings`](Self::answer_pings) says,
+    /// at once.
+    ///
+    /// # Errors
+    /// [`WireError::Timeout`] when no ping arrives in time, [`WireError::Closed`] when the
+    /// connection ends or a reply arrives, since none is due.
+    pub async fn ping(&mut self, wait: Duration) -> Result<Vec<u8>, WireError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(payload) = self.pings.pop_front() {
+                // The echo the library queued goes out now, not on the next read.
+                if self.pongs == Pongs::Echo {
+                    self.flush().await?;
+                }
+                return Ok(payload);
+            }
+            match self.next_text_or_ping(deadline).await? {
+                None => {}
+                Some(Incoming::Event(text)) => self.events.push_back(text),
+                Some(Incoming::Reply(text)) => {
+                    return Err(WireError::Closed(format!(
+                        "a reply arrived where a ping was due: {text}"
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The payloads of the pings read and not yet taken by [`ping`](Self::ping).
+    pub fn pings_read(&self) -> impl Iterator<Item = &[u8]> {
+        self.pings.iter().map(Vec::as_slice)
+    }
+
+    async fn flush(&mut self) -> Result<(), WireError> {
+        match tokio::time::timeout(REPLY_TIMEOUT, self.ws.flush()).await {
+            Err(_) => Err(WireError::Timeout),
+            Ok(Err(e)) => Err(WireError::Closed(e.to_string())),
+            Ok(Ok(())) => Ok(()),
         }
     }
 

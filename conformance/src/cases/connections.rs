@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::errors::{logon_and_subscribe, private};
+use mock_server::{Account, Balance};
+
+use super::errors::{logon_and_subscribe, private, setup_logon, setup_step};
 use super::{verdict, Case, Need, RunResult, Transcript};
 use crate::env::Env;
+use crate::op::KeyRef;
 use crate::report::Exchange;
 use crate::spec;
 use crate::target::in_process_builder;
-use crate::wire::EVENT_TIMEOUT;
+use crate::wire::{Wire, EVENT_TIMEOUT};
 
 const PRIVATE: &[Need] = &[Need::PrivateServers];
 
@@ -24,6 +27,23 @@ pub(super) fn cases() -> Vec<Case> {
             basis: "spec §4.6; docs/FIDELITY.md (push_user_data_event counts subscriptions)",
             needs: PRIVATE,
             body: custom!(events_end_with_the_connection),
+        },
+        Case {
+            id: "UDS-EVENTS-REACH-EACH-SUBSCRIBED-CONNECTION",
+            title: "two connections subscribed to one account: an event reaches each once; once \
+                    one closes, the next reaches the other",
+            basis: "spec §4.6 (subscriptions are per connection); docs/FIDELITY.md \
+                    (push_user_data_event counts subscriptions)",
+            needs: PRIVATE,
+            body: custom!(events_reach_each_connection),
+        },
+        Case {
+            id: "ACCOUNT-STATUS-SHOWS-THE-FIXTURE-SET",
+            title: "an account's fixture set while the mock runs: account.status shows its uid \
+                    and balances",
+            basis: "spec §6.4; docs/FIDELITY.md (MockServer::set_account)",
+            needs: PRIVATE,
+            body: custom!(account_status_shows_the_fixture_set),
         },
         Case {
             id: "SHUTDOWN-NOTICE-IN-TIME-UNIT",
@@ -94,6 +114,152 @@ async fn events_end_with_the_connection(env: &mut Env, transcript: &mut Transcri
     }
     bystander.close().await;
     verdict(&problems)
+}
+
+/// `event` as delivered to subscription 0 of a connection (spec §4.6).
+fn delivered(event: &Value) -> Value {
+    json!({"subscriptionId": 0, "event": event})
+}
+
+/// The next event on `wire` must be `want`.
+async fn expect_event(
+    wire: &mut Wire,
+    name: &str,
+    want: &Value,
+    transcript: &mut Transcript,
+) -> RunResult {
+    let received = wire.event(EVENT_TIMEOUT).await;
+    let shown = match &received {
+        Ok(frame) => frame.clone(),
+        Err(e) => e.to_string(),
+    };
+    transcript.push(Exchange::new(
+        &format!("(event pushed) {name}"),
+        vec![shown.clone()],
+    ));
+    match received {
+        Ok(frame) if serde_json::from_str::<Value>(&frame).ok().as_ref() == Some(want) => Ok(()),
+        _ => Err(format!("{name}: {shown}, expected {want}")),
+    }
+}
+
+async fn events_reach_each_connection(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    {
+        let (server, mut env) =
+            private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        // Two anonymous connections first, so that neither subscribed one is among the first
+        // two the server numbers.
+        let mut bystanders = Vec::new();
+        for _ in 0..2 {
+            bystanders.push(env.connect("").await.map_err(|e| e.to_string())?);
+        }
+        let mut first = env.connect("").await.map_err(|e| e.to_string())?;
+        let mut second = env.connect("").await.map_err(|e| e.to_string())?;
+        let outcome = async {
+            logon_and_subscribe(&mut env, &mut first, transcript).await?;
+            logon_and_subscribe(&mut env, &mut second, transcript).await?;
+            let account = env.keys.primary.api_key().to_owned();
+            let one = json!({"e": "balanceUpdate", "E": 1, "a": "BTC", "d": "1.00000000", "T": 1});
+            let reached = server.push_user_data_event(&account, one.clone());
+            if reached != 2 {
+                return Err(format!("pushed to {reached} subscriptions, expected 2"));
+            }
+            expect_event(&mut first, "first connection", &delivered(&one), transcript).await?;
+            expect_event(
+                &mut second,
+                "second connection",
+                &delivered(&one),
+                transcript,
+            )
+            .await
+        }
+        .await;
+        first.close().await;
+        let outcome = match outcome {
+            Ok(()) => {
+                let gone = tokio::time::timeout(
+                    EVENT_TIMEOUT,
+                    server.wait_for_open_connections(|open| open <= 3),
+                )
+                .await;
+                let account = env.keys.primary.api_key().to_owned();
+                let two =
+                    json!({"e": "balanceUpdate", "E": 2, "a": "BTC", "d": "2.00000000", "T": 2});
+                let reached = server.push_user_data_event(&account, two.clone());
+                if gone.is_err() {
+                    Err("the closed connection was still open after 3 s".to_owned())
+                } else if reached != 1 {
+                    Err(format!(
+                        "after one of the two closed, pushed to {reached} subscriptions, expected 1"
+                    ))
+                } else {
+                    // The second event, not a copy of the first.
+                    expect_event(
+                        &mut second,
+                        "the connection left",
+                        &delivered(&two),
+                        transcript,
+                    )
+                    .await
+                }
+            }
+            Err(e) => Err(e),
+        };
+        second.close().await;
+        for wire in bystanders {
+            wire.close().await;
+        }
+        outcome
+    }
+}
+
+async fn account_status_shows_the_fixture_set(
+    env: &mut Env,
+    transcript: &mut Transcript,
+) -> RunResult {
+    {
+        let (server, mut env) =
+            private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+        // Keys belong to the account named after them.
+        let account = env.keys.primary.api_key().to_owned();
+        let fixture = Account::fixture("set while running").with_balances(vec![Balance::new(
+            "ETH",
+            "2.50000000",
+            "0.50000000",
+        )]);
+        server.set_account(&account, fixture.clone());
+        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+        let outcome = async {
+            let logon = setup_logon(KeyRef::Primary);
+            setup_step(&mut env, &mut wire, &logon, transcript).await?;
+            let timestamp = env.server_now_us() / 1000 - 1000;
+            let text = format!(
+                r#"{{"id":"account","method":"account.status","params":{{"timestamp":{timestamp},"returnRateLimits":false}}}}"#
+            );
+            wire.send_text(&text).await.map_err(|e| e.to_string())?;
+            let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+            env.weight.unobserved(spec::weight("account.status"));
+            transcript.push(Exchange::new(&text, vec![reply.clone()]));
+            let result = serde_json::from_str::<Value>(&reply)
+                .ok()
+                .and_then(|reply| reply.get("result").cloned())
+                .unwrap_or(Value::Null);
+            let want_balances = json!([{"asset": "ETH", "free": "2.50000000", "locked": "0.50000000"}]);
+            if result.get("uid") == Some(&json!(fixture.uid))
+                && result.get("balances") == Some(&want_balances)
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{reply}, expected uid {} and balances {want_balances}",
+                    fixture.uid
+                ))
+            }
+        }
+        .await;
+        wire.close().await;
+        outcome
+    }
 }
 
 async fn shutdown_notice_in_time_unit(env: &mut Env, transcript: &mut Transcript) -> RunResult {

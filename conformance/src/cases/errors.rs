@@ -259,6 +259,18 @@ pub(super) fn cases() -> Vec<Case> {
             ),
         ),
         row(
+            "ERR-1102-METHOD-NOT-A-STRING",
+            "a number as the method: -1102 naming 'method', not charged",
+            "docs/FIDELITY.md (method absent or not a string)",
+            &[],
+            text(
+                r#"{"id":"err","method":1}"#,
+                || spec::mandatory("method"),
+                true,
+                0,
+            ),
+        ),
+        row(
             "ERR-1100-UNKNOWN-METHOD",
             "an unknown method: -1100 listing the methods, not charged",
             "docs/FIDELITY.md §10.2 (mock choice)",
@@ -446,6 +458,20 @@ pub(super) fn cases() -> Vec<Case> {
             logon(&[("recvWindow", "1.2345")], -1000, illegal_recv_window),
         ),
         row(
+            "ERR-1100-RECVWINDOW-EMPTY-FRACTION",
+            "recvWindow \"5000.\", a point and no decimals: -1100",
+            "docs/FIDELITY.md §10.14 (the legal range)",
+            KEY,
+            logon(&[("recvWindow", "\"5000.\"")], -1000, illegal_recv_window),
+        ),
+        row(
+            "ERR-1100-RECVWINDOW-FRACTION-NOT-DIGITS",
+            "recvWindow \"5000.1a\", a letter among the decimals: -1100",
+            "docs/FIDELITY.md §10.14 (the legal range)",
+            KEY,
+            logon(&[("recvWindow", "\"5000.1a\"")], -1000, illegal_recv_window),
+        ),
+        row(
             "ERR-1102-RECVWINDOW-TOO-LARGE",
             "recvWindow over 60000: -1102",
             "docs/FIDELITY.md §10.14",
@@ -529,11 +555,26 @@ pub(super) fn cases() -> Vec<Case> {
             ),
         ),
         Case {
+            id: "ERR-1022-ESCAPED-SIGNATURE-NAME",
+            title: "one byte of the signature changed, its name sent as \"signatur\\u0065\": -1022",
+            basis: "spec §3.3; RFC 8259 §7 (an escaped name is the same name)",
+            needs: KEY,
+            body: custom!(escaped_signature_name),
+        },
+        Case {
             id: "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
             title: "a signature over the encodeURIComponent payload, not the raw one: -1022",
             basis: "spec §3.2 (the raw UTF-8 payload is signed); docs/FIDELITY.md §10.13",
             needs: &[Need::InProcess],
             body: custom!(signed_over_encoded_payload),
+        },
+        Case {
+            id: "ERR-1100-ENCODED-PAYLOAD-WITH-LENIENT-SIGNING",
+            title: "lenient signing: a signature over the encodeURIComponent payload passes, to \
+                    the -1100 of its timestamp \"1 2\"",
+            basis: "docs/FIDELITY.md §10.13 (--lenient-signing)",
+            needs: PRIVATE,
+            body: custom!(encoded_payload_with_lenient_signing),
         },
         row(
             "ERR-1022-HMAC-LOGON",
@@ -649,6 +690,13 @@ pub(super) fn cases() -> Vec<Case> {
             basis: "spec §5.3; docs/FIDELITY.md (the ban reply: retryAfter is the ban's end)",
             needs: PRIVATE,
             body: custom!(ban_ends_at_retry_after),
+        },
+        Case {
+            id: "WEIGHT-A-MINUTE-AFTER-THE-BAN",
+            title: "a minute after the ban's retryAfter the IP gets 429 for going over, not 418",
+            basis: "spec §5.3; docs/FIDELITY.md (the ban reply: retryAfter is the ban's end)",
+            needs: PRIVATE,
+            body: custom!(a_minute_after_the_ban),
         },
         Case {
             id: "ERR-1003-IP-BANNED",
@@ -1120,31 +1168,39 @@ async fn bans_disabled(env: &mut Env, transcript: &mut Transcript) -> RunResult 
 }
 
 async fn ban_ends_at_retry_after(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    after_the_ban(env, 0, transcript).await
+}
+
+async fn a_minute_after_the_ban(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    after_the_ban(env, 60_000, transcript).await
+}
+
+/// Gets the IP banned, moves the clock `later_ms` past the ban's end, connects and sends a
+/// ping: over the limit, but no longer banned, it gets 429.
+async fn after_the_ban(env: &mut Env, later_ms: u32, transcript: &mut Transcript) -> RunResult {
     let (_server, mut env, until) = get_banned(env, transcript).await?;
     let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
     let wait = u32::try_from(until - now).map_err(|e| e.to_string())?;
-    env.advance(wait);
+    env.advance(wait + later_ms);
     let mut wire = env
         .connect("")
         .await
-        .map_err(|e| format!("connecting at the ban's end: {e}"))?;
+        .map_err(|e| format!("connecting {later_ms} ms after the ban's end: {e}"))?;
     // A new minute: the connection's 2 fill the limit of 2, so the ping is over it.
-    let data = retry_next_minute(Some(until));
+    let data = retry_next_minute(Some(until + i64::from(later_ms)));
     let over = failing(&env, spec::too_much_weight(2), Some(data), 1);
     let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
     wire.close().await;
     outcome
 }
 
-/// Logs on with a `timestamp` whose text encodes differently (`"1 2"`), signed over the
-/// payload as `encodeURIComponent` writes it: the signature is accepted, so the reply is the
-/// timestamp's -1100; a server that checked only the raw payload would answer -1022.
-async fn signed_over_encoded_payload(env: &mut Env, transcript: &mut Transcript) -> RunResult {
-    env.fresh_case();
-    let pair = env.keys.primary.clone();
+/// A `session.logon` whose `timestamp` is `"1 2"`, signed over the payload as
+/// `encodeURIComponent` writes it (`1%202`), not the raw one.
+fn logon_signed_over_encoded_payload(env: &Env) -> String {
+    let pair = &env.keys.primary;
     let api_key = pair.api_key().to_owned();
     let signature = pair.sign(&format!("apiKey={api_key}&timestamp=1%202"));
-    let text = request_text(
+    request_text(
         &ReqId::Str("err".to_owned()),
         "session.logon",
         &[
@@ -1158,10 +1214,49 @@ async fn signed_over_encoded_payload(env: &mut Env, transcript: &mut Transcript)
             ),
             ("timestamp".to_owned(), r#""1 2""#.to_owned()),
         ],
-    );
+    )
+}
+
+/// Logs on signed over the encoded payload: a server that verifies the raw payload only
+/// (the default) answers -1022.
+async fn signed_over_encoded_payload(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    env.fresh_case();
+    let text = logon_signed_over_encoded_payload(env);
     let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
     // Raw, the payload holds `1 2`: only a server that also tried the encoded payload
     // would get past the signature, to the -1100 of the value.
+    let refused = failing(env, spec::invalid_signature(), None, 2);
+    let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
+    wire.close().await;
+    outcome
+}
+
+/// With lenient signing the encoded payload is tried too: the signature passes, the value
+/// does not.
+async fn encoded_payload_with_lenient_signing(
+    env: &mut Env,
+    transcript: &mut Transcript,
+) -> RunResult {
+    let builder = in_process_builder().lenient_signing(true);
+    let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+    let text = logon_signed_over_encoded_payload(&env);
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let illegal = spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE);
+    let refused = failing(&env, illegal, None, 2);
+    let outcome = exchange(&mut env, &mut wire, &text, &refused, transcript).await;
+    wire.close().await;
+    outcome
+}
+
+/// One byte of the signature changed and its member named with a JSON escape: JSON makes
+/// no difference, so neither may the server (one that looked for the name in the raw text
+/// would not see it).
+async fn escaped_signature_name(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    env.fresh_case();
+    let pair = env.keys.primary.clone();
+    let text = signed_request(env, "session.logon", &pair, &[], -1000, true, &[]);
+    let text = text.replacen(r#""signature":"#, r#""signatur\u0065":"#, 1);
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
     let refused = failing(env, spec::invalid_signature(), None, 2);
     let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
     wire.close().await;

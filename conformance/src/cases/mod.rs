@@ -16,6 +16,7 @@ macro_rules! custom {
 
 mod connections;
 mod errors;
+mod keepalive;
 mod properties;
 mod scenarios;
 
@@ -142,6 +143,7 @@ pub(crate) fn all() -> Vec<Case> {
     let mut cases = scenarios::cases();
     cases.extend(errors::cases());
     cases.extend(connections::cases());
+    cases.extend(keepalive::cases());
     cases.extend(properties::cases());
     cases
 }
