@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use mock_server::{Account, Balance};
 
 use super::errors::{logon_and_subscribe, private, setup_logon, setup_step};
-use super::{verdict, Case, Need, RunResult, Transcript};
+use super::{check_arrival, verdict, Case, Need, RunResult, Transcript};
 use crate::env::Env;
 use crate::op::KeyRef;
 use crate::report::Exchange;
@@ -129,18 +129,9 @@ async fn expect_event(
     transcript: &mut Transcript,
 ) -> RunResult {
     let received = wire.event(EVENT_TIMEOUT).await;
-    let shown = match &received {
-        Ok(frame) => frame.clone(),
-        Err(e) => e.to_string(),
-    };
-    transcript.push(Exchange::new(
-        &format!("(event pushed) {name}"),
-        vec![shown.clone()],
-    ));
-    match received {
-        Ok(frame) if serde_json::from_str::<Value>(&frame).ok().as_ref() == Some(want) => Ok(()),
-        _ => Err(format!("{name}: {shown}, expected {want}")),
-    }
+    let label = format!("(event pushed) {name}");
+    let matches = |frame: &str| serde_json::from_str::<Value>(frame).ok().as_ref() == Some(want);
+    check_arrival(transcript, label, received, matches, name, want)
 }
 
 async fn events_reach_each_connection(env: &mut Env, transcript: &mut Transcript) -> RunResult {

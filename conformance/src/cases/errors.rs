@@ -191,6 +191,13 @@ const fn handshake_refusal(
     }
 }
 
+/// A frame without a string `method`: -1102 naming 'method', not charged.
+fn no_method_row(id: &'static str, title: &'static str, frame: &'static str) -> Case {
+    let missing = text(frame, || spec::mandatory("method"), true, 0);
+    let basis = "docs/FIDELITY.md (method absent or not a string)";
+    row(id, title, basis, &[], missing)
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         row(
@@ -246,29 +253,15 @@ pub(super) fn cases() -> Vec<Case> {
                 0,
             ),
         ),
-        row(
+        no_method_row(
             "ERR-1102-METHOD-MISSING",
             "no method: -1102 naming 'method'",
-            "docs/FIDELITY.md",
-            &[],
-            text(
-                r#"{"id":"err","params":{}}"#,
-                || spec::mandatory("method"),
-                true,
-                0,
-            ),
+            r#"{"id":"err","params":{}}"#,
         ),
-        row(
+        no_method_row(
             "ERR-1102-METHOD-NOT-A-STRING",
             "a number as the method: -1102 naming 'method', not charged",
-            "docs/FIDELITY.md (method absent or not a string)",
-            &[],
-            text(
-                r#"{"id":"err","method":1}"#,
-                || spec::mandatory("method"),
-                true,
-                0,
-            ),
+            r#"{"id":"err","method":1}"#,
         ),
         row(
             "ERR-1100-UNKNOWN-METHOD",

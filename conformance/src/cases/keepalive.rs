@@ -4,12 +4,11 @@
 //! runs on a mock of its own with the documented timers, its frozen clock moved by hand: a
 //! deadline is met exactly, never waited for.
 
-use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt as _;
 use mock_server::MockServer;
 
 use super::errors::private;
-use super::{Body, Case, Need};
+use super::{check_arrival, Body, Case, Need, RunResult, Transcript};
 use crate::env::Env;
 use crate::report::Exchange;
 use crate::spec;
@@ -17,6 +16,22 @@ use crate::target::in_process_builder;
 use crate::wire::{Pongs, Wire, EVENT_TIMEOUT};
 
 const PRIVATE: &[Need] = &[Need::PrivateServers];
+
+/// The body of a case run on a mock of its own with the documented keepalive timers:
+/// `steps` gets the environment and a connection opened at the start, closed after it.
+macro_rules! on_keepalive_mock {
+    ($steps:path) => {
+        Body::Custom(|env, transcript| {
+            async move {
+                let (_server, mut env, mut wire) = keepalive_mock(env).await?;
+                let outcome = $steps(&mut env, &mut wire, transcript).await;
+                wire.close().await;
+                outcome
+            }
+            .boxed_local()
+        })
+    };
+}
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -26,7 +41,7 @@ pub(super) fn cases() -> Vec<Case> {
                     3, 4; echoed, the connection outlives the pong timeout",
             basis: "spec §1.3; docs/FIDELITY.md (ping payload)",
             needs: PRIVATE,
-            body: Body::Custom(pings_every_interval),
+            body: on_keepalive_mock!(pings_every_interval),
         },
         Case {
             id: "KEEPALIVE-PINGS-AFTER-A-LATE-CLOCK",
@@ -34,7 +49,7 @@ pub(super) fn cases() -> Vec<Case> {
                     the same",
             basis: "spec §1.3 (a ping every 20 s); docs/FIDELITY.md (ping payload)",
             needs: PRIVATE,
-            body: Body::Custom(pings_after_a_late_clock),
+            body: on_keepalive_mock!(pings_after_a_late_clock),
         },
         Case {
             id: "KEEPALIVE-NO-PONG-CLOSES-1008",
@@ -43,7 +58,7 @@ pub(super) fn cases() -> Vec<Case> {
             basis: "spec §1.3 (unsolicited pongs do not prevent disconnection); \
                     docs/FIDELITY.md §10.5 (close after a pong timeout)",
             needs: PRIVATE,
-            body: Body::Custom(no_pong_closes),
+            body: on_keepalive_mock!(no_pong_closes),
         },
         Case {
             id: "KEEPALIVE-LATER-PONG-ANSWERS-EARLIER-PINGS",
@@ -51,14 +66,14 @@ pub(super) fn cases() -> Vec<Case> {
             basis: "docs/FIDELITY.md (which pong counts: a pong answers its ping and every \
                     earlier one)",
             needs: PRIVATE,
-            body: Body::Custom(later_pong_answers_earlier_pings),
+            body: on_keepalive_mock!(later_pong_answers_earlier_pings),
         },
         Case {
             id: "LIFETIME-24-H-CLOSES-1000",
             title: "open until 24 h after it opened, then close 1000 connection lifetime exceeded",
             basis: "spec §1.3; docs/FIDELITY.md §10.5 (close at the end of the lifetime)",
             needs: PRIVATE,
-            body: Body::Custom(lifetime_ends),
+            body: on_keepalive_mock!(lifetime_ends),
         },
     ]
 }
@@ -91,19 +106,11 @@ async fn expect_ping(
 ) -> Result<(), String> {
     env.advance(by);
     let ping = wire.ping(EVENT_TIMEOUT).await;
-    let shown = match &ping {
-        Ok(got) => format!("ping {:?}", String::from_utf8_lossy(got)),
-        Err(e) => e.to_string(),
-    };
+    let ping = ping.map(|got| format!("ping {:?}", String::from_utf8_lossy(&got)));
     let when = format!("{} ms after the connection opened", at + by);
-    transcript.push(Exchange::new(
-        &format!("(clock at {when})"),
-        vec![shown.clone()],
-    ));
-    match ping {
-        Ok(got) if got == payload.as_bytes() => Ok(()),
-        _ => Err(format!("{when}: {shown}, expected ping {payload:?}")),
-    }
+    let want = format!("ping {payload:?}");
+    let label = format!("(clock at {when})");
+    check_arrival(transcript, label, ping, |got| got == want, &when, &want)
 }
 
 /// Sends a request and expects its reply: the connection is open, and everything sent on it
@@ -142,158 +149,81 @@ async fn expect_close(
     transcript: &mut Vec<Exchange>,
 ) -> Result<(), String> {
     let closed = wire.closed(EVENT_TIMEOUT).await;
-    let shown = match &closed {
-        Ok(why) => why.clone(),
-        Err(e) => e.to_string(),
-    };
-    transcript.push(Exchange::new(
-        &format!("(clock at {when})"),
-        vec![shown.clone()],
-    ));
-    match closed {
-        Ok(why) if why == want => Ok(()),
-        _ => Err(format!("{when}: {shown}, expected {want}")),
-    }
+    let label = format!("(clock at {when})");
+    check_arrival(transcript, label, closed, |why| why == want, when, &want)
 }
 
-fn pings_every_interval<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, mut wire) = keepalive_mock(env).await?;
-        let interval = ms(spec::PING_INTERVAL);
-        let outcome = async {
-            // The fourth ping goes out a pong timeout after the first.
-            for (n, payload) in ["1", "2", "3", "4"].into_iter().enumerate() {
-                let at = interval * u32::try_from(n).unwrap_or(0);
-                expect_ping(&mut env, &mut wire, (at, interval), payload, transcript).await?;
-                let when = format!("after ping {payload} was echoed");
-                still_open(&mut env, &mut wire, &when, transcript).await?;
-            }
-            Ok(())
-        }
-        .await;
-        wire.close().await;
-        outcome
+async fn pings_every_interval(
+    env: &mut Env,
+    wire: &mut Wire,
+    transcript: &mut Transcript,
+) -> RunResult {
+    let interval = ms(spec::PING_INTERVAL);
+    // The fourth ping goes out a pong timeout after the first.
+    for (n, payload) in ["1", "2", "3", "4"].into_iter().enumerate() {
+        let at = interval * u32::try_from(n).unwrap_or(0);
+        expect_ping(env, wire, (at, interval), payload, transcript).await?;
+        let when = format!("after ping {payload} was echoed");
+        still_open(env, wire, &when, transcript).await?;
     }
-    .boxed_local()
+    Ok(())
 }
 
-fn pings_after_a_late_clock<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, mut wire) = keepalive_mock(env).await?;
-        // Half an interval late: a deadline passed, not met exactly.
-        let late = ms(spec::PING_INTERVAL) * 3 / 2;
-        let outcome = async {
-            expect_ping(&mut env, &mut wire, (0, late), "1", transcript).await?;
-            still_open(
-                &mut env,
-                &mut wire,
-                "after the late ping was echoed",
-                transcript,
-            )
-            .await
-        }
-        .await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+async fn pings_after_a_late_clock(
+    env: &mut Env,
+    wire: &mut Wire,
+    transcript: &mut Transcript,
+) -> RunResult {
+    // Half an interval late: a deadline passed, not met exactly.
+    let late = ms(spec::PING_INTERVAL) * 3 / 2;
+    expect_ping(env, wire, (0, late), "1", transcript).await?;
+    still_open(env, wire, "after the late ping was echoed", transcript).await
 }
 
-fn no_pong_closes<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, mut wire) = keepalive_mock(env).await?;
-        wire.answer_pings(Pongs::Empty);
-        let interval = ms(spec::PING_INTERVAL);
-        let timeout = ms(spec::PONG_TIMEOUT);
-        let outcome = async {
-            // Pings at 20, 40 and 60 s, each answered by an empty pong.
-            for (n, payload) in ["1", "2", "3"].into_iter().enumerate() {
-                let at = interval * u32::try_from(n).unwrap_or(0);
-                expect_ping(&mut env, &mut wire, (at, interval), payload, transcript).await?;
-                let when = format!("after ping {payload} got an empty pong");
-                still_open(&mut env, &mut wire, &when, transcript).await?;
-            }
-            // 1 ms before the first ping's deadline, then at it.
-            let deadline = interval + timeout;
-            env.advance(deadline - 1 - 3 * interval);
-            let when = format!("{} ms after the first ping", timeout - 1);
-            still_open(&mut env, &mut wire, &when, transcript).await?;
-            env.advance(1);
-            let when = format!("{timeout} ms after the first ping, unanswered");
-            expect_close(&mut wire, &when, spec::PONG_TIMEOUT_CLOSE, transcript).await
-        }
-        .await;
-        wire.close().await;
-        outcome
+async fn no_pong_closes(env: &mut Env, wire: &mut Wire, transcript: &mut Transcript) -> RunResult {
+    wire.answer_pings(Pongs::Empty);
+    let interval = ms(spec::PING_INTERVAL);
+    let timeout = ms(spec::PONG_TIMEOUT);
+    // Pings at 20, 40 and 60 s, each answered by an empty pong.
+    for (n, payload) in ["1", "2", "3"].into_iter().enumerate() {
+        let at = interval * u32::try_from(n).unwrap_or(0);
+        expect_ping(env, wire, (at, interval), payload, transcript).await?;
+        let when = format!("after ping {payload} got an empty pong");
+        still_open(env, wire, &when, transcript).await?;
     }
-    .boxed_local()
+    // 1 ms before the first ping's deadline, then at it.
+    let deadline = interval + timeout;
+    env.advance(deadline - 1 - 3 * interval);
+    let when = format!("{} ms after the first ping", timeout - 1);
+    still_open(env, wire, &when, transcript).await?;
+    env.advance(1);
+    let when = format!("{timeout} ms after the first ping, unanswered");
+    expect_close(wire, &when, spec::PONG_TIMEOUT_CLOSE, transcript).await
 }
 
-fn later_pong_answers_earlier_pings<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, mut wire) = keepalive_mock(env).await?;
-        let interval = ms(spec::PING_INTERVAL);
-        let outcome = async {
-            wire.answer_pings(Pongs::Empty);
-            expect_ping(&mut env, &mut wire, (0, interval), "1", transcript).await?;
-            still_open(
-                &mut env,
-                &mut wire,
-                "after ping 1 got an empty pong",
-                transcript,
-            )
-            .await?;
-            wire.answer_pings(Pongs::Echo);
-            for (n, payload) in [(1, "2"), (2, "3"), (3, "4")] {
-                expect_ping(
-                    &mut env,
-                    &mut wire,
-                    (interval * n, interval),
-                    payload,
-                    transcript,
-                )
-                .await?;
-            }
-            let when = "a pong timeout after ping 1, pings 2 to 4 echoed";
-            still_open(&mut env, &mut wire, when, transcript).await
-        }
-        .await;
-        wire.close().await;
-        outcome
+async fn later_pong_answers_earlier_pings(
+    env: &mut Env,
+    wire: &mut Wire,
+    transcript: &mut Transcript,
+) -> RunResult {
+    let interval = ms(spec::PING_INTERVAL);
+    wire.answer_pings(Pongs::Empty);
+    expect_ping(env, wire, (0, interval), "1", transcript).await?;
+    still_open(env, wire, "after ping 1 got an empty pong", transcript).await?;
+    wire.answer_pings(Pongs::Echo);
+    for (n, payload) in [(1, "2"), (2, "3"), (3, "4")] {
+        expect_ping(env, wire, (interval * n, interval), payload, transcript).await?;
     }
-    .boxed_local()
+    let when = "a pong timeout after ping 1, pings 2 to 4 echoed";
+    still_open(env, wire, when, transcript).await
 }
 
-fn lifetime_ends<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, mut wire) = keepalive_mock(env).await?;
-        let lifetime = ms(spec::MAX_LIFETIME);
-        let outcome = async {
-            env.advance(lifetime - 1);
-            let when = format!("{} ms after the connection opened", lifetime - 1);
-            still_open(&mut env, &mut wire, &when, transcript).await?;
-            env.advance(1);
-            let when = format!("{lifetime} ms after the connection opened");
-            expect_close(&mut wire, &when, spec::LIFETIME_CLOSE, transcript).await
-        }
-        .await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+async fn lifetime_ends(env: &mut Env, wire: &mut Wire, transcript: &mut Transcript) -> RunResult {
+    let lifetime = ms(spec::MAX_LIFETIME);
+    env.advance(lifetime - 1);
+    let when = format!("{} ms after the connection opened", lifetime - 1);
+    still_open(env, wire, &when, transcript).await?;
+    env.advance(1);
+    let when = format!("{lifetime} ms after the connection opened");
+    expect_close(wire, &when, spec::LIFETIME_CLOSE, transcript).await
 }

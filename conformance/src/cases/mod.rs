@@ -83,6 +83,27 @@ pub(crate) type Transcript = Vec<Exchange>;
 /// What running a case found: `Err` says what went wrong.
 pub(crate) type RunResult = Result<(), String>;
 
+/// Writes what arrived (or why nothing did) into the transcript as the answer to `label`,
+/// then checks it with `ok`: the error names `when`, what arrived and what was `expected`.
+pub(crate) fn check_arrival<E: std::fmt::Display>(
+    transcript: &mut Transcript,
+    label: String,
+    arrived: Result<String, E>,
+    ok: impl Fn(&str) -> bool,
+    when: &str,
+    expected: &dyn std::fmt::Display,
+) -> RunResult {
+    let shown = match &arrived {
+        Ok(frame) => frame.clone(),
+        Err(e) => e.to_string(),
+    };
+    transcript.push(Exchange::new(&label, vec![shown.clone()]));
+    match arrived {
+        Ok(frame) if ok(&frame) => Ok(()),
+        _ => Err(format!("{when}: {shown}, expected {expected}")),
+    }
+}
+
 /// A case written out by hand, recording the frames it exchanged.
 pub(crate) type CustomRun =
     for<'a> fn(&'a mut Env, &'a mut Transcript) -> LocalBoxFuture<'a, RunResult>;
