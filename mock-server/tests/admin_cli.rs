@@ -93,10 +93,7 @@ async fn no_admin_turns_the_admin_api_off() {
     let server = Running::start(&["--no-admin"]);
     let admin = server.admin();
     assert_eq!(admin.get("/__admin/health").await.status, 404);
-    assert_eq!(
-        admin.post("/__admin/reset", json!({})).await.status,
-        404
-    );
+    assert_eq!(admin.post("/__admin/reset", json!({})).await.status, 404);
     Client::connect_url(&server.url).await.assert_usable().await;
 }
 
@@ -107,7 +104,10 @@ async fn admin_token_requires_the_bearer_header() {
     let refused = admin.get("/__admin/health").await;
     assert_eq!(refused.status, 401, "{refused:?}");
     refused.error();
-    assert_eq!(admin.with_token("wrong").get("/__admin/clock").await.status, 401);
+    assert_eq!(
+        admin.with_token("wrong").get("/__admin/clock").await.status,
+        401
+    );
     admin.with_token("s3cret").get("/__admin/clock").await.ok();
 }
 

@@ -37,8 +37,8 @@ fn path(id: u64, action: &str) -> String {
 async fn connections_lists_a_logged_on_subscribed_client_with_every_field() {
     let server = frozen_server().await;
     let admin = Admin::new(&server);
-    let mut plain = Client::connect_with_query(&server, "timeUnit=MICROSECOND&returnRateLimits=false")
-        .await;
+    let mut plain =
+        Client::connect_with_query(&server, "timeUnit=MICROSECOND&returnRateLimits=false").await;
     plain.assert_usable().await;
     let mut client = Client::connect(&server).await;
     admin.advance(1_000).await;
@@ -108,7 +108,10 @@ async fn close_sends_the_close_frame_with_the_code_and_reason_given() {
         .await
         .ok();
     assert!(answer.is_object(), "{answer}");
-    assert_eq!(client.ending().await, (vec![], Ending::Closed(4000, "bye".to_owned())));
+    assert_eq!(
+        client.ending().await,
+        (vec![], Ending::Closed(4000, "bye".to_owned()))
+    );
     bystander.assert_usable().await;
     common::within(server.wait_for_open_connections(|open| open == 1)).await;
     assert!(admin.connections().await.iter().all(|c| c["id"] != id));
@@ -124,7 +127,10 @@ async fn close_without_a_code_closes_with_1000_and_no_reason() {
     client.assert_usable().await;
     let id = admin.id_of(&client).await;
     admin.post(&path(id, "close"), json!({})).await.expect(200);
-    assert_eq!(client.ending().await, (vec![], Ending::Closed(1000, String::new())));
+    assert_eq!(
+        client.ending().await,
+        (vec![], Ending::Closed(1000, String::new()))
+    );
 }
 
 #[tokio::test]
@@ -139,7 +145,10 @@ async fn close_takes_3000_to_4999_and_a_reason_of_123_bytes() {
             .post(&path(id, "close"), json!({"code": code, "reason": reason}))
             .await
             .expect(200);
-        assert_eq!(client.ending().await, (vec![], Ending::Closed(code, reason)));
+        assert_eq!(
+            client.ending().await,
+            (vec![], Ending::Closed(code, reason))
+        );
     }
 }
 
@@ -187,7 +196,11 @@ async fn drop_cuts_the_connection_without_a_close_frame() {
     let id = admin.id_of_raw(&raw).await;
     let answer = admin.post_empty(&path(id, "drop")).await.ok();
     assert!(answer.is_object(), "{answer}");
-    assert_eq!(raw.frames_until_end().await, Vec::<Frame>::new(), "no Close frame");
+    assert_eq!(
+        raw.frames_until_end().await,
+        Vec::<Frame>::new(),
+        "no Close frame"
+    );
     bystander.assert_usable().await;
     common::within(server.wait_for_open_connections(|open| open == 1)).await;
     assert!(admin.connections().await.iter().all(|c| c["id"] != id));
@@ -250,7 +263,8 @@ async fn stalled_pair(
 }
 
 #[tokio::test]
-async fn a_stalled_connection_gets_no_replies_and_no_pings_and_stays_listed_past_the_pong_timeout() {
+async fn a_stalled_connection_gets_no_replies_and_no_pings_and_stays_listed_past_the_pong_timeout()
+{
     let server = pinging_server().await;
     let admin = Admin::new(&server);
     let (mut stalled, mut control, id) = stalled_pair(&server, &admin).await;
@@ -275,10 +289,15 @@ async fn close_still_cuts_a_stalled_connection() {
     let admin = Admin::new(&server);
     let (mut stalled, _control, id) = stalled_pair(&server, &admin).await;
     stalled.write_frame(OP_TEXT, QUIET_PING.as_bytes()).await;
-    admin.post(&path(id, "close"), json!({"code": 4000})).await.expect(200);
+    admin
+        .post(&path(id, "close"), json!({"code": 4000}))
+        .await
+        .expect(200);
     let frames = stalled.frames_until_end().await;
     assert!(
-        frames.iter().all(|f| f.opcode != OP_TEXT && f.opcode != OP_PING),
+        frames
+            .iter()
+            .all(|f| f.opcode != OP_TEXT && f.opcode != OP_PING),
         "no reply and no ping on a stalled connection: {frames:?}"
     );
     common::within(server.wait_for_open_connections(|open| open == 1)).await;

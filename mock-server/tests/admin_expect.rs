@@ -93,7 +93,10 @@ async fn too_many_calls_fail_times_and_at_most() {
     server.expect("session.logon").times(1);
     logons(&server, 2).await;
     let message = drop_and_catch(server).expect("two logons are not one");
-    assert!(message.contains("session.logon") && message.contains('2'), "{message}");
+    assert!(
+        message.contains("session.logon") && message.contains('2'),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -102,5 +105,8 @@ async fn too_few_calls_fail_at_least() {
     server.expect("ping").at_least(3);
     pings(&server, 2).await;
     let message = drop_and_catch(server).expect("two pings are fewer than three");
-    assert!(message.contains("ping") && message.contains('3'), "{message}");
+    assert!(
+        message.contains("ping") && message.contains('3'),
+        "{message}"
+    );
 }

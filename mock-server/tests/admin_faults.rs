@@ -16,7 +16,8 @@ use common::{
 use mock_server::demo;
 use serde_json::{json, Value};
 
-const BUSY: &str = "Server is currently overloaded with other requests. Please try again in a few minutes.";
+const BUSY: &str =
+    "Server is currently overloaded with other requests. Please try again in a few minutes.";
 
 /// A `reply` action answering 503 with error `code`.
 fn reply_action(code: i64) -> Value {
@@ -70,7 +71,9 @@ async fn a_reply_fault_answers_with_the_requests_id_and_rate_limits_and_charges_
     );
     // Without `times`, until removed.
     assert_eq!(
-        client.request_json(r#"{"id":7,"method":"session.status"}"#).await,
+        client
+            .request_json(r#"{"id":7,"method":"session.status"}"#)
+            .await,
         canned(json!(7), -1008, 6)
     );
     // Other methods are not matched.
@@ -105,19 +108,19 @@ async fn a_reply_fault_does_not_run_the_request() {
         .add_fault(json!({"method": "session.logon", "action": reply_action(-1008)}))
         .await;
     let mut client = Client::connect(&server).await;
-    let reply = client
-        .request_json(&TestKey::demo().logon("1", T0))
-        .await;
+    let reply = client.request_json(&TestKey::demo().logon("1", T0)).await;
     assert_eq!(reply, canned(json!(1), -1008, 4));
     let status = client.request_json(STATUS).await;
-    assert_eq!(status["result"]["apiKey"], Value::Null, "not logged on: {status}");
+    assert_eq!(
+        status["result"]["apiKey"],
+        Value::Null,
+        "not logged on: {status}"
+    );
     admin
         .delete(&format!("/__admin/faults/{rule}"))
         .await
         .expect(200);
-    let logon = client
-        .request_json(&TestKey::demo().logon("2", T0))
-        .await;
+    let logon = client.request_json(&TestKey::demo().logon("2", T0)).await;
     assert_eq!(logon["result"]["apiKey"], demo::API_KEY, "{logon}");
 }
 
@@ -151,7 +154,10 @@ async fn a_delay_fault_sends_the_normal_reply_that_much_later() {
     let reply = client.request_json(TIME).await;
     let elapsed = sent.elapsed();
     assert_eq!(reply, time_reply());
-    assert!(elapsed >= Duration::from_millis(200), "came after {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(200),
+        "came after {elapsed:?}"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +206,10 @@ async fn a_close_fault_without_a_reason_closes_with_the_code_alone() {
         .await;
     let mut client = Client::connect(&server).await;
     client.send(TIME).await;
-    assert_eq!(client.ending().await, (vec![], Ending::Closed(1000, String::new())));
+    assert_eq!(
+        client.ending().await,
+        (vec![], Ending::Closed(1000, String::new()))
+    );
 }
 
 #[tokio::test]
@@ -275,7 +284,12 @@ async fn faults_are_removed_one_by_one_or_all_at_once() {
     assert!(first != second && second != third && first != third);
     let answer = admin.delete(&format!("/__admin/faults/{first}")).await.ok();
     assert!(answer.is_object(), "{answer}");
-    let ids: Vec<Value> = admin.faults().await.iter().map(|f| f["id"].clone()).collect();
+    let ids: Vec<Value> = admin
+        .faults()
+        .await
+        .iter()
+        .map(|f| f["id"].clone())
+        .collect();
     assert_eq!(ids, vec![json!(second), json!(third)]);
     let again = admin.delete(&format!("/__admin/faults/{first}")).await;
     assert_eq!(again.status, 404, "{again:?}");
@@ -301,7 +315,8 @@ async fn a_rule_without_method_or_connection_matches_every_request() {
         .add_fault(json!({"times": 2, "action": reply_action(-1008)}))
         .await;
     let mut client = Client::connect_with_query(&server, "returnRateLimits=false").await;
-    let faulted = |id: &str| json!({"id": id, "status": 503, "error": {"code": -1008, "msg": BUSY}});
+    let faulted =
+        |id: &str| json!({"id": id, "status": 503, "error": {"code": -1008, "msg": BUSY}});
     assert_eq!(client.request_json(TIME).await, faulted("t"));
     assert_eq!(client.request_json(STATUS).await, faulted("st"));
     assert_eq!(client.request(QUIET_PING).await, QUIET_PING_REPLY);
@@ -361,7 +376,10 @@ async fn one_rule_applies_per_request_the_oldest_matching_one() {
     let left = admin.faults().await;
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0]["id"], newer);
-    assert_eq!(left[0]["remaining"], 1, "the newer rule was not used: {left:?}");
+    assert_eq!(
+        left[0]["remaining"], 1,
+        "the newer rule was not used: {left:?}"
+    );
     assert_ne!(left[0]["id"], older);
     assert_eq!(
         client.request_json(r#"{"id":2,"method":"ping"}"#).await,
@@ -384,7 +402,8 @@ async fn method_matches_with_or_without_the_v3_prefix() {
         .add_fault(json!({"method": "time", "times": 1, "action": reply_action(-1002)}))
         .await;
     let mut client = Client::connect_with_query(&server, "returnRateLimits=false").await;
-    let faulted = |code: i64| json!({"id": "t", "status": 503, "error": {"code": code, "msg": BUSY}});
+    let faulted =
+        |code: i64| json!({"id": "t", "status": 503, "error": {"code": code, "msg": BUSY}});
     assert_eq!(client.request_json(TIME).await, faulted(-1001));
     assert_eq!(client.request_json(TIME).await, faulted(-1002));
     assert_eq!(client.request_json(TIME).await, time_reply());

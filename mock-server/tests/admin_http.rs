@@ -8,7 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::admin::{bad_request, Admin};
-use common::{frozen_builder, frozen_server, start, Client, TestKey, QUIET_PING, QUIET_PING_REPLY, T0};
+use common::{
+    frozen_builder, frozen_server, start, Client, TestKey, QUIET_PING, QUIET_PING_REPLY, T0,
+};
 use mock_server::{demo, Account, MockServer};
 use serde_json::{json, Value};
 use test_support::signer::KeyPair;
@@ -74,7 +76,11 @@ fn names(value: &Value) -> BTreeSet<String> {
         .as_array()
         .unwrap_or_else(|| panic!("an array: {value}"))
         .iter()
-        .map(|v| v.as_str().unwrap_or_else(|| panic!("a string: {v}")).to_owned())
+        .map(|v| {
+            v.as_str()
+                .unwrap_or_else(|| panic!("a string: {v}"))
+                .to_owned()
+        })
         .collect()
 }
 
@@ -105,9 +111,7 @@ async fn clock_set_then_advance_apply_in_that_order_and_clients_see_the_new_time
     let server = frozen_server().await;
     let admin = Admin::new(&server);
     let set = T0 + 3_600_000;
-    let answer = admin
-        .set_clock(json!({"advance": 1000, "set": set}))
-        .await;
+    let answer = admin.set_clock(json!({"advance": 1000, "set": set})).await;
     assert_eq!(answer["now"], set + 1000, "{answer}");
     assert_eq!(answer["frozen"], true, "{answer}");
     let shown = admin.get("/__admin/clock").await.ok();
@@ -164,7 +168,10 @@ async fn clock_freeze_false_resumes_running_from_the_mock_time() {
     let later = admin.get("/__admin/clock").await.ok();
     assert_eq!(later["frozen"], false, "{later}");
     let later_now = later["now"].as_i64().expect("now is an integer");
-    assert!((now..T0 + 60_000).contains(&later_now), "{later} after {answer}");
+    assert!(
+        (now..T0 + 60_000).contains(&later_now),
+        "{later} after {answer}"
+    );
     // Frozen again where it stands.
     let frozen = admin.set_clock(json!({"freeze": true})).await;
     assert_eq!(frozen["frozen"], true);
@@ -197,7 +204,11 @@ async fn clock_refuses_bad_json_and_out_of_range_numbers_with_400() {
         let answer = admin.post_text("/__admin/clock", &body).await;
         assert_eq!(answer.status, 400, "{body} answered {answer:?}");
         answer.error();
-        assert_eq!(server.clock().now().as_millis(), T0, "{body} moved the clock");
+        assert_eq!(
+            server.clock().now().as_millis(),
+            T0,
+            "{body} moved the clock"
+        );
     }
     // The last instant of year 9999 is in range.
     let answer = admin.set_clock(json!({"set": year_10000 - 1})).await;
@@ -217,7 +228,10 @@ async fn keys_lists_every_registered_key_with_its_type_permissions_and_account_a
         "a secret is listed: {}",
         answer.text
     );
-    let keys = answer.json["keys"].as_array().expect("a keys array").clone();
+    let keys = answer.json["keys"]
+        .as_array()
+        .expect("a keys array")
+        .clone();
     assert_eq!(keys.len(), 4, "{keys:?}");
     for (api_key, key_type) in [
         (demo::API_KEY, "ED25519"),
@@ -269,10 +283,14 @@ async fn posting_a_key_again_answers_200_keeps_sessions_and_verifies_with_the_ne
     let admin = Admin::new(&server);
     let old = TestKey::from_seed("Dave", 4);
     let new = TestKey::from_seed("Dave", 5);
-    let body = |key: &TestKey| json!({"apiKey": "Dave", "type": "ED25519", "publicKey": public_pem(key)});
+    let body =
+        |key: &TestKey| json!({"apiKey": "Dave", "type": "ED25519", "publicKey": public_pem(key)});
     admin.post("/__admin/keys", body(&old)).await.expect(201);
     let mut session = Client::connect(&server).await;
-    assert_eq!(session.request_json(&old.logon("1", T0)).await["status"], 200);
+    assert_eq!(
+        session.request_json(&old.logon("1", T0)).await["status"],
+        200
+    );
 
     admin.post("/__admin/keys", body(&new)).await.expect(200);
     let status = session
@@ -298,7 +316,10 @@ async fn posting_a_key_again_answers_200_keeps_sessions_and_verifies_with_the_ne
         )
         .await
         .expect(200);
-    assert_eq!(listed_key(&admin, "Dave").await.expect("listed")["type"], "HMAC");
+    assert_eq!(
+        listed_key(&admin, "Dave").await.expect("listed")["type"],
+        "HMAC"
+    );
 }
 
 #[tokio::test]
@@ -320,7 +341,11 @@ async fn posting_hmac_and_rsa_keys_registers_them_for_signed_requests() {
         .await
         .expect(201);
     let answer = admin.get("/__admin/keys").await.expect(200);
-    assert!(!answer.text.contains("hush"), "a secret is listed: {}", answer.text);
+    assert!(
+        !answer.text.contains("hush"),
+        "a secret is listed: {}",
+        answer.text
+    );
     let mut client = Client::connect(&server).await;
     let hmac = client
         .request_json(&signed_account_status(1, &KeyPair::hmac("Hmac2", "hush")))
@@ -329,8 +354,14 @@ async fn posting_hmac_and_rsa_keys_registers_them_for_signed_requests() {
     let rsa = KeyPair::rsa_from_pem("Rsa2", RSA_PRIVATE).expect("the test key parses");
     let rsa = client.request_json(&signed_account_status(2, &rsa)).await;
     assert_eq!(rsa["status"], 200, "{rsa}");
-    assert_eq!(listed_key(&admin, "Rsa2").await.expect("listed")["type"], "RSA");
-    assert_eq!(listed_key(&admin, "Hmac2").await.expect("listed")["type"], "HMAC");
+    assert_eq!(
+        listed_key(&admin, "Rsa2").await.expect("listed")["type"],
+        "RSA"
+    );
+    assert_eq!(
+        listed_key(&admin, "Hmac2").await.expect("listed")["type"],
+        "HMAC"
+    );
 }
 
 #[tokio::test]
@@ -345,13 +376,20 @@ async fn a_posted_key_takes_its_permissions_and_account() {
         .await
         .expect(201);
     let listed = listed_key(&admin, "Erin").await.expect("listed");
-    assert_eq!(names(&listed["permissions"]), BTreeSet::from(["USER_DATA".to_owned()]));
+    assert_eq!(
+        names(&listed["permissions"]),
+        BTreeSet::from(["USER_DATA".to_owned()])
+    );
     assert_eq!(listed["account"], "shared");
     let mut client = Client::connect(&server).await;
     let status = client
         .request_json(&signed_account_status(1, &KeyPair::hmac("Erin", "e")))
         .await;
-    assert_eq!(status["result"]["uid"], Account::fixture("shared").uid, "{status}");
+    assert_eq!(
+        status["result"]["uid"],
+        Account::fixture("shared").uid,
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -403,7 +441,11 @@ async fn a_key_that_does_not_parse_is_400_naming_why_and_is_not_registered() {
     }
     bad_request(&admin.post_text("/__admin/keys", "{\"apiKey\":").await);
     let keys = admin.get("/__admin/keys").await.ok();
-    assert_eq!(keys["keys"].as_array().map(Vec::len), Some(1), "only the demo key: {keys}");
+    assert_eq!(
+        keys["keys"].as_array().map(Vec::len),
+        Some(1),
+        "only the demo key: {keys}"
+    );
 }
 
 #[tokio::test]
@@ -450,7 +492,10 @@ async fn deleting_a_key_keeps_its_account() {
     let server = server_with_keys().await;
     let admin = Admin::new(&server);
     let custom = json!({"uid": 777, "balances": [{"asset": "ETH", "free": "2.5", "locked": "0"}]});
-    admin.put("/__admin/accounts/Alice", custom).await.expect(200);
+    admin
+        .put("/__admin/accounts/Alice", custom)
+        .await
+        .expect(200);
     admin.delete("/__admin/keys/Alice").await.expect(200);
     let account = admin.get("/__admin/accounts/Alice").await.ok();
     assert_eq!(account["uid"], 777, "{account}");
@@ -564,7 +609,11 @@ async fn put_refuses_a_body_that_is_not_an_account_with_400() {
         r#"{"uid": "one", "balances": []}"#.to_owned(),
     ] {
         let answer = admin
-            .request(hyper::Method::PUT, "/__admin/accounts/dan", Some(body.clone()))
+            .request(
+                hyper::Method::PUT,
+                "/__admin/accounts/dan",
+                Some(body.clone()),
+            )
             .await;
         assert_eq!(answer.status, 400, "{body} answered {answer:?}");
         answer.error();
@@ -638,10 +687,17 @@ async fn an_event_without_e_is_400_and_goes_nowhere() {
 #[tokio::test]
 async fn openapi_json_is_an_openapi_3_document_of_every_call() {
     let server = frozen_server().await;
-    let answer = Admin::new(&server).get("/__admin/openapi.json").await.expect(200);
+    let answer = Admin::new(&server)
+        .get("/__admin/openapi.json")
+        .await
+        .expect(200);
     let document = &answer.json;
     let version = document["openapi"].as_str().unwrap_or_default();
-    assert!(version.starts_with("3."), "openapi: {:?}", document["openapi"]);
+    assert!(
+        version.starts_with("3."),
+        "openapi: {:?}",
+        document["openapi"]
+    );
     let paths = document["paths"].as_object().expect("a paths object");
     // `{apiKey}`, `{id}`… spelled any way; the prefix may sit in `servers` instead.
     let normalise = |path: &str| {
@@ -687,7 +743,10 @@ async fn openapi_json_is_an_openapi_3_document_of_every_call() {
             .map(|(_, item)| item)
             .unwrap_or_else(|| panic!("{path} is not documented; paths: {:?}", paths.keys()));
         for method in methods {
-            assert!(item.get(method).is_some(), "{method} {path} is not documented");
+            assert!(
+                item.get(method).is_some(),
+                "{method} {path} is not documented"
+            );
         }
     }
 }
@@ -699,12 +758,22 @@ async fn openapi_json_is_an_openapi_3_document_of_every_call() {
 async fn unknown_admin_paths_and_paths_outside_the_api_get_a_real_http_404() {
     let server = frozen_server().await;
     let admin = Admin::new(&server);
-    for path in ["/__admin/nothing-here", "/__admin/clock/extra", "/__admin/keys/a/b"] {
+    for path in [
+        "/__admin/nothing-here",
+        "/__admin/clock/extra",
+        "/__admin/keys/a/b",
+    ] {
         let answer = admin.get(path).await;
         assert_eq!(answer.status, 404, "GET {path}: {answer:?}");
         answer.error();
     }
-    for path in ["/", "/elsewhere", "/ws-api/v2", "/api/v3/ping", "/__adminx/health"] {
+    for path in [
+        "/",
+        "/elsewhere",
+        "/ws-api/v2",
+        "/api/v3/ping",
+        "/__adminx/health",
+    ] {
         assert_eq!(admin.get(path).await.status, 404, "GET {path}");
         assert_eq!(admin.post(path, json!({})).await.status, 404, "POST {path}");
     }
@@ -717,10 +786,14 @@ async fn unknown_connections_keys_and_faults_are_404() {
     let server = frozen_server().await;
     let admin = Admin::new(&server);
     for answer in [
-        admin.post("/__admin/connections/999999/close", json!({})).await,
+        admin
+            .post("/__admin/connections/999999/close", json!({}))
+            .await,
         admin.post_empty("/__admin/connections/999999/drop").await,
         admin.post_empty("/__admin/connections/999999/stall").await,
-        admin.post("/__admin/server-shutdown", json!({"connection": 999999})).await,
+        admin
+            .post("/__admin/server-shutdown", json!({"connection": 999999}))
+            .await,
         admin.delete("/__admin/keys/nobodyKey").await,
         admin.delete("/__admin/faults/999999").await,
     ] {

@@ -26,7 +26,8 @@ async fn an_entry_holds_the_raw_request_and_reply_byte_for_byte_and_who_sent_it(
     let admin = Admin::new(&server);
     let mut client = Client::connect(&server).await;
     // Spacing, a newline and an escape the server must not normalise.
-    let sent = "{ \"id\" : 7,\n  \"method\":\"ping\" ,\"params\":{ \"returnRateLimits\" : false } }";
+    let sent =
+        "{ \"id\" : 7,\n  \"method\":\"ping\" ,\"params\":{ \"returnRateLimits\" : false } }";
     let received = client.request(sent).await;
     let connection = admin.id_of(&client).await;
 
@@ -54,7 +55,8 @@ async fn escapes_and_non_ascii_text_are_kept_as_sent() {
     let server = frozen_server().await;
     let admin = Admin::new(&server);
     let mut client = Client::connect(&server).await;
-    let sent = "{\"id\":\"\\u0061b\u{e9}\",\"method\":\"ping\",\"params\":{\"returnRateLimits\":false}}";
+    let sent =
+        "{\"id\":\"\\u0061b\u{e9}\",\"method\":\"ping\",\"params\":{\"returnRateLimits\":false}}";
     let received = client.request(sent).await;
     let entries = admin.requests("").await;
     assert_eq!(entries[0]["request"], sent);
@@ -118,7 +120,10 @@ async fn limit_keeps_the_newest_entries_still_oldest_first() {
     for id in 1..=4 {
         client.request(&ping(id)).await;
     }
-    assert_eq!(ids(&admin.requests("limit=2").await), vec![json!(3), json!(4)]);
+    assert_eq!(
+        ids(&admin.requests("limit=2").await),
+        vec![json!(3), json!(4)]
+    );
     assert_eq!(ids(&admin.requests("limit=10").await).len(), 4);
     assert_eq!(admin.requests("limit=0").await, Vec::<Value>::new());
 }
@@ -146,7 +151,10 @@ async fn method_and_connection_filter_the_entries() {
         .requests(&format!("method=ping&connection={second_id}&limit=1"))
         .await;
     assert_eq!(ids(&both), vec![json!(5)]);
-    assert_eq!(admin.requests("method=session.logon").await, Vec::<Value>::new());
+    assert_eq!(
+        admin.requests("method=session.logon").await,
+        Vec::<Value>::new()
+    );
 }
 
 #[tokio::test]

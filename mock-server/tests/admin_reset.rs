@@ -53,7 +53,10 @@ async fn reset_answers_an_empty_object_and_brings_back_a_removed_key() {
         .expect(201);
     assert_eq!(listed_keys(&admin).await, vec!["Added".to_owned()]);
 
-    assert_eq!(admin.post("/__admin/reset", json!({})).await.ok(), json!({}));
+    assert_eq!(
+        admin.post("/__admin/reset", json!({})).await.ok(),
+        json!({})
+    );
     assert_eq!(listed_keys(&admin).await, vec![demo::API_KEY.to_owned()]);
     let mut client = Client::connect(&server).await;
     let logon = client.request_json(&TestKey::demo().logon("1", T0)).await;
@@ -152,7 +155,9 @@ async fn reset_brings_back_the_configured_clock_accounts_and_clears_faults_and_j
 #[tokio::test]
 async fn reset_restores_configured_accounts_not_the_default_fixture() {
     let configured = Account::fixture("main").with_balances(vec![mock_server::Balance::new(
-        "ETH", "7.00000000", "0.00000000",
+        "ETH",
+        "7.00000000",
+        "0.00000000",
     )]);
     let server = start(frozen_builder().account("main", configured)).await;
     let admin = Admin::new(&server);
@@ -199,9 +204,14 @@ async fn a_kept_session_whose_key_reset_removed_is_logged_out_and_its_stream_ter
         .await
         .expect(201);
     let mut client = Client::connect(&server).await;
-    assert_eq!(client.request_json(&temp.logon("1", T0)).await["status"], 200);
+    assert_eq!(
+        client.request_json(&temp.logon("1", T0)).await["status"],
+        200
+    );
     client
-        .request(r#"{"id":2,"method":"userDataStream.subscribe","params":{"returnRateLimits":false}}"#)
+        .request(
+            r#"{"id":2,"method":"userDataStream.subscribe","params":{"returnRateLimits":false}}"#,
+        )
         .await;
     admin
         .post("/__admin/reset", json!({"connections": "keep"}))
@@ -239,7 +249,11 @@ async fn reset_refuses_an_unknown_connections_mode_with_400() {
     let admin = Admin::new(&server);
     let mut client = Client::connect(&server).await;
     client.assert_usable().await;
-    bad_request(&admin.post("/__admin/reset", json!({"connections": "sometimes"})).await);
+    bad_request(
+        &admin
+            .post("/__admin/reset", json!({"connections": "sometimes"}))
+            .await,
+    );
     bad_request(&admin.post_text("/__admin/reset", "{").await);
     client.assert_usable().await;
 }

@@ -50,10 +50,11 @@ async fn connections_and_close_connection_as_methods() {
         .close_connection(999_999, 1000, "")
         .expect_err("no such connection");
     assert_eq!(unknown.status, 404, "{unknown}");
-    server
-        .close_connection(id, 4000, "bye")
-        .expect("closes");
-    assert_eq!(client.ending().await, (vec![], Ending::Closed(4000, "bye".to_owned())));
+    server.close_connection(id, 4000, "bye").expect("closes");
+    assert_eq!(
+        client.ending().await,
+        (vec![], Ending::Closed(4000, "bye".to_owned()))
+    );
 }
 
 #[tokio::test]
@@ -76,7 +77,10 @@ async fn drop_and_stall_connection_as_methods() {
         404
     );
     assert_eq!(
-        server.stall_connection(999_999).expect_err("unknown").status,
+        server
+            .stall_connection(999_999)
+            .expect_err("unknown")
+            .status,
         404
     );
 }
@@ -158,10 +162,9 @@ async fn faults_added_in_rust_are_listed_over_http_and_the_other_way_round() {
         action: FaultAction::Drop,
     };
     assert_eq!(server.add_fault(drop_all).expect_err("unknown").status, 404);
-    let from_json: Fault = serde_json::from_value(
-        json!({"method": "ping", "action": {"type": "delay", "ms": 10}}),
-    )
-    .expect("the HTTP body is a Fault");
+    let from_json: Fault =
+        serde_json::from_value(json!({"method": "ping", "action": {"type": "delay", "ms": 10}}))
+            .expect("the HTTP body is a Fault");
     server.add_fault(from_json).expect("added");
     server.clear_faults();
     assert!(admin.faults().await.is_empty());
@@ -209,7 +212,10 @@ async fn keys_add_key_and_reset_as_methods() {
             .expect("the HTTP body is a NewKey")
     };
     assert!(!server.add_key(new_key("one")).expect("added"), "new");
-    assert!(server.add_key(new_key("two")).expect("replaced"), "replaced");
+    assert!(
+        server.add_key(new_key("two")).expect("replaced"),
+        "replaced"
+    );
     let bad: NewKey = serde_json::from_value(
         json!({"apiKey": "Bad", "type": "ED25519", "publicKey": "not a PEM"}),
     )
@@ -237,7 +243,10 @@ async fn account_and_deliver_event_as_methods() {
         .with_balances(vec![mock_server::Balance::new("ETH", "1.50", "0")]);
     server.set_account("anyone", custom.clone());
     assert_eq!(server.account("anyone"), custom);
-    let over_http = Admin::new(&server).get("/__admin/accounts/anyone").await.ok();
+    let over_http = Admin::new(&server)
+        .get("/__admin/accounts/anyone")
+        .await
+        .ok();
     assert_eq!(
         over_http["balances"],
         json!([{"asset": "ETH", "free": "1.50", "locked": "0"}])
@@ -246,7 +255,9 @@ async fn account_and_deliver_event_as_methods() {
     let mut client = Client::connect(&server).await;
     client.request(&TestKey::demo().logon("1", T0)).await;
     client
-        .request(r#"{"id":2,"method":"userDataStream.subscribe","params":{"returnRateLimits":false}}"#)
+        .request(
+            r#"{"id":2,"method":"userDataStream.subscribe","params":{"returnRateLimits":false}}"#,
+        )
         .await;
     server.clock().advance(Duration::from_millis(250));
     assert_eq!(

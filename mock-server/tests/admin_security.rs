@@ -18,10 +18,18 @@ async fn every_kind_of_call(admin: &Admin) -> Vec<(String, u16, Value)> {
     for (label, answer) in [
         ("GET health", admin.get("/__admin/health").await),
         ("GET clock", admin.get("/__admin/clock").await),
-        ("POST clock", admin.post("/__admin/clock", json!({"advance": 1})).await),
+        (
+            "POST clock",
+            admin.post("/__admin/clock", json!({"advance": 1})).await,
+        ),
         ("GET keys", admin.get("/__admin/keys").await),
         ("GET requests", admin.get("/__admin/requests").await),
-        ("POST reset", admin.post("/__admin/reset", json!({"connections": "keep"})).await),
+        (
+            "POST reset",
+            admin
+                .post("/__admin/reset", json!({"connections": "keep"}))
+                .await,
+        ),
         ("GET openapi", admin.get("/__admin/openapi.json").await),
     ] {
         answers.push((label.to_owned(), answer.status, answer.json));
@@ -73,11 +81,20 @@ async fn with_a_token_every_call_needs_the_bearer_header() {
 async fn with_a_token_the_header_must_be_exactly_bearer_and_the_token() {
     let server = start(frozen_builder().admin_token("t0ken")).await;
     let address = server.address();
-    for header in ["t0ken", "Basic t0ken", "Bearer", "Bearer  t0ken x", "Bearer t0ken2"] {
+    for header in [
+        "t0ken",
+        "Basic t0ken",
+        "Bearer",
+        "Bearer  t0ken x",
+        "Bearer t0ken2",
+    ] {
         let status = raw_get_with_authorization(address, header).await;
         assert_eq!(status, 401, "Authorization: {header}");
     }
-    assert_eq!(raw_get_with_authorization(address, "Bearer t0ken").await, 200);
+    assert_eq!(
+        raw_get_with_authorization(address, "Bearer t0ken").await,
+        200
+    );
 }
 
 /// `GET /__admin/health` with this `Authorization` header as written: the status.
@@ -119,7 +136,10 @@ async fn admin_false_answers_404_on_every_admin_path_and_leaves_the_api_alone() 
 #[tokio::test]
 async fn admin_false_wins_over_a_token() {
     let server = start(frozen_builder().admin(false).admin_token("t")).await;
-    all_answer(&every_kind_of_call(&Admin::new(&server).with_token("t")).await, 404);
+    all_answer(
+        &every_kind_of_call(&Admin::new(&server).with_token("t")).await,
+        404,
+    );
 }
 
 #[tokio::test]
@@ -219,14 +239,20 @@ async fn admin_calls_answer_while_the_ip_is_banned() {
     assert_eq!(client.request_json(QUIET_PING).await["status"], 200);
     assert_eq!(client.request_json(QUIET_PING).await["status"], 429);
     assert_eq!(client.request_json(QUIET_PING).await["status"], 418);
-    assert_eq!(refused_upgrade(&server, mock_server::PATH).await.status, 418);
+    assert_eq!(
+        refused_upgrade(&server, mock_server::PATH).await.status,
+        418
+    );
     for _ in 0..20 {
         admin.get("/__admin/health").await.expect(200);
     }
     let keys = admin.get("/__admin/keys").await.ok();
     assert!(keys["keys"].is_array(), "{keys}");
     // Still banned: admin calls neither lifted nor lengthened it.
-    assert_eq!(refused_upgrade(&server, mock_server::PATH).await.status, 418);
+    assert_eq!(
+        refused_upgrade(&server, mock_server::PATH).await.status,
+        418
+    );
 }
 
 #[tokio::test]

@@ -92,7 +92,8 @@ impl Admin {
 
     /// A POST whose body is `text` as given, JSON or not.
     pub async fn post_text(&self, path: &str, text: &str) -> Answer {
-        self.request(Method::POST, path, Some(text.to_owned())).await
+        self.request(Method::POST, path, Some(text.to_owned()))
+            .await
     }
 
     /// A POST without a body.
@@ -101,7 +102,8 @@ impl Admin {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Answer {
-        self.request(Method::PUT, path, Some(body.to_string())).await
+        self.request(Method::PUT, path, Some(body.to_string()))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Answer {

@@ -449,7 +449,9 @@ impl Client {
                 Some(Message::Ping(_) | Message::Pong(_)) => continue,
                 Some(Message::Close(frame)) => {
                     let ending = match frame {
-                        Some(frame) => Ending::Closed(u16::from(frame.code), frame.reason.to_string()),
+                        Some(frame) => {
+                            Ending::Closed(u16::from(frame.code), frame.reason.to_string())
+                        }
                         None => Ending::Closed(1005, String::new()),
                     };
                     // Nothing but the end of the stream may follow a Close frame.
@@ -512,7 +514,10 @@ impl RawClient {
     pub async fn assert_silent_for(&mut self, quiet: Duration) {
         let mut byte = [0u8; 1];
         if let Ok(read) = tokio::time::timeout(quiet, self.stream.read(&mut byte)).await {
-            panic!("expected silence for {quiet:?}, got {read:?} (byte {:#04x})", byte[0]);
+            panic!(
+                "expected silence for {quiet:?}, got {read:?} (byte {:#04x})",
+                byte[0]
+            );
         }
     }
 }
