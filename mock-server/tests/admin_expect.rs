@@ -110,3 +110,20 @@ async fn too_few_calls_fail_at_least() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn verify_expectations_checks_them_before_the_drop() {
+    let server = frozen_server().await;
+    server.expect("ping").times(2);
+    pings(&server, 1).await;
+    let unmet = server
+        .verify_expectations()
+        .expect_err("one ping of two expected");
+    assert!(
+        unmet.contains("ping") && unmet.contains('2') && unmet.contains('1'),
+        "{unmet}"
+    );
+    pings(&server, 1).await;
+    assert_eq!(server.verify_expectations(), Ok(()));
+    assert_eq!(drop_and_catch(server), None);
+}
