@@ -125,7 +125,6 @@ async fn limit_keeps_the_newest_entries_still_oldest_first() {
         vec![json!(3), json!(4)]
     );
     assert_eq!(ids(&admin.requests("limit=10").await).len(), 4);
-    assert_eq!(admin.requests("limit=0").await, Vec::<Value>::new());
 }
 
 #[tokio::test]

@@ -92,11 +92,6 @@ async fn announce_shutdown_as_a_method_counts_the_connections_told() {
     first.assert_usable().await;
     let mut second = Client::connect(&server).await;
     second.assert_usable().await;
-    assert_eq!(server.announce_shutdown(None, None).expect("announced"), 2);
-    for client in [&mut first, &mut second] {
-        let event: Value = serde_json::from_str(&client.recv().await).expect("JSON");
-        assert_eq!(event, json!({"event": {"e": "serverShutdown", "E": T0}}));
-    }
     let id = id_of(&server, &first);
     assert_eq!(
         server
@@ -104,9 +99,20 @@ async fn announce_shutdown_as_a_method_counts_the_connections_told() {
             .expect("announced"),
         1
     );
-    first.recv().await;
+    let event: Value = serde_json::from_str(&first.recv().await).expect("JSON");
+    assert_eq!(event, json!({"event": {"e": "serverShutdown", "E": T0}}));
+    // Only `first` was told: the next frame `second` gets is its reply.
+    second.assert_usable().await;
     server.clock().advance(Duration::from_secs(1));
     assert!(matches!(first.ending().await.1, Ending::Closed(1001, _)));
+    common::within(server.wait_for_open_connections(|open| open == 1)).await;
+
+    assert_eq!(server.announce_shutdown(None, None).expect("announced"), 1);
+    let event: Value = serde_json::from_str(&second.recv().await).expect("JSON");
+    assert_eq!(
+        event,
+        json!({"event": {"e": "serverShutdown", "E": T0 + 1_000}})
+    );
     second.assert_usable().await;
     assert_eq!(
         server
