@@ -61,9 +61,22 @@ impl Running {
         port.parse().expect("a port number")
     }
 
-    /// The admin API, reached through the loopback address.
+    /// The admin API at the address the URL names; an unspecified address (`0.0.0.0`) is
+    /// reached through the loopback address.
     fn admin(&self) -> Admin {
-        Admin::at(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port())))
+        let authority = self
+            .url
+            .trim_start_matches("ws://")
+            .split('/')
+            .next()
+            .expect("an authority");
+        let mut address: SocketAddr = authority
+            .parse()
+            .unwrap_or_else(|e| panic!("{authority:?} is not an address: {e}"));
+        if address.ip().is_unspecified() {
+            address = SocketAddr::from((Ipv4Addr::LOCALHOST, address.port()));
+        }
+        Admin::at(address)
     }
 
     /// The WebSocket URL through the loopback address.
@@ -86,6 +99,13 @@ async fn on_loopback_the_binary_answers_health_with_the_url_it_printed() {
     assert_eq!(health["status"], "ok", "{health}");
     assert_eq!(health["url"], server.url.as_str(), "{health}");
     assert_eq!(server.admin().get("/elsewhere").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_host_name_that_resolves_to_loopback_counts_as_loopback() {
+    let server = Running::start(&["--listen", "localhost:0"]);
+    let health = server.admin().get("/__admin/health").await.ok();
+    assert_eq!(health["status"], "ok", "{health}");
 }
 
 #[tokio::test]

@@ -316,6 +316,16 @@ async fn drop_still_cuts_a_stalled_connection() {
 }
 
 #[tokio::test]
+async fn reset_still_cuts_a_stalled_connection() {
+    let server = pinging_server().await;
+    let admin = Admin::new(&server);
+    let (mut stalled, _control, _id) = stalled_pair(&server, &admin).await;
+    admin.post("/__admin/reset", json!({})).await.expect(200);
+    let frames = stalled.frames_until_end().await;
+    assert!(frames.iter().all(|f| f.opcode != OP_TEXT), "{frames:?}");
+}
+
+#[tokio::test]
 async fn the_lifetime_still_ends_a_stalled_connection() {
     let server = start(frozen_builder().max_lifetime(Duration::from_secs(600))).await;
     let admin = Admin::new(&server);

@@ -195,6 +195,30 @@ async fn a_close_fault_runs_the_request_then_closes_with_the_code_before_its_rep
         next.request_json(r#"{"id":1,"method":"ping"}"#).await,
         pong(json!(1), 7)
     );
+    // Its reply was never sent.
+    let journal = admin.requests("method=session.logon").await;
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0]["reply"], Value::Null, "{}", journal[0]);
+    assert_eq!(journal[0]["status"], Value::Null, "{}", journal[0]);
+}
+
+#[tokio::test]
+async fn a_canned_reply_is_journaled_as_the_client_received_it() {
+    let server = frozen_server().await;
+    let admin = Admin::new(&server);
+    admin
+        .add_fault(json!({"method": "ping", "action": reply_action(-1008)}))
+        .await;
+    let mut client = Client::connect(&server).await;
+    let sent = r#"{"id":"c","method":"ping"}"#;
+    let received = client.request(sent).await;
+    let journal = admin.requests("").await;
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0]["request"], sent);
+    assert_eq!(journal[0]["reply"], received.as_str());
+    assert_eq!(journal[0]["status"], 503);
+    assert_eq!(journal[0]["error"]["code"], -1008);
+    assert_eq!(journal[0]["weight"], 1);
 }
 
 #[tokio::test]

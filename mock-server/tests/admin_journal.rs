@@ -247,6 +247,34 @@ async fn a_1022_shows_the_exact_payload_the_server_verified() {
 }
 
 #[tokio::test]
+async fn a_request_signed_for_itself_runs_as_its_key_with_a_valid_signature() {
+    let server = start(frozen_builder().hmac_key("BobHmac", SECRET)).await;
+    let admin = Admin::new(&server);
+    let mut client = Client::connect(&server).await;
+    let key = KeyPair::hmac("BobHmac", SECRET);
+    let params = key.signed_params(&[
+        ("timestamp", &T0.to_string()),
+        ("apiKey", r#""BobHmac""#),
+        ("omitZeroBalances", "true"),
+    ]);
+    let sent = format!(r#"{{"id":1,"method":"account.status","params":{params}}}"#);
+    assert_eq!(client.request_json(&sent).await["status"], 200);
+    let entries = admin.requests("").await;
+    let entry = &entries[0];
+    assert_eq!(entry["apiKey"], "BobHmac", "{entry}");
+    assert_eq!(entry["weight"], 20, "{entry}");
+    let signature = &entry["signature"];
+    assert_eq!(signature["apiKey"], "BobHmac", "{entry}");
+    assert_eq!(signature["keyType"], "HMAC", "{entry}");
+    assert_eq!(
+        signature["payload"],
+        format!("apiKey=BobHmac&omitZeroBalances=true&timestamp={T0}"),
+        "{entry}"
+    );
+    assert_eq!(signature["valid"], true, "{entry}");
+}
+
+#[tokio::test]
 async fn a_valid_logon_signature_and_the_sessions_key_are_journaled() {
     let alice = TestKey::from_seed("Alice", 1);
     let server = start(alice.register(frozen_builder())).await;

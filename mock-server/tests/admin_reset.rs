@@ -257,3 +257,34 @@ async fn reset_refuses_an_unknown_connections_mode_with_400() {
     bad_request(&admin.post_text("/__admin/reset", "{").await);
     client.assert_usable().await;
 }
+
+#[tokio::test]
+async fn reset_keeps_id_counters_going() {
+    let server = frozen_server().await;
+    let admin = Admin::new(&server);
+    let mut before = Client::connect(&server).await;
+    before.assert_usable().await;
+    let connection_before = admin.id_of(&before).await;
+    let fault_before = admin
+        .add_fault(json!({"method": "nothing.matches", "action": {"type": "drop"}}))
+        .await;
+    admin.post("/__admin/reset", json!({})).await.expect(200);
+    let mut after = Client::connect(&server).await;
+    after.assert_usable().await;
+    assert_ne!(admin.id_of(&after).await, connection_before);
+    let fault_after = admin
+        .add_fault(json!({"method": "nothing.matches", "action": {"type": "drop"}}))
+        .await;
+    assert_ne!(fault_after, fault_before);
+}
+
+#[tokio::test]
+async fn reset_clears_the_connection_counter() {
+    let server = start(frozen_builder().connection_rate_limit(1)).await;
+    let admin = Admin::new(&server);
+    Client::connect(&server).await.assert_usable().await;
+    let refused = common::refused_upgrade(&server, mock_server::PATH).await;
+    assert_eq!(refused.status, 429, "the second connection in five minutes");
+    admin.post("/__admin/reset", json!({})).await.expect(200);
+    Client::connect(&server).await.assert_usable().await;
+}

@@ -58,6 +58,13 @@ async fn on_loopback_the_admin_api_is_on_by_default_without_a_token() {
 }
 
 #[tokio::test]
+async fn on_the_ipv6_loopback_the_admin_api_is_on_by_default() {
+    let loopback: SocketAddr = "[::1]:0".parse().expect("an address");
+    let server = start(frozen_builder().listen(loopback)).await;
+    all_answer(&every_kind_of_call(&Admin::new(&server)).await, 200);
+}
+
+#[tokio::test]
 async fn with_a_token_every_call_needs_the_bearer_header() {
     let server = start(frozen_builder().admin_token("t0ken")).await;
     let admin = Admin::new(&server);
