@@ -269,6 +269,8 @@ async fn a_stalled_connection_gets_no_replies_and_no_pings_and_stays_listed_past
     let admin = Admin::new(&server);
     let (mut stalled, mut control, id) = stalled_pair(&server, &admin).await;
     stalled.write_frame(OP_TEXT, QUIET_PING.as_bytes()).await;
+    // Nor a pong for the client's own ping.
+    stalled.write_frame(OP_PING, b"are you there").await;
     admin.advance(PING_INTERVAL_MS).await;
     assert_eq!(answer_next_ping(&mut control).await, b"1");
     stalled.assert_silent_for(SILENCE).await;

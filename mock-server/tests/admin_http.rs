@@ -266,6 +266,7 @@ async fn posting_an_ed25519_key_answers_201_and_the_key_logs_on() {
         )
         .await;
     assert_eq!(answer.status, 201, "{answer:?}");
+    assert!(answer.json.is_object(), "{answer:?}");
     let listed = listed_key(&admin, "Dave").await.expect("Dave is listed");
     assert_eq!(listed["type"], "ED25519");
     assert_eq!(listed["account"], "Dave");
