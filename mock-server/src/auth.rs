@@ -7,9 +7,12 @@
 //! permission (-2015). The signature comes before the values it covers are parsed, so that
 //! any change to a signed byte is reported as a bad signature.
 
+use std::cell::RefCell;
+
 use crate::clock::Timestamp;
 use crate::envelope::Params;
 use crate::error::ApiError;
+use crate::journal::SignatureRecord;
 use crate::keys::{is_well_formed_api_key, KeyMaterial, KeyRegistry, Permissions, RegisteredKey};
 use crate::session::SessionState;
 use crate::{signature, timing};
@@ -159,23 +162,39 @@ pub(crate) fn by_signature<'k>(
     types: KeyTypes,
     security: Security,
     checked: Option<&CheckedSignature>,
+    seen: &RefCell<Option<SignatureRecord>>,
 ) -> Result<Authenticated<'k>, ApiError> {
     let api_key = mandatory(params, "apiKey")?;
     let signature = mandatory(params, "signature")?;
+    let registered = keys.get(api_key);
+    // What the journal shows of the signature, however the check ends: not valid unless
+    // it verifies below.
+    *seen.borrow_mut() = Some(SignatureRecord {
+        api_key: api_key.to_owned(),
+        key_type: registered.map(|key| key.material.type_name()),
+        payload: signature::raw_payload(params),
+        valid: false,
+        payloads_tried: (!strict_signing)
+            .then(|| signature::candidate_payloads(params, strict_signing)),
+    });
     mandatory(params, "timestamp")?;
     if !is_well_formed_api_key(api_key) {
         return Err(ApiError::BadApiKeyFormat);
     }
-    let key = keys.get(api_key).ok_or(ApiError::RejectedApiKey)?;
+    let key = registered.ok_or(ApiError::RejectedApiKey)?;
     if types == KeyTypes::Ed25519 && !matches!(key.material, KeyMaterial::Ed25519(_)) {
         return Err(ApiError::InvalidSignature);
     }
     let outcome = checked
         .and_then(|c| c.outcome_for(params, signature, (api_key, &key.material), strict_signing));
-    match outcome {
-        Some(outcome) => outcome?,
-        None => signature::verify(params, signature, &key.material, strict_signing)?,
+    let outcome = match outcome {
+        Some(outcome) => outcome,
+        None => signature::verify(params, signature, &key.material, strict_signing),
+    };
+    if let Some(record) = seen.borrow_mut().as_mut() {
+        record.valid = outcome.is_ok();
     }
+    outcome?;
     check_timing(params, now)?;
     if !security.allowed(key.permissions) {
         return Err(ApiError::RejectedApiKey);
@@ -192,6 +211,7 @@ pub(crate) fn by_signature<'k>(
 ///
 /// # Errors
 /// Anonymous without credentials: -1102 naming `apiKey`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn signed_request<'k>(
     params: &Params<'_>,
     session: &SessionState,
@@ -200,6 +220,7 @@ pub(crate) fn signed_request<'k>(
     strict_signing: bool,
     security: Security,
     checked: Option<&CheckedSignature>,
+    seen: &RefCell<Option<SignatureRecord>>,
 ) -> Result<Authenticated<'k>, ApiError> {
     if params.get("apiKey").is_some() || params.get("signature").is_some() {
         return by_signature(
@@ -210,6 +231,7 @@ pub(crate) fn signed_request<'k>(
             KeyTypes::Any,
             security,
             checked,
+            seen,
         );
     }
     let Some(logon) = &session.logon else {

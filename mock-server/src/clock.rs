@@ -82,6 +82,10 @@ impl Mode {
     }
 }
 
+/// How a clock ran at one moment: see [`Clock::snapshot`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ClockState(Mode);
+
 /// A shared, cheaply cloned clock: system time by default; frozen, advanced or skewed on demand.
 ///
 /// All clones observe the same time. Changing it wakes every task waiting in
@@ -181,6 +185,17 @@ impl Clock {
             }
             Mode::Frozen { at: frozen } => *frozen = at,
         });
+    }
+
+    /// How the clock runs now, to [`restore`](Self::restore) later.
+    pub(crate) fn snapshot(&self) -> ClockState {
+        ClockState(*self.mode.borrow())
+    }
+
+    /// Runs the clock as it ran at `state`: frozen at the same instant, or running with the
+    /// same offset from the machine's time.
+    pub(crate) fn restore(&self, state: ClockState) {
+        self.mode.send_replace(state.0);
     }
 
     /// Whether time is frozen.

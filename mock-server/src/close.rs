@@ -21,6 +21,8 @@ pub enum CloseReason {
     EventQueueFull,
     /// The client broke the WebSocket protocol (RFC 6455 §7.4.1), such as an unmasked frame.
     ProtocolError,
+    /// The control plane reset the server (`POST /__admin/reset`).
+    Reset,
 }
 
 impl CloseReason {
@@ -33,6 +35,7 @@ impl CloseReason {
             CloseReason::MessageTooBig => 1009,
             CloseReason::InvalidUtf8 => 1007,
             CloseReason::ProtocolError => 1002,
+            CloseReason::Reset => 1012,
         }
     }
 
@@ -47,6 +50,7 @@ impl CloseReason {
             CloseReason::InvalidUtf8 => "invalid UTF-8 in a text frame",
             CloseReason::EventQueueFull => "too many events queued",
             CloseReason::ProtocolError => "protocol error",
+            CloseReason::Reset => "server reset",
         }
     }
 }

@@ -66,6 +66,15 @@ pub struct Config {
     /// How many pushed User Data Stream events may wait for one connection; past it the
     /// connection is closed (1008) rather than allowed to grow the server's memory.
     pub event_queue: usize,
+    /// Whether the control plane (`/__admin/*`) answers: `None` (the default) turns it on
+    /// when the server listens on a loopback address, or when `admin_token` is set.
+    pub admin: Option<bool>,
+    /// The token every control-plane call must carry (`Authorization: Bearer TOKEN`); it
+    /// also turns the control plane on off loopback. Never written out.
+    #[serde(skip_serializing)]
+    pub admin_token: Option<String>,
+    /// How many requests the journal keeps (`GET /__admin/requests`); 0 keeps none.
+    pub journal_size: usize,
 }
 
 impl Default for Config {
@@ -83,6 +92,9 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             event_queue: 1024,
+            admin: None,
+            admin_token: None,
+            journal_size: 10_000,
         }
     }
 }
@@ -132,7 +144,8 @@ mod tests {
             "max-lifetime": "4s", "lenient-signing": true, "max-message-size": 5,
             "connection-rate-limit": 6, "max-connections": 7, "ban-after": 8,
             "ban-durations": ["9s", "1h"], "shutdown-grace": "10s",
-            "write-timeout": "11s", "event-queue": 12
+            "write-timeout": "11s", "event-queue": 12, "admin": false,
+            "admin-token": "t", "journal-size": 13
         }"#;
         let config: Config = serde_json::from_str(text).expect("parses");
         let secs = Duration::from_secs;
@@ -152,6 +165,9 @@ mod tests {
             shutdown_grace: secs(10),
             write_timeout: secs(11),
             event_queue: 12,
+            admin: Some(false),
+            admin_token: Some("t".to_owned()),
+            journal_size: 13,
         };
         assert_eq!(config, expected);
     }

@@ -13,10 +13,9 @@
 //! client's), the TCP write half is shut, and what the client still sends is read up to its
 //! Close, so that the client sees Close then end of stream, never a reset.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -32,9 +31,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
-use crate::server::Shutdown;
-use crate::socketless::{Connection, Server, SignatureCheck, Transmit};
-use crate::Config;
+use crate::server::{Command, ControlCell, Shared, Shutdown};
+use crate::socketless::{Connection, SignatureCheck, Transmit};
 
 /// Takes `mutex`. A panic elsewhere cannot leave the server state half-written (every change
 /// is a single assignment or insert), so a poisoned lock is taken over rather than spread.
@@ -67,10 +65,9 @@ struct MailboxReceiver {
 
 /// What a connection's pump reads and shares with the rest of the server.
 pub(crate) struct Pump<'a> {
-    pub state: &'a Mutex<Server>,
-    pub config: &'a Config,
-    pub clock: &'a Clock,
-    pub mailboxes: &'a Mutex<HashMap<u64, Mailbox>>,
+    pub shared: &'a Arc<Shared>,
+    /// Where the control plane's commands for this connection arrive.
+    pub control: &'a ControlCell,
     pub peer: SocketAddr,
 }
 
@@ -85,6 +82,10 @@ type Stream = SplitStream<WebSocketStream<TcpStream>>;
 pub(crate) enum Ended {
     /// The server closed it, with this reason's Close frame.
     ByServer(CloseReason),
+    /// The control plane or a fault closed it with this code and reason.
+    Closed(u16, String),
+    /// The control plane or a fault cut it: no Close frame.
+    Cut,
     /// The client sent a Close frame (with this code, if any); the server echoed it.
     ByClient(Option<u16>),
     /// The peer vanished or stopped reading: there is no one left to send a Close frame to.
@@ -102,6 +103,8 @@ impl std::fmt::Display for Ended {
                     reason.code()
                 )
             }
+            Ended::Closed(code, reason) => write!(f, "closed on request: {reason:?} ({code})"),
+            Ended::Cut => f.write_str("cut on request"),
             Ended::ByClient(Some(code)) => write!(f, "closed by the client ({code})"),
             Ended::ByClient(None) => f.write_str("closed by the client (no code)"),
             Ended::PeerGone => f.write_str("the client went away"),
@@ -134,6 +137,11 @@ impl Pump<'_> {
                 code: reason.code().into(),
                 reason: reason.reason().into(),
             }),
+            Ended::Closed(code, ref reason) => Some(CloseFrame {
+                code: code.into(),
+                reason: reason.as_str().into(),
+            }),
+            Ended::Cut => return (connection, ended),
             // tungstenite has queued the echo of the client's Close: it goes out on the flush.
             Ended::ByClient(_) => None,
             Ended::PeerGone => return (connection, ended),
@@ -143,7 +151,7 @@ impl Pump<'_> {
     }
 
     async fn send(&self, sink: &mut Sink, message: Message) -> Sent {
-        match tokio::time::timeout(self.config.write_timeout, sink.send(message)).await {
+        match tokio::time::timeout(self.shared.config.write_timeout, sink.send(message)).await {
             Ok(Ok(())) => Sent::Ok,
             Ok(Err(_)) => Sent::Failed,
             Err(_) => {
@@ -200,18 +208,18 @@ impl Pump<'_> {
     ) {
         // Only a frame that names a signature can need one checked: the rest skip the step.
         let checked = if text.contains("\"signature\"") {
-            let check = lock(self.state).check_signature_of(text);
+            let check = self.shared.lock().check_signature_of(text);
             check.map(SignatureCheck::run)
         } else {
             None
         };
-        let now = self.clock.now();
-        let mut state = lock(self.state);
+        let now = self.shared.clock.now();
+        let mut state = self.shared.lock();
         connection.handle_checked_text(text, now, &mut state, checked);
         if mailbox.is_none() && connection.has_subscriptions() {
-            let (sender, queue) = mpsc::channel(self.config.event_queue.max(1));
+            let (sender, queue) = mpsc::channel(self.shared.config.event_queue.max(1));
             let overflow = CancellationToken::new();
-            lock(self.mailboxes).insert(
+            self.shared.set_mailbox(
                 connection.id(),
                 Mailbox {
                     events: sender,
@@ -233,6 +241,16 @@ impl Pump<'_> {
                 Transmit::Text(text) => Message::text(text),
                 Transmit::Ping(payload) => Message::Ping(payload.into()),
                 Transmit::Close(reason) => return Some(Ended::ByServer(reason)),
+                Transmit::CloseWith(code, reason) => return Some(Ended::Closed(code, reason)),
+                Transmit::Cut => return Some(Ended::Cut),
+                Transmit::Late(text, delay) => {
+                    // A `delay` fault: real time, as a slow server would take.
+                    tokio::time::sleep(delay).await;
+                    Message::text(text)
+                }
+                // `Transmit` is non-exhaustive for users of the core; every kind is above.
+                #[allow(unreachable_patterns)]
+                _ => continue,
             };
             if let Sent::Failed = self.send(sink, message).await {
                 return Some(Ended::PeerGone);
@@ -253,7 +271,7 @@ impl Pump<'_> {
         stream: &mut Stream,
         shutdown: &Shutdown,
     ) -> Ended {
-        let clock = self.clock;
+        let clock = &self.shared.clock;
         let mut mailbox: Option<MailboxReceiver> = None;
         let mut shutting_down = false;
         let mut shutdown_now = pin!(shutdown.immediate.cancelled());
@@ -282,7 +300,15 @@ impl Pump<'_> {
                     // measured on the server's clock like every other deadline.
                     shutting_down = true;
                     let now = clock.now();
-                    connection.announce_shutdown(now, Some(now.plus(self.config.shutdown_grace)));
+                    let grace = self.shared.config.shutdown_grace;
+                    connection.announce_shutdown(now, Some(now.plus(grace)));
+                }
+                () = self.control.bell.notified() => {
+                    for command in self.control.take() {
+                        if self.obey(connection, command) {
+                            return self.stalled(connection, shutdown).await;
+                        }
+                    }
                 }
                 pushed = next_pushed(&mut mailbox) => match pushed {
                     Pushed::Overflow => connection.close(CloseReason::EventQueueFull),
@@ -320,6 +346,49 @@ impl Pump<'_> {
                     armed = None;
                     timer.set(sleep_until_some(clock, None));
                     connection.handle_timeout(clock.now());
+                }
+            }
+        }
+    }
+}
+
+impl Pump<'_> {
+    /// Carries out a control-plane command; `true` when it asks the pump to stall.
+    fn obey(&self, connection: &mut Connection, command: Command) -> bool {
+        match command {
+            Command::Close { code, reason } => connection.close_with(code, &reason),
+            Command::Reset => connection.close(CloseReason::Reset),
+            Command::Drop => connection.cut(),
+            Command::Stall => return true,
+            Command::Shutdown { close_at } => {
+                connection.announce_shutdown(self.shared.clock.now(), close_at);
+            }
+            Command::RecheckKeys => {
+                let now = self.shared.clock.now();
+                connection.recheck_keys(now, &mut self.shared.lock());
+            }
+        }
+        false
+    }
+
+    /// A stalled connection: nothing is read or written, no ping goes out, until it is cut:
+    /// by the control plane (`close`, `drop` and a reset all cut it), by the end of its
+    /// lifetime, or by the server stopping.
+    async fn stalled(&self, connection: &Connection, shutdown: &Shutdown) -> Ended {
+        tracing::debug!(connection = connection.id(), peer = %self.peer, "stalled");
+        let lifetime = connection.lifetime_end();
+        let mut end_of_life = pin!(self.shared.clock.sleep_until(lifetime));
+        loop {
+            tokio::select! {
+                () = shutdown.graceful.cancelled() => return Ended::Cut,
+                () = &mut end_of_life => return Ended::Cut,
+                () = self.control.bell.notified() => {
+                    let cut = self.control.take().into_iter().any(|command| {
+                        matches!(command, Command::Close { .. } | Command::Reset | Command::Drop)
+                    });
+                    if cut {
+                        return Ended::Cut;
+                    }
                 }
             }
         }

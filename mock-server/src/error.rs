@@ -77,6 +77,8 @@ pub(crate) enum ApiError {
     SubscriptionActive,
     /// The connection has used all its subscription ids, or has too many active (-2042).
     MaxSubscriptionIds,
+    /// A canned reply a fault rule gives instead of the method's own (`/__admin/faults`).
+    Canned { status: u16, code: i32, msg: String },
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -245,6 +247,7 @@ impl ApiError {
                 -2042,
                 "Maximum subscription ID reached for this connection.".to_owned(),
             ),
+            ApiError::Canned { status, code, msg } => (*status, *code, msg.clone()),
         }
     }
 }

@@ -33,6 +33,17 @@ pub enum KeyMaterial {
     Rsa(RsaPublicKey),
 }
 
+impl KeyMaterial {
+    /// The key's type as the control plane spells it: `ED25519`, `HMAC` or `RSA`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            KeyMaterial::Ed25519(_) => "ED25519",
+            KeyMaterial::Hmac(_) => "HMAC",
+            KeyMaterial::Rsa(_) => "RSA",
+        }
+    }
+}
+
 impl fmt::Debug for KeyMaterial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -67,6 +78,19 @@ impl Default for Permissions {
 }
 
 impl Permissions {
+    /// The names of the permissions held, as Binance spells the security types, in the
+    /// order `USER_DATA`, `USER_STREAM`, `TRADE`.
+    pub fn names(self) -> Vec<&'static str> {
+        [
+            (self.user_data, "USER_DATA"),
+            (self.user_stream, "USER_STREAM"),
+            (self.trade, "TRADE"),
+        ]
+        .into_iter()
+        .filter_map(|(held, name)| held.then_some(name))
+        .collect()
+    }
+
     /// Every permission.
     pub const ALL: Permissions = Permissions {
         user_data: true,
@@ -332,6 +356,11 @@ impl KeyRegistry {
     /// are revoked on their next request (spec §4.7).
     pub fn remove(&mut self, api_key: &str) -> bool {
         self.keys.remove(api_key).is_some()
+    }
+
+    /// Every registered key, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &RegisteredKey)> {
+        self.keys.iter().map(|(name, key)| (name.as_str(), key))
     }
 
     /// How many keys are registered.

@@ -28,6 +28,13 @@
 //! push User Data Stream events ([`MockServer::push_user_data_event`]), revoke keys
 //! ([`MockServer::revoke_key`]) and move time ([`MockServer::clock`]).
 //!
+//! Every such knob is also a call of the control plane, `/__admin/*` on the server's own port
+//! (on by default on loopback): clock, keys, accounts, events, connections (close, drop,
+//! stall), `serverShutdown`, faults, the request journal and reset, from any language over
+//! HTTP, and as methods of [`MockServer`] in Rust ([`MockServer::add_fault`],
+//! [`MockServer::journal`], [`MockServer::reset`], [`MockServer::expect`], …): one
+//! implementation, two faces.
+//!
 //! Methods: `ping`, `time`, `session.logon`, `session.status`, `session.logout`,
 //! `session.subscriptions`, `account.status`, `account.rateLimits.orders`,
 //! `userDataStream.subscribe`, `userDataStream.subscribe.signature`,
@@ -44,9 +51,12 @@
 //!
 //! The modules in the order a request passes through them:
 //!
-//! - `server`: accepts TCP connections, holds the connection cap, admits or refuses the
-//!   WebSocket upgrade (`handshake` reads its URL options), owns the state every connection
-//!   shares, and shuts down.
+//! - `server`: accepts TCP connections, serves HTTP/1.1 on them (hyper), holds the
+//!   connection cap, admits or refuses the WebSocket upgrade (`handshake` reads its URL
+//!   options), routes `/__admin/*` to `admin`, owns the state every connection shares and
+//!   each connection's control link, and shuts down.
+//! - `admin`: the control plane's HTTP routes, each reading its JSON and calling `control`,
+//!   which implements every control-plane call once (for the routes and for [`MockServer`]).
 //! - `connection`: the pump between one socket and its [`socketless::Connection`]: frames
 //!   in, queued frames out, one timer on the server's [`Clock`]; the close handshake.
 //! - `socketless`: one connection's state machine without I/O: requests, keepalive
@@ -60,19 +70,25 @@
 //! - `auth`, `signature`, `timing`, `keys`: who a signed request is performed for, over which
 //!   payload, within which time window, with which key material.
 //! - `user_data`, `account`: User Data Stream subscriptions and events; account fixtures.
+//! - `fault`, `journal`: the fault rules a request may match, and the journal each answered
+//!   request is written to.
 //! - `error`: every error, with its one mapping to status, code and message; `close`: why a
 //!   connection is closed, with its one mapping to close codes; `clock`: the time everything
 //!   reads.
 
 mod account;
+mod admin;
 mod auth;
 mod clock;
 mod close;
 mod config;
 mod connection;
+mod control;
 mod envelope;
 mod error;
+mod fault;
 mod handshake;
+mod journal;
 mod keepalive;
 mod keys;
 mod method;
@@ -97,8 +113,14 @@ pub use account::{Account, Balance};
 pub use clock::{Clock, Timestamp};
 pub use close::CloseReason;
 pub use config::Config;
+pub use control::{
+    AccountView, BalanceView, ClockChange, ClockView, ConnectionInfo, ControlError, KeyInfo,
+    NewKey, ResetConnections,
+};
 pub use envelope::TimeUnit;
+pub use fault::{CannedError, Fault, FaultAction, FaultRule};
 pub use handshake::PATH;
+pub use journal::{JournalEntry, JournalError, JournalQuery, SignatureRecord};
 pub use keys::{
     demo, ed25519_public_key_from_pem, is_well_formed_api_key, rsa_public_key_from_pem, KeyError,
     KeyMaterial, KeyRegistry, Permissions, RegisteredKey,
@@ -106,7 +128,7 @@ pub use keys::{
 pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
 
-use server::{Shared, Shutdown};
+use server::{Origin, Setup, Shared, Shutdown};
 use socketless::Server;
 
 /// Why a server could not start.
@@ -259,6 +281,26 @@ impl MockServerBuilder {
         self
     }
 
+    /// Turns the control plane (`/__admin/*`) on or off whatever the address; by default it
+    /// is on for a loopback address and, elsewhere, only with an [`admin_token`](Self::admin_token).
+    pub fn admin(mut self, on: bool) -> Self {
+        self.config.admin = Some(on);
+        self
+    }
+
+    /// Requires `Authorization: Bearer TOKEN` on every control-plane call (401 without it);
+    /// also turns the control plane on off loopback.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.config.admin_token = Some(token.into());
+        self
+    }
+
+    /// How many requests the journal keeps ([`MockServer::journal`]); 0 keeps none.
+    pub fn journal_size(mut self, entries: usize) -> Self {
+        self.config.journal_size = entries;
+        self
+    }
+
     /// The largest message accepted, in bytes.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config.max_message_size = bytes;
@@ -355,12 +397,21 @@ impl MockServerBuilder {
             address: self.listen,
             source,
         })?;
-        let mut state = Server::new(&self.config, self.keys);
-        for (name, account) in self.accounts {
-            state.set_account(&name, account);
+        let mut state = Server::new(&self.config, self.keys.clone());
+        for (name, account) in &self.accounts {
+            state.set_account(name, account.clone());
         }
-        let (shared, shutdown, task) =
-            server::spawn(listener, state, self.config, self.clock.clone());
+        let setup = Setup {
+            server: state,
+            config: self.config,
+            clock: self.clock.clone(),
+            origin: Origin {
+                keys: self.keys,
+                accounts: self.accounts,
+                clock: self.clock.snapshot(),
+            },
+        };
+        let (shared, shutdown, task) = server::spawn(listener, address, setup);
         Ok(MockServer {
             shared,
             address,
@@ -474,9 +525,233 @@ impl MockServer {
     }
 }
 
+/// The control plane from Rust: the same calls `/__admin/*` answers over HTTP, made by the
+/// same code.
+impl MockServer {
+    /// Whether the control plane answers on this server (see
+    /// [`MockServerBuilder::admin`]).
+    pub fn admin_enabled(&self) -> bool {
+        self.shared.admin
+    }
+
+    /// The control plane's base URL: `http://127.0.0.1:PORT/__admin`.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}/__admin", self.address)
+    }
+
+    /// Applies a clock change as `POST /__admin/clock` does: `set`, then `advance`, then
+    /// `freeze`.
+    ///
+    /// # Errors
+    /// A value out of range (see [`ClockChange`]).
+    pub fn change_clock(&self, change: ClockChange) -> Result<ClockView, ControlError> {
+        self.shared.change_clock(change)
+    }
+
+    /// The registered keys, never their secrets.
+    pub fn keys(&self) -> Vec<KeyInfo> {
+        self.shared.key_list()
+    }
+
+    /// Registers a key from its PEM or secret, replacing any of its name; whether it
+    /// replaced one. Sessions logged on with a replaced key stay logged on.
+    ///
+    /// # Errors
+    /// A 400 naming what does not parse.
+    pub fn add_key(&self, key: NewKey) -> Result<bool, ControlError> {
+        self.shared.add_key(key)
+    }
+
+    /// Account `name` as `account.status` reports it: its fixture unless set.
+    pub fn account(&self, name: &str) -> Account {
+        self.shared.account(name)
+    }
+
+    /// Delivers a User Data Stream `event` to every subscription of `account`, as
+    /// `POST /__admin/accounts/{name}/events` does: `E` is set from the mock clock unless
+    /// given. Returns how many subscriptions it went to.
+    ///
+    /// # Errors
+    /// A 400 for an event that is not an object with an `e`.
+    pub fn deliver_event(
+        &self,
+        account: &str,
+        event: serde_json::Value,
+    ) -> Result<usize, ControlError> {
+        self.shared.deliver_event(account, event)
+    }
+
+    /// The open connections, by id.
+    pub fn connections(&self) -> Vec<ConnectionInfo> {
+        self.shared.connection_list()
+    }
+
+    /// Closes connection `id` with a closing handshake, `code` (1000 or 3000 to 4999) and
+    /// `reason` (at most 123 bytes).
+    ///
+    /// # Errors
+    /// A 404 for a connection that is not open, a 400 for a code or reason out of range.
+    pub fn close_connection(&self, id: u64, code: u16, reason: &str) -> Result<(), ControlError> {
+        self.shared.close_connection(id, code, reason)
+    }
+
+    /// Cuts connection `id`: no Close frame, the TCP connection just ends.
+    ///
+    /// # Errors
+    /// A 404 for a connection that is not open.
+    pub fn drop_connection(&self, id: u64) -> Result<(), ControlError> {
+        self.shared.drop_connection(id)
+    }
+
+    /// Stalls connection `id`: the server stops reading and writing on it (no replies, no
+    /// pings) until it is closed, dropped, reset or reaches its lifetime: a half-open peer.
+    ///
+    /// # Errors
+    /// A 404 for a connection that is not open.
+    pub fn stall_connection(&self, id: u64) -> Result<(), ControlError> {
+        self.shared.stall_connection(id)
+    }
+
+    /// Sends `serverShutdown` to connection `connection`, or to every one, without stopping
+    /// the server; with `close_after`, each is closed with 1001 that long after on the mock
+    /// clock. Returns how many connections were told.
+    ///
+    /// # Errors
+    /// A 404 for a connection that is not open.
+    pub fn announce_shutdown(
+        &self,
+        connection: Option<u64>,
+        close_after: Option<Duration>,
+    ) -> Result<usize, ControlError> {
+        self.shared.announce_shutdown(connection, close_after)
+    }
+
+    /// Adds a fault rule; returns its id.
+    ///
+    /// ```
+    /// use mock_server::{CannedError, Fault, FaultAction, MockServer};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mock_server::ControlError> {
+    /// let server = MockServer::start().await;
+    /// let id = server.add_fault(Fault {
+    ///     method: Some("session.status".to_owned()),
+    ///     connection: None,
+    ///     times: Some(1),
+    ///     action: FaultAction::Reply {
+    ///         status: 400,
+    ///         error: CannedError { code: -1001, msg: "Internal error.".to_owned() },
+    ///     },
+    /// })?;
+    /// assert_eq!(server.faults()[0].id, id);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A 400 for values out of range, a 404 for a connection that is not open.
+    pub fn add_fault(&self, fault: Fault) -> Result<u64, ControlError> {
+        self.shared.add_fault(fault)
+    }
+
+    /// Removes fault rule `id`; whether it existed.
+    pub fn remove_fault(&self, id: u64) -> bool {
+        self.shared.remove_fault(id)
+    }
+
+    /// The fault rules in force, oldest first, with what remains of their `times`.
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.shared.fault_list()
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
+    /// What the server received and answered, oldest first, as `query` selects.
+    pub fn journal(&self, query: &JournalQuery) -> Vec<JournalEntry> {
+        self.shared.journal(query)
+    }
+
+    /// Empties the journal.
+    pub fn clear_journal(&self) {
+        self.shared.clear_journal();
+    }
+
+    /// Back to the start-up state: keys, accounts and the clock as configured; faults, the
+    /// journal, weight and connection counters and bans cleared. Open connections are closed
+    /// with 1012 ([`ResetConnections::Close`]) or kept.
+    pub fn reset(&self, connections: ResetConnections) {
+        self.shared.reset(connections);
+    }
+
+    /// States how many calls of `method` the test expects from now on; checked when the
+    /// server is dropped (a panic lists every expectation not met, expected against
+    /// actual) or by [`verify_expectations`](Self::verify_expectations).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = mock_server::MockServer::start().await;
+    /// server.expect("session.logon").times(0);
+    /// assert_eq!(server.verify_expectations(), Ok(()));
+    /// # }
+    /// ```
+    pub fn expect(&self, method: &str) -> Expect<'_> {
+        Expect {
+            server: self,
+            method: method.to_owned(),
+        }
+    }
+
+    /// Checks every expectation now.
+    ///
+    /// # Errors
+    /// One line per expectation not met, expected against actual.
+    pub fn verify_expectations(&self) -> Result<(), String> {
+        let unmet = self.shared.unmet_expectations();
+        if unmet.is_empty() {
+            Ok(())
+        } else {
+            Err(unmet.join("\n"))
+        }
+    }
+}
+
+/// An expectation being stated: [`MockServer::expect`]`(method)` then one of these.
+#[derive(Debug)]
+#[must_use = "an expectation is recorded by `times`, `at_least` or `at_most`"]
+pub struct Expect<'a> {
+    server: &'a MockServer,
+    method: String,
+}
+
+impl Expect<'_> {
+    /// Exactly `n` calls.
+    pub fn times(self, n: u64) {
+        self.server.shared.expect(&self.method, n, Some(n));
+    }
+
+    /// `n` calls or more.
+    pub fn at_least(self, n: u64) {
+        self.server.shared.expect(&self.method, n, None);
+    }
+
+    /// `n` calls or fewer.
+    pub fn at_most(self, n: u64) {
+        self.server.shared.expect(&self.method, 0, Some(n));
+    }
+}
+
 impl Drop for MockServer {
-    /// Nothing is left to advance a frozen clock or to wait for: close at once.
+    /// Nothing is left to advance a frozen clock or to wait for: close at once. Then the
+    /// expectations are checked, unless the test is failing already.
     fn drop(&mut self) {
         self.shutdown.immediate.cancel();
+        if std::thread::panicking() {
+            return;
+        }
+        if let Err(unmet) = self.verify_expectations() {
+            panic!("mock server expectations not met:\n{unmet}");
+        }
     }
 }

@@ -1,36 +1,113 @@
-//! The accept loop, the connection cap, the WebSocket upgrade and its admission, shutdown.
-//! The only module that knows about TCP.
+//! The accept loop, HTTP (hyper), the connection cap, the WebSocket upgrade and its
+//! admission, the control plane's routes, shutdown. The only module that knows about TCP.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::clock::Clock;
+use crate::account::Account;
+use crate::clock::{Clock, ClockState, Timestamp};
 use crate::connection::{lock, Mailbox, Pump};
+use crate::control::Expectation;
 use crate::error::ApiError;
-use crate::handshake::{self, Refusal};
+use crate::handshake::{self, Refusal, PATH};
+use crate::keys::KeyRegistry;
 use crate::socketless::{Connection, Server};
-use crate::Config;
+use crate::{admin, Config};
+
+/// An HTTP response of this server.
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
 /// What every connection task of a server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<Server>,
-    config: Config,
-    clock: Clock,
+    pub config: Config,
+    pub clock: Clock,
     /// Connections open or in their handshake, for the global cap and for tests to wait on.
     open: watch::Sender<usize>,
-    /// Where User Data Stream events for each subscribed connection are queued.
-    mailboxes: Mutex<HashMap<u64, Mailbox>>,
+    /// How the control plane reaches each open connection.
+    links: Mutex<HashMap<u64, Link>>,
+    /// What a reset returns to.
+    pub origin: Origin,
+    /// The address the server listens on.
+    pub address: SocketAddr,
+    /// Whether `/__admin/*` answers.
+    pub admin: bool,
+    /// What tests said they expect ([`crate::MockServer::expect`]).
+    pub expectations: Mutex<Vec<Expectation>>,
+}
+
+/// The state a server started with, to which a reset returns.
+#[derive(Debug)]
+pub(crate) struct Origin {
+    pub keys: KeyRegistry,
+    pub accounts: Vec<(String, Account)>,
+    pub clock: ClockState,
+}
+
+/// How the control plane reaches one connection: its commands, and its mailbox of pushed
+/// events once it has subscribed.
+#[derive(Debug)]
+struct Link {
+    control: Arc<ControlCell>,
+    mailbox: Option<Mailbox>,
+}
+
+/// What the control plane asks of one connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// Close with this code and reason.
+    Close { code: u16, reason: String },
+    /// Close with 1012: the server was reset.
+    Reset,
+    /// Cut the TCP connection, without a Close frame.
+    Drop,
+    /// Stop reading and writing until cut.
+    Stall,
+    /// Announce `serverShutdown`; close with 1001 at this time if given.
+    Shutdown { close_at: Option<Timestamp> },
+    /// Apply a change of keys now.
+    RecheckKeys,
+}
+
+/// A connection's inbox of [`Command`]s, and the bell that rings when one arrives.
+#[derive(Debug, Default)]
+pub(crate) struct ControlCell {
+    commands: Mutex<Vec<Command>>,
+    pub bell: Notify,
+}
+
+impl ControlCell {
+    fn send(&self, command: Command) {
+        lock(&self.commands).push(command);
+        self.bell.notify_one();
+    }
+
+    /// The commands that arrived, oldest first.
+    pub fn take(&self) -> Vec<Command> {
+        std::mem::take(&mut *lock(&self.commands))
+    }
 }
 
 impl Shared {
@@ -54,11 +131,51 @@ impl Shared {
     /// Queues each `(connection, frame)` in its connection's mailbox; a full mailbox closes
     /// its connection.
     pub fn post(&self, frames: &[(u64, String)]) {
-        let mailboxes = lock(&self.mailboxes);
+        let links = lock(&self.links);
         for (connection, frame) in frames {
-            if let Some(mailbox) = mailboxes.get(connection) {
+            if let Some(mailbox) = links.get(connection).and_then(|l| l.mailbox.as_ref()) {
                 mailbox.post(frame.clone());
             }
+        }
+    }
+
+    /// Sends `command` to connection `id`; whether it is open.
+    pub fn command(&self, id: u64, command: Command) -> bool {
+        match lock(&self.links).get(&id) {
+            Some(link) => {
+                link.control.send(command);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends `command` to every open connection; how many there are.
+    pub fn command_all(&self, command: &Command) -> usize {
+        let links = lock(&self.links);
+        for link in links.values() {
+            link.control.send(command.clone());
+        }
+        links.len()
+    }
+
+    /// Registers connection `id`'s control cell.
+    fn link(&self, id: u64) -> Arc<ControlCell> {
+        let control = Arc::new(ControlCell::default());
+        lock(&self.links).insert(
+            id,
+            Link {
+                control: control.clone(),
+                mailbox: None,
+            },
+        );
+        control
+    }
+
+    /// Gives connection `id` its mailbox.
+    pub fn set_mailbox(&self, id: u64, mailbox: Mailbox) {
+        if let Some(link) = lock(&self.links).get_mut(&id) {
+            link.mailbox = Some(mailbox);
         }
     }
 }
@@ -84,19 +201,34 @@ impl Shutdown {
     }
 }
 
-/// Starts serving `listener` with `server`'s state: the one way a server is made.
+/// What [`spawn`] needs besides the listener.
+pub(crate) struct Setup {
+    pub server: Server,
+    pub config: Config,
+    pub clock: Clock,
+    pub origin: Origin,
+}
+
+/// Starts serving `listener` with `setup`'s state: the one way a server is made.
 pub(crate) fn spawn(
     listener: TcpListener,
-    server: Server,
-    config: Config,
-    clock: Clock,
+    address: SocketAddr,
+    setup: Setup,
 ) -> (Arc<Shared>, Shutdown, JoinHandle<()>) {
+    let config = setup.config;
+    let admin = config
+        .admin
+        .unwrap_or_else(|| address.ip().is_loopback() || config.admin_token.is_some());
     let shared = Arc::new(Shared {
-        state: Mutex::new(server),
+        state: Mutex::new(setup.server),
         config,
-        clock,
+        clock: setup.clock,
         open: watch::channel(0).0,
-        mailboxes: Mutex::default(),
+        links: Mutex::default(),
+        origin: setup.origin,
+        address,
+        admin,
+        expectations: Mutex::default(),
     });
     let shutdown = Shutdown::new();
     let task = tokio::spawn(run(listener, shared.clone(), shutdown.clone()));
@@ -106,7 +238,7 @@ pub(crate) fn spawn(
 /// Accepts connections on `listener` until shutdown begins, then waits for every connection
 /// task to finish.
 async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutdown) {
-    let connections = TaskTracker::new();
+    let tasks = TaskTracker::new();
     loop {
         tokio::select! {
             () = shutdown.graceful.cancelled() => break,
@@ -114,7 +246,13 @@ async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutdown) {
                 Ok((stream, peer)) => {
                     // Replies are small and latency matters more than packet count.
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(serve(stream, peer, shared.clone(), shutdown.clone()));
+                    let context = Context {
+                        peer,
+                        shared: shared.clone(),
+                        shutdown: shutdown.clone(),
+                        tasks: tasks.clone(),
+                    };
+                    tasks.spawn(serve_http(stream, context));
                 }
                 Err(error) => {
                     // Typically out of file descriptors: back off instead of spinning.
@@ -125,31 +263,89 @@ async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: Shutdown) {
         }
     }
     drop(listener);
-    connections.close();
-    connections.wait().await;
+    tasks.close();
+    tasks.wait().await;
+}
+
+/// What serving one TCP connection needs.
+#[derive(Clone)]
+struct Context {
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+    tasks: TaskTracker,
+}
+
+/// How long a client may take to send its HTTP request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves HTTP/1.1 on one TCP connection: control-plane calls, 404s, or one WebSocket
+/// upgrade, after which the connection belongs to its pump.
+async fn serve_http(stream: TcpStream, context: Context) {
+    let shutdown = context.shutdown.graceful.clone();
+    let service = service_fn(move |request| {
+        let context = context.clone();
+        async move { Ok::<_, Infallible>(route(request, context).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, connection).await;
+        }
+    }
+}
+
+/// Routes one HTTP request.
+async fn route(request: Request<Incoming>, context: Context) -> HttpResponse {
+    let path = request.uri().path();
+    if path == PATH {
+        return upgrade(request, context);
+    }
+    if context.shared.admin && (path == "/__admin" || path.starts_with("/__admin/")) {
+        return admin::handle(request, &context.shared).await;
+    }
+    tracing::debug!(peer = %context.peer, path, "no such path");
+    refusal_response(&Refusal::NOT_FOUND)
+}
+
+/// The HTTP form of a refused handshake.
+fn refusal_response(refusal: &Refusal) -> HttpResponse {
+    refusal
+        .response()
+        .map(|body| Full::new(Bytes::from(body.unwrap_or_default())))
 }
 
 /// Holds one place under the global connection cap until dropped.
-struct OpenSlot<'a>(&'a watch::Sender<usize>);
+struct OpenSlot(Arc<Shared>);
 
-impl<'a> OpenSlot<'a> {
+impl OpenSlot {
     /// Takes a place, or reports that the cap is reached (and takes none).
-    fn take(open: &'a watch::Sender<usize>, max: usize) -> Option<Self> {
+    fn take(shared: &Arc<Shared>) -> Option<Self> {
         let mut taken = false;
-        open.send_if_modified(|count| {
+        let max = shared.config.max_connections;
+        shared.open.send_if_modified(|count| {
             taken = *count < max;
             if taken {
                 *count += 1;
             }
             taken
         });
-        taken.then_some(OpenSlot(open))
+        taken.then(|| OpenSlot(shared.clone()))
     }
 }
 
-impl Drop for OpenSlot<'_> {
+impl Drop for OpenSlot {
     fn drop(&mut self) {
-        self.0.send_modify(|count| *count = count.saturating_sub(1));
+        self.0
+            .open
+            .send_modify(|count| *count = count.saturating_sub(1));
     }
 }
 
@@ -166,81 +362,136 @@ fn websocket_config(config: &Config) -> WebSocketConfig {
         .max_frame_size(Some(config.max_message_size))
 }
 
-/// How long a client may take to send its HTTP upgrade request.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Whether a header's comma-separated tokens include `token`, in any letter case.
+fn has_token(request: &Request<Incoming>, name: header::HeaderName, token: &str) -> bool {
+    request
+        .headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|part| part.trim().eq_ignore_ascii_case(token))
+}
 
-/// Serves one accepted TCP connection: admits or refuses its upgrade, then pumps it until
-/// it ends, and lets go of what it held.
-async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, shutdown: Shutdown) {
-    let slot = OpenSlot::take(&shared.open, shared.config.max_connections);
-    let at_capacity = slot.is_none();
-    let mut opened = None;
-    // The callback's signature is tungstenite's, large error variant included.
-    #[allow(clippy::result_large_err)]
-    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-        let admitted = handshake::connection_options(request.uri()).and_then(|options| {
-            if at_capacity {
-                return Err(Refusal::from_error(&ApiError::ServerBusy));
-            }
-            // Admitted and charged before the client sees the 101, so that the connection's
-            // weight is counted before any request the client sends after it.
-            let now = shared.clock.now();
-            let mut state = shared.lock();
-            state.admit(peer.ip(), now)?;
-            Ok(Connection::open(&mut state, peer.ip(), now, options))
-        });
-        match admitted {
-            Ok(connection) => {
-                opened = Some(connection);
-                Ok(response)
-            }
-            Err(refusal) => {
-                tracing::info!(
-                    %peer,
-                    path = request.uri().path(),
-                    status = refusal.status,
-                    code = refusal.body.as_ref().map(|(code, _)| *code),
-                    msg = refusal.body.as_ref().map(|(_, msg)| msg.as_str()),
-                    "handshake refused"
-                );
-                Err(refusal.response())
-            }
+/// A plain HTTP request to the WebSocket path: 426, naming the protocol to upgrade to.
+fn upgrade_required() -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::UPGRADE_REQUIRED;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(
+        header::SEC_WEBSOCKET_VERSION,
+        HeaderValue::from_static("13"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    response
+}
+
+/// Admits or refuses a WebSocket upgrade request (RFC 6455 §4.2); once admitted, the
+/// connection is opened (and charged) before the client sees the 101, and a task takes the
+/// upgraded socket to pump it.
+fn upgrade(request: Request<Incoming>, context: Context) -> HttpResponse {
+    let key = request.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
+    let is_upgrade = request.method() == hyper::Method::GET
+        && has_token(&request, header::CONNECTION, "upgrade")
+        && has_token(&request, header::UPGRADE, "websocket")
+        && request
+            .headers()
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    let Some(key) = key.filter(|_| is_upgrade) else {
+        return upgrade_required();
+    };
+    let Context {
+        peer,
+        shared,
+        shutdown,
+        tasks,
+    } = context;
+    let slot = OpenSlot::take(&shared);
+    let admitted = handshake::connection_options(request.uri()).and_then(|options| {
+        if slot.is_none() {
+            return Err(Refusal::from_error(&ApiError::ServerBusy));
+        }
+        let now = shared.clock.now();
+        let mut state = shared.lock();
+        state.admit(peer.ip(), now)?;
+        Ok(Connection::open_from(&mut state, peer, now, options))
+    });
+    let (connection, slot) = match (admitted, slot) {
+        (Ok(connection), Some(slot)) => (connection, slot),
+        (Err(refusal), _) => {
+            tracing::info!(
+                %peer,
+                path = request.uri().path(),
+                status = refusal.status,
+                code = refusal.body.as_ref().map(|(code, _)| *code),
+                msg = refusal.body.as_ref().map(|(_, msg)| msg.as_str()),
+                "handshake refused"
+            );
+            return refusal_response(&refusal);
+        }
+        (Ok(connection), None) => {
+            // Cannot happen: admission fails without a slot. End it all the same.
+            connection.end(&mut shared.lock());
+            return refusal_response(&Refusal::from_error(&ApiError::ServerBusy));
         }
     };
-    let accept = tokio_tungstenite::accept_hdr_async_with_config(
-        stream,
-        check,
-        Some(websocket_config(&shared.config)),
-    );
-    let ws = tokio::select! {
-        accepted = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept) => match accepted {
-            Ok(Ok(ws)) => ws,
-            Ok(Err(error)) => {
-                tracing::debug!(%peer, %error, "handshake refused or failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "handshake timed out");
-                return;
-            }
-        },
-        () = shutdown.graceful.cancelled() => return,
-    };
-    let Some(connection) = opened else {
-        return;
-    };
+    let control = shared.link(connection.id());
+    tasks.spawn(async move {
+        let id = connection.id();
+        let upgraded = tokio::select! {
+            upgraded = hyper::upgrade::on(request) => upgraded.ok(),
+            () = shutdown.graceful.cancelled() => None,
+        };
+        let stream = upgraded
+            .and_then(|upgraded| upgraded.downcast::<TokioIo<TcpStream>>().ok())
+            .map(|parts| (parts.io.into_inner(), parts.read_buf));
+        if let Some((stream, read)) = stream {
+            let ws = WebSocketStream::from_partially_read(
+                stream,
+                read.to_vec(),
+                Role::Server,
+                Some(websocket_config(&shared.config)),
+            )
+            .await;
+            serve_websocket(ws, connection, &shared, &shutdown, &control, peer).await;
+        } else {
+            tracing::debug!(%peer, "upgrade failed");
+            lock(&shared.links).remove(&id);
+            connection.end(&mut shared.lock());
+        }
+        drop(slot);
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&derive_accept_key(key.as_bytes())) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// Pumps one upgraded connection until it ends, and lets go of what it held.
+async fn serve_websocket(
+    ws: WebSocketStream<TcpStream>,
+    connection: Connection,
+    shared: &Arc<Shared>,
+    shutdown: &Shutdown,
+    control: &ControlCell,
+    peer: SocketAddr,
+) {
     let id = connection.id();
     tracing::debug!(connection = id, %peer, "connected");
     let pump = Pump {
-        state: &shared.state,
-        config: &shared.config,
-        clock: &shared.clock,
-        mailboxes: &shared.mailboxes,
+        shared,
+        control,
         peer,
     };
-    let (connection, ended) = pump.run(ws, connection, &shutdown).await;
-    lock(&shared.mailboxes).remove(&id);
+    let (connection, ended) = pump.run(ws, connection, shutdown).await;
+    lock(&shared.links).remove(&id);
     connection.end(&mut shared.lock());
     tracing::debug!(connection = id, %peer, %ended, "disconnected");
-    drop(slot);
 }

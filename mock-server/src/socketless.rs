@@ -31,15 +31,20 @@
 //! assert_eq!(conn.poll_transmit(), Some(Transmit::Ping(b"1".to_vec())));
 //! ```
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use serde_json::value::RawValue;
 
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
+use crate::control::ConnectionInfo;
 use crate::envelope::{parse_request, write_reply, ParamCursor, Rejected, RequestId, TimeUnit};
 use crate::error::ApiError;
+use crate::fault::Applied;
+use crate::journal::{self, JournalEntry, JournalError, SignatureRecord};
 use crate::keepalive::Keepalive;
 use crate::keys::KeyRegistry;
 use crate::method::{parse_bool, Context};
@@ -63,6 +68,12 @@ pub enum Transmit {
     Ping(Vec<u8>),
     /// A Close frame for this reason; nothing follows it.
     Close(CloseReason),
+    /// A text frame to send only after this much real time (a `delay` fault).
+    Late(String, Duration),
+    /// A Close frame with this code and reason (the control plane's); nothing follows it.
+    CloseWith(u16, String),
+    /// Cut the connection: no Close frame, nothing more (a `drop` fault).
+    Cut,
 }
 
 /// One connection, opened on a [`Server`]: its session, keepalive, lifetime and shutdown.
@@ -76,9 +87,27 @@ pub struct Connection {
     /// When an announced shutdown closes the connection, if it does.
     shutdown_close: Option<Timestamp>,
     shutdown_announced: bool,
-    /// Set once a Close is queued: nothing else is handled or sent after it.
+    /// Why the connection is closing, once a Close for a [`CloseReason`] is queued.
     closing: Option<CloseReason>,
+    /// Set once a Close (of any kind) or a cut is queued: nothing else is handled or sent
+    /// after it.
+    ended: bool,
     transmits: VecDeque<Transmit>,
+}
+
+/// How one text frame was answered, before the reply is written.
+struct Answer {
+    id: RequestId,
+    method: Option<&'static str>,
+    /// The method name the frame gave, known or not.
+    named: Option<String>,
+    outcome: Result<Box<RawValue>, ApiError>,
+    charge: Option<Charge>,
+    show_rate_limits: bool,
+    banned: bool,
+    fault: Option<Applied>,
+    /// What the signature check saw, if the request carried a signature.
+    signature: Option<SignatureRecord>,
 }
 
 impl Connection {
@@ -89,10 +118,34 @@ impl Connection {
         now: Timestamp,
         options: ConnectionOptions,
     ) -> Self {
+        Connection::open_from(server, SocketAddr::new(ip, 0), now, options)
+    }
+
+    /// [`open`](Self::open), for a client whose port is known: the control plane lists it.
+    pub fn open_from(
+        server: &mut Server,
+        peer: SocketAddr,
+        now: Timestamp,
+        options: ConnectionOptions,
+    ) -> Self {
+        let ip = peer.ip();
         server.limiter.charge(ip, CONNECTION_WEIGHT, now);
         let connection = server.next_connection;
         server.next_connection += 1;
         let timers = server.timers;
+        server.directory.insert(
+            connection,
+            ConnectionInfo {
+                id: connection,
+                peer,
+                connected_since: now.as_millis(),
+                api_key: None,
+                authorized_since: None,
+                subscriptions: Vec::new(),
+                time_unit: options.time_unit,
+                return_rate_limits: options.return_rate_limits,
+            },
+        );
         Connection {
             ip,
             state: SessionState {
@@ -110,6 +163,7 @@ impl Connection {
             shutdown_close: None,
             shutdown_announced: false,
             closing: None,
+            ended: false,
             transmits: VecDeque::new(),
         }
     }
@@ -143,7 +197,7 @@ impl Connection {
     /// pong deadline, end of lifetime or end of a shutdown's grace, whichever comes first.
     /// `None` once the connection is closing.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        if self.closing.is_some() {
+        if self.ended {
             return None;
         }
         let mut next = self.keepalive.next_ping().min(self.lifetime_end);
@@ -159,7 +213,7 @@ impl Connection {
     /// Applies every deadline reached at `now`: the end of a shutdown's grace (close 1001),
     /// a ping due, a pong overdue (close 1008), the end of the lifetime (close 1000).
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        if self.closing.is_some() {
+        if self.ended {
             return;
         }
         if self.shutdown_close.is_some_and(|close| now >= close) {
@@ -183,17 +237,53 @@ impl Connection {
 
     /// Queues the Close frame for `reason`, unless one is queued already.
     pub fn close(&mut self, reason: CloseReason) {
-        if self.closing.is_none() {
+        if !self.ended {
+            self.ended = true;
             self.closing = Some(reason);
             self.transmits.push_back(Transmit::Close(reason));
         }
+    }
+
+    /// Queues a Close frame with `code` and `reason` (the control plane's), unless a Close
+    /// or a cut is queued already.
+    pub fn close_with(&mut self, code: u16, reason: &str) {
+        if !self.ended {
+            self.ended = true;
+            self.transmits
+                .push_back(Transmit::CloseWith(code, reason.to_owned()));
+        }
+    }
+
+    /// Queues a cut: the connection ends without a Close frame.
+    pub fn cut(&mut self) {
+        if !self.ended {
+            self.ended = true;
+            self.transmits.push_back(Transmit::Cut);
+        }
+    }
+
+    /// When the connection's lifetime ends.
+    pub fn lifetime_end(&self) -> Timestamp {
+        self.lifetime_end
+    }
+
+    /// Applies a change of keys at once instead of on the next request: a session whose
+    /// key is gone is revoked and its subscriptions end, with the frames that announce it.
+    pub fn recheck_keys(&mut self, now: Timestamp, server: &mut Server) {
+        if self.ended {
+            return;
+        }
+        self.revoke_invalid_keys(&server.keys, &mut server.routes, now);
+        self.transmits
+            .extend(self.state.follow_ups.drain(..).map(Transmit::Text));
+        self.sync_directory(server);
     }
 
     /// Announces `serverShutdown` at `now` (spec §1.4), once, with `E` in the connection's
     /// time unit; the connection keeps being served, and closes with 1001 at `close_at` if
     /// given (an earlier one wins).
     pub fn announce_shutdown(&mut self, now: Timestamp, close_at: Option<Timestamp>) {
-        if self.closing.is_some() {
+        if self.ended {
             return;
         }
         if !self.shutdown_announced {
@@ -209,7 +299,7 @@ impl Connection {
 
     /// Queues a frame pushed to the connection (a User Data Stream event).
     pub fn push_text(&mut self, frame: String) {
-        if self.closing.is_none() {
+        if !self.ended {
             self.transmits.push_back(Transmit::Text(frame));
         }
     }
@@ -217,6 +307,14 @@ impl Connection {
     /// Ends the connection: its subscriptions stop receiving events.
     pub fn end(self, server: &mut Server) {
         server.routes.remove_connection(&self.state);
+        server.directory.remove(&self.state.connection);
+    }
+
+    /// Brings the control plane's view of this connection up to date with its session.
+    fn sync_directory(&self, server: &mut Server) {
+        if let Some(info) = server.directory.get_mut(&self.state.connection) {
+            info.sync(&self.state);
+        }
     }
 
     /// How the last frame answered went, for the connection's log.
@@ -250,44 +348,120 @@ impl Connection {
         });
     }
 
-    /// Queues the reply to a request, then the frames that follow it, and remembers how it
-    /// went.
-    fn answer(
-        &mut self,
-        id: RequestId,
-        method: Option<&'static str>,
-        outcome: &Result<Box<RawValue>, ApiError>,
-        charge: Option<&Charge>,
-        show_rate_limits: bool,
-    ) {
-        let entries = charge.map(|charge| [charge.entry()]);
-        let rate_limits = entries.as_ref().filter(|_| show_rate_limits);
+    /// Writes the reply to an answered request and queues it (or what a fault makes of it),
+    /// then the frames that follow it; remembers how it went, journals it and counts it.
+    fn finish(&mut self, text: Option<&str>, answer: Answer, now: Timestamp, server: &mut Server) {
+        let entries = answer.charge.as_ref().map(|charge| [charge.entry()]);
+        let rate_limits = entries.as_ref().filter(|_| answer.show_rate_limits);
         let reply = write_reply(
-            &id,
-            outcome,
+            &answer.id,
+            &answer.outcome,
             rate_limits.map(|entries| &entries[..]),
             self.state.time_unit,
         );
-        self.transmits.push_back(Transmit::Text(reply));
-        self.transmits
-            .extend(self.state.follow_ups.drain(..).map(Transmit::Text));
-        let (status, code) = match outcome {
+        let (status, code) = match &answer.outcome {
             Ok(_) => (200, None),
             Err(error) => (error.status(), Some(error.code())),
         };
+        if let Some(method) = answer.method {
+            *server.calls.entry(method).or_default() += 1;
+        }
+        let sent = match answer.fault {
+            None | Some(Applied::Reply { .. }) => Some(Transmit::Text(reply)),
+            Some(Applied::Delay(delay)) => Some(Transmit::Late(reply, delay)),
+            Some(Applied::NoReply | Applied::Close { .. } | Applied::Drop) => None,
+        };
+        if let Some(text) = text.filter(|_| server.journal.is_on()) {
+            let reply = sent.as_ref().map(|sent| match sent {
+                Transmit::Text(reply) | Transmit::Late(reply, _) => reply.as_str(),
+                _ => "",
+            });
+            let entry = self.journal_entry(text, &answer, status, reply, now, server);
+            server.journal.push(entry);
+        }
+        if let Some(sent) = sent {
+            self.transmits.push_back(sent);
+        }
+        match &answer.fault {
+            Some(Applied::Close { code, reason }) => self.close_with(*code, reason),
+            Some(Applied::Drop) => self.cut(),
+            _ => {}
+        }
+        self.transmits
+            .extend(self.state.follow_ups.drain(..).map(Transmit::Text));
+        let weight = answer.charge.as_ref().map_or(0, |charge| charge.weight);
+        let banned_until = answer
+            .charge
+            .as_ref()
+            .filter(|charge| charge.ban_started)
+            .and_then(|charge| match charge.verdict {
+                Verdict::Banned { until } => Some(until),
+                _ => None,
+            });
+        if answer.banned {
+            self.close(CloseReason::IpBanned);
+        }
+        self.sync_directory(server);
         self.last = Some(RequestSummary {
-            method,
-            id,
+            method: answer.method,
+            id: answer.id,
             status,
             code,
-            weight: charge.map_or(0, |charge| charge.weight),
-            banned_until: charge.filter(|charge| charge.ban_started).and_then(
-                |charge| match charge.verdict {
-                    Verdict::Banned { until } => Some(until),
-                    _ => None,
-                },
-            ),
+            weight,
+            banned_until,
         });
+    }
+
+    /// The journal's entry for a request (`text`) and how it was answered.
+    fn journal_entry(
+        &self,
+        text: &str,
+        answer: &Answer,
+        status: u16,
+        reply: Option<&str>,
+        now: Timestamp,
+        server: &mut Server,
+    ) -> JournalEntry {
+        let (request, request_cut) = journal::bounded(text);
+        let (reply, reply_cut) = match reply {
+            Some(reply) => {
+                let (reply, cut) = journal::bounded(reply);
+                (Some(reply), cut)
+            }
+            None => (None, false),
+        };
+        let sent = reply.is_some();
+        let error = match &answer.outcome {
+            Err(error) if sent => Some(JournalError {
+                code: error.code(),
+                msg: error.message(),
+            }),
+            _ => None,
+        };
+        let signature: Option<SignatureRecord> = answer.signature.clone();
+        let api_key = match &signature {
+            Some(record) => record.valid.then(|| record.api_key.clone()),
+            None => self.state.logon.as_ref().map(|l| l.api_key.clone()),
+        };
+        JournalEntry {
+            seq: server.journal.next_seq(),
+            at: now.as_millis(),
+            connection: self.state.connection,
+            peer: server
+                .directory
+                .get(&self.state.connection)
+                .map_or(SocketAddr::new(self.ip, 0), |info| info.peer),
+            method: answer.named.clone(),
+            id: serde_json::to_value(&answer.id).unwrap_or_default(),
+            request,
+            status: sent.then_some(status),
+            error,
+            weight: answer.charge.as_ref().map_or(0, |charge| charge.weight),
+            reply,
+            signature,
+            api_key,
+            truncated: request_cut || reply_cut,
+        }
     }
 
     /// Answers one text frame received at `now`: its reply and the frames that follow it
@@ -311,18 +485,62 @@ impl Connection {
         server: &mut Server,
         checked: Option<CheckedSignature>,
     ) {
-        if self.closing.is_some() {
+        if self.ended {
             return;
         }
         self.revoke_invalid_keys(&server.keys, &mut server.routes, now);
+        let answer = self.answer(text, now, server, checked.as_ref());
+        self.finish(Some(text), answer, now, server);
+    }
+
+    /// The fault rule that applies to a request for `method` on this connection, if any.
+    fn fault_for(&self, method: Option<&str>, server: &mut Server) -> Option<Applied> {
+        if server.faults.is_empty() {
+            return None;
+        }
+        server.faults.take(method, self.state.connection)
+    }
+
+    /// Decides how a text frame is answered: parse, fault rules, weight, params, method.
+    fn answer(
+        &mut self,
+        text: &str,
+        now: Timestamp,
+        server: &mut Server,
+        checked: Option<&CheckedSignature>,
+    ) -> Answer {
         let request = match parse_request(text) {
             Ok(request) => request,
-            Err(Rejected { id, error }) => return self.answer(id, None, &Err(error), None, false),
+            Err(Rejected { id, error }) => {
+                let fault = self.fault_for(None, server);
+                return Answer {
+                    id,
+                    method: None,
+                    named: None,
+                    outcome: Err(canned(fault.as_ref()).unwrap_or(error)),
+                    charge: None,
+                    show_rate_limits: false,
+                    banned: false,
+                    fault,
+                    signature: None,
+                };
+            }
         };
+        let fault = self.fault_for(Some(&request.method), server);
+        let named = Some(request.method.to_string());
         let methods = server.methods;
         let Some(method) = methods.find(&request.method) else {
-            let outcome = Err(methods.unknown_method());
-            return self.answer(request.id, None, &outcome, None, false);
+            return Answer {
+                id: request.id,
+                method: None,
+                named,
+                outcome: Err(canned(fault.as_ref()).unwrap_or_else(|| methods.unknown_method())),
+                charge: None,
+                show_rate_limits: false,
+                banned: false,
+                fault,
+                signature: None,
+            };
         };
         let params = &request.params;
         let requested = params
@@ -335,8 +553,11 @@ impl Connection {
         let charge = server
             .limiter
             .charge(self.ip, method.weight.of(params), now);
+        let seen = RefCell::new(None);
         let mut banned = false;
-        let outcome = if let Verdict::Banned { until } = charge.verdict {
+        let outcome = if let Some(error) = canned(fault.as_ref()) {
+            Err(error)
+        } else if let Verdict::Banned { until } = charge.verdict {
             banned = true;
             Err(ApiError::IpBanned {
                 server_time: now,
@@ -358,22 +579,23 @@ impl Connection {
                 server,
                 now,
                 security: method.security,
-                checked: checked.as_ref(),
+                checked,
+                seen: &seen,
             };
             let mut cursor = ParamCursor::new(params);
             cursor.take("returnRateLimits");
             (method.call)(&mut ctx, &mut cursor)
         };
-        let id = request.id;
-        self.answer(
-            id,
-            Some(method.name),
-            &outcome,
-            Some(&charge),
+        Answer {
+            id: request.id,
+            method: Some(method.name),
+            named,
+            outcome,
+            charge: Some(charge),
             show_rate_limits,
-        );
-        if banned {
-            self.close(CloseReason::IpBanned);
+            banned,
+            fault,
+            signature: seen.into_inner(),
         }
     }
 
@@ -389,21 +611,42 @@ impl Connection {
         }
     }
 
-    /// Answers a binary frame: JSON sessions take text frames only (spec §1.3).
+    /// Answers a binary frame: JSON sessions take text frames only (spec §1.3). It is not
+    /// a request: no fault rule applies and the journal does not keep it.
     pub fn handle_binary(&mut self) {
-        if self.closing.is_some() {
+        if self.ended {
             return;
         }
-        self.answer(
-            RequestId::Null,
+        let error = ApiError::BinaryFrame;
+        let reply = write_reply(
+            &RequestId::Null,
+            &Err(error.clone()),
             None,
-            &Err(ApiError::BinaryFrame),
-            None,
-            false,
+            self.state.time_unit,
         );
+        self.transmits.push_back(Transmit::Text(reply));
+        self.last = Some(RequestSummary {
+            method: None,
+            id: RequestId::Null,
+            status: error.status(),
+            code: Some(error.code()),
+            weight: 0,
+            banned_until: None,
+        });
     }
 }
 
+/// The error a `reply` fault answers with instead of running the method.
+fn canned(fault: Option<&Applied>) -> Option<ApiError> {
+    match fault {
+        Some(Applied::Reply { status, code, msg }) => Some(ApiError::Canned {
+            status: *status,
+            code: *code,
+            msg: msg.clone(),
+        }),
+        _ => None,
+    }
+}
 /// Drives a fresh server with arbitrary bytes and panics if any invariant breaks: the body
 /// of the fuzz target (`fuzz/`), also replayed over its committed corpus by the tests.
 ///
@@ -853,5 +1096,121 @@ mod tests {
             .is_none());
         assert!(server.check_signature_of("not json").is_none());
         assert!(server.check_signature_of(&demo_logon(1, None)).is_some());
+    }
+
+    fn fault(method: Option<&str>, times: Option<i64>, action: crate::FaultAction) -> crate::Fault {
+        crate::Fault {
+            method: method.map(str::to_owned),
+            connection: None,
+            times,
+            action,
+        }
+    }
+
+    #[test]
+    fn a_canned_reply_carries_the_id_and_rate_limits_and_charges_the_weight() {
+        let mut server = server(6000);
+        let action = crate::FaultAction::Reply {
+            status: 400,
+            error: crate::CannedError {
+                code: -1001,
+                msg: "Internal error.".to_owned(),
+            },
+        };
+        server
+            .faults
+            .add(fault(Some("v3/session.status"), Some(1), action));
+        let mut c = session_on(&mut server);
+        let now = T0.plus(secs(1));
+        let status = r#"{"id":"q","method":"session.status"}"#;
+        let canned = c.request(status, now, &mut server);
+        assert_eq!(
+            canned,
+            r#"{"id":"q","status":400,"error":{"code":-1001,"msg":"Internal error."},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":4}]}"#
+        );
+        // Used up: the next one is answered as usual, and counted after the canned one.
+        let normal = c.request(status, now, &mut server);
+        assert!(
+            normal.contains(r#""status":200"#) && normal.contains(r#""count":6"#),
+            "{normal}"
+        );
+        assert!(server.faults.is_empty());
+    }
+
+    #[test]
+    fn faults_that_hold_back_the_reply_still_run_the_request() {
+        let now = T0.plus(secs(1));
+        let logout = r#"{"id":1,"method":"session.logout"}"#;
+        let cases = [
+            (crate::FaultAction::NoReply, vec![]),
+            (
+                crate::FaultAction::Close {
+                    code: 4000,
+                    reason: Some("bye".to_owned()),
+                },
+                vec![Transmit::CloseWith(4000, "bye".to_owned())],
+            ),
+            (crate::FaultAction::Drop, vec![Transmit::Cut]),
+        ];
+        for (action, expected) in cases {
+            let mut server = server(6000);
+            server.faults.add(fault(None, None, action.clone()));
+            let mut c = session_on(&mut server);
+            c.handle_text(logout, now, &mut server);
+            assert_eq!(c.drain(), expected, "{action:?}");
+            // Executed: its weight is counted (2 for the connection, 2 for the logout).
+            let entry = &server.journal.query(&crate::JournalQuery::default())[0];
+            assert_eq!((entry.status, entry.reply.as_deref()), (None, None));
+            assert_eq!(server.limiter.charge(c.ip, 0, now).entry().count, 4);
+        }
+        let mut server = server(6000);
+        let delay = crate::FaultAction::Delay { ms: 250 };
+        server
+            .faults
+            .add(fault(Some("session.logout"), None, delay));
+        let mut c = session_on(&mut server);
+        c.handle_text(logout, now, &mut server);
+        assert!(matches!(
+            &c.drain()[..],
+            [Transmit::Late(reply, delay)] if reply.contains(r#""status":200"#)
+                && *delay == Duration::from_millis(250)
+        ));
+    }
+
+    #[test]
+    fn the_journal_keeps_the_exact_text_and_the_payload_a_bad_signature_was_checked_over() {
+        let mut server = server(6000);
+        let mut c = session_on(&mut server);
+        let now = T0.plus(secs(1));
+        let tampered = demo_logon(now.as_millis(), Some("apiKey=tampered&timestamp=1"));
+        let reply = c.request(&tampered, now, &mut server);
+        assert!(reply.contains("-1022"), "{reply}");
+        let ping = r#"{"id": 7 , "method":"ping"}"#;
+        let pong = c.request(ping, now, &mut server);
+        let entries = server.journal.query(&crate::JournalQuery::default());
+        assert_eq!(entries.len(), 2);
+        let (logon, ping_entry) = (&entries[0], &entries[1]);
+        assert_eq!(logon.request, tampered);
+        assert_eq!(logon.reply.as_deref(), Some(reply.as_str()));
+        let signature = logon.signature.as_ref().expect("it carried one");
+        assert_eq!(
+            signature.payload,
+            format!(
+                "apiKey={}&returnRateLimits=false&timestamp={}",
+                crate::demo::API_KEY,
+                now.as_millis()
+            )
+        );
+        assert_eq!(
+            (signature.valid, signature.key_type),
+            (false, Some("ED25519"))
+        );
+        assert_eq!(logon.error.as_ref().map(|e| e.code), Some(-1022));
+        assert_eq!(logon.api_key, None);
+        assert_eq!(ping_entry.request, ping);
+        assert_eq!(ping_entry.reply.as_deref(), Some(pong.as_str()));
+        assert_eq!(ping_entry.id, serde_json::json!(7));
+        assert_eq!((ping_entry.seq, ping_entry.weight), (2, 1));
+        assert!(ping_entry.signature.is_none());
     }
 }

@@ -1,15 +1,19 @@
 //! What every connection of a server shares: keys, accounts, weight windows, subscription
 //! routes and the method table. Held behind one short-lived lock by the network server.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::account::{Account, Accounts};
 use crate::auth::SignatureCheck;
 use crate::clock::Timestamp;
+use crate::control::ConnectionInfo;
 use crate::envelope::parse_request;
 use crate::error::ApiError;
+use crate::fault::Faults;
 use crate::handshake::Refusal;
+use crate::journal::Journal;
 use crate::keys::KeyRegistry;
 use crate::method::{self, MethodTable};
 use crate::rate_limit::{ConnectionRefusal, Limiter};
@@ -29,6 +33,14 @@ pub struct Server {
     /// The methods requests are dispatched to: [`method::TABLE`] but in tests.
     pub(crate) methods: &'static MethodTable,
     pub(crate) timers: Timers,
+    /// The open connections, as the control plane lists them.
+    pub(crate) directory: HashMap<ConnectionId, ConnectionInfo>,
+    /// What was received and answered.
+    pub(crate) journal: Journal,
+    /// The fault rules in force.
+    pub(crate) faults: Faults,
+    /// How many requests each method has had since the server started.
+    pub(crate) calls: HashMap<&'static str, u64>,
 }
 
 /// The durations that end or ping a connection, from [`Config`].
@@ -59,7 +71,20 @@ impl Server {
                 pong_timeout: config.pong_timeout,
                 max_lifetime: config.max_lifetime,
             },
+            directory: HashMap::new(),
+            journal: Journal::new(config.journal_size),
+            faults: Faults::default(),
+            calls: HashMap::new(),
         }
+    }
+
+    /// Forgets weight, connection counts and bans: the limiter as at start-up.
+    pub(crate) fn reset_limits(&mut self, config: &Config) {
+        self.limiter = Limiter::new(
+            config.weight_limit,
+            config.connection_rate_limit,
+            config.bans.clone(),
+        );
     }
 
     /// Admits a new connection from `ip` at `now` (spec §5.1 CONNECTIONS, §5.3 bans), or

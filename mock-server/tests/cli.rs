@@ -518,6 +518,10 @@ const EVERY_FLAG: &[&[&str]] = &[
     &["--max-message-size", "4096"],
     &["--write-timeout", "5s"],
     &["--event-queue", "16"],
+    &["--journal-size", "0"],
+    &["--journal-size", "5"],
+    &["--no-admin"],
+    &["--admin-token", "secret"],
     &["--log-level", "debug"],
     &["--log-level", "mock_server=trace,warn"],
 ];

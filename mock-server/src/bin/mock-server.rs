@@ -33,8 +33,11 @@ const DEFAULT_LOG_LEVEL: &str = "info";
 #[derive(Debug, Parser)]
 #[command(name = "mock-server", version, about)]
 struct Args {
-    #[arg(long, value_name = "ADDR")]
-    #[arg(help = with_default("Address to listen on; port 0 picks a free port", DEFAULT_LISTEN))]
+    #[arg(long, value_name = "ADDR", value_parser = resolve_listen)]
+    #[arg(help = with_default(
+        "Address to listen on (IP:PORT or HOST:PORT); port 0 picks a free port",
+        DEFAULT_LISTEN,
+    ))]
     listen: Option<SocketAddr>,
     /// Register an Ed25519 key: API key name and a public key PEM file (`openssl pkey -pubout`). Repeatable.
     #[arg(long = "key", value_name = "API_KEY=PATH", value_parser = parse_assignment)]
@@ -152,6 +155,19 @@ struct ConfigFlags {
         Config::default().event_queue,
     ))]
     event_queue: Option<usize>,
+    /// Turn the control plane (/__admin/*) off, on every address
+    #[arg(long, conflicts_with = "admin_token")]
+    no_admin: bool,
+    /// Require `Authorization: Bearer TOKEN` on every control-plane call; also turns the
+    /// control plane on off loopback (it is on by default on loopback only)
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+    #[arg(long, value_name = "N")]
+    #[arg(help = with_default(
+        "Requests the journal (GET /__admin/requests) keeps; 0 keeps none",
+        Config::default().journal_size,
+    ))]
+    journal_size: Option<usize>,
 }
 
 /// A flag's help: `text`, then the default it leaves in place (clap shows a default only
@@ -193,6 +209,9 @@ impl ConfigFlags {
             max_message_size,
             write_timeout,
             event_queue,
+            no_admin,
+            admin_token,
+            journal_size,
         } = self;
         set(&mut config.weight_limit, weight_limit);
         set(&mut config.ping_interval, ping_interval);
@@ -211,6 +230,9 @@ impl ConfigFlags {
         set(&mut config.max_message_size, max_message_size);
         set(&mut config.write_timeout, write_timeout);
         set(&mut config.event_queue, event_queue);
+        set(&mut config.admin, no_admin.then_some(Some(false)));
+        set(&mut config.admin_token, admin_token.map(Some));
+        set(&mut config.journal_size, journal_size);
     }
 }
 
@@ -223,7 +245,7 @@ impl ConfigFlags {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct FileSettings {
-    listen: Option<SocketAddr>,
+    listen: Option<String>,
     demo_key: Option<bool>,
     log_level: Option<String>,
     /// The opposite of `lenient-signing`, still read so that files written for the older
@@ -340,6 +362,19 @@ fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
         .map_err(|error| format!("invalid log level {text:?}: {error}"))
 }
 
+/// A listen address: `IP:PORT`, or `HOST:PORT` resolved to its first address (so that
+/// whether the control plane is on by default follows the address the name stands for).
+fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text:?} is not an address to listen on: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{text:?} resolves to no address"))
+}
+
 fn parse_assignment(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() && !value.is_empty() => {
@@ -395,9 +430,10 @@ fn settings(args: Args, file: FileSettings, base: &Path) -> anyhow::Result<Setti
     let mut config = file.config;
     args.server.apply(&mut config);
     check(&config)?;
-    let listen = match args.listen.or(file.listen) {
-        Some(listen) => listen,
-        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    let listen = match (args.listen, file.listen) {
+        (Some(listen), _) => listen,
+        (None, Some(listen)) => resolve_listen(&listen).map_err(|e| anyhow!("listen: {e}"))?,
+        (None, None) => DEFAULT_LISTEN.parse().context("default listen address")?,
     };
     let mut ed25519_keys: Vec<(String, PathBuf)> = file
         .keys
@@ -642,6 +678,9 @@ fn main() -> ExitCode {
         if demo_key {
             let _ = writeln!(stdout, "demo API key: {}", demo::API_KEY);
         }
+        if server.admin_enabled() {
+            let _ = writeln!(stdout, "control plane: {}", server.admin_url());
+        }
         let _ = stdout.flush();
         drop(stdout);
         if demo_key && !server.address().ip().is_loopback() {
@@ -671,9 +710,13 @@ mod tests {
 
     use super::*;
 
-    /// For every [`Config`] key but `lenient-signing` (a switch, tested on its own): a value
-    /// for the file and one for the flag, each unlike the default and unlike each other.
-    const SAMPLES: [(&str, &str, &str); 12] = [
+    /// The [`Config`] keys set by a switch rather than a flag with a value, tested on their
+    /// own: `lenient-signing` and `admin` (`--no-admin`). `admin-token` is never written out.
+    const SWITCHES: [&str; 2] = ["lenient-signing", "admin"];
+
+    /// For every other [`Config`] key: a value for the file and one for the flag, each
+    /// unlike the default and unlike each other.
+    const SAMPLES: [(&str, &str, &str); 13] = [
         ("weight-limit", "7", "8"),
         ("ping-interval", "\"7s\"", "8s"),
         ("pong-timeout", "\"7s\"", "8s"),
@@ -686,6 +729,7 @@ mod tests {
         ("max-message-size", "7000", "8000"),
         ("write-timeout", "\"7s\"", "8s"),
         ("event-queue", "7", "8"),
+        ("journal-size", "7", "8"),
     ];
 
     /// The keys of [`Config`]'s file form.
@@ -718,7 +762,9 @@ mod tests {
     fn every_config_key_is_read_from_the_file_and_from_its_flag_and_the_flag_wins() {
         let sampled: BTreeSet<String> = SAMPLES.iter().map(|(key, ..)| key.to_string()).collect();
         let mut expected = config_keys();
-        expected.remove("lenient-signing");
+        for switch in SWITCHES {
+            expected.remove(switch);
+        }
         assert_eq!(sampled, expected, "SAMPLES must cover every Config key");
         for (key, file_value, flag_value) in SAMPLES {
             let file = format!("{key} = {file_value}\n");
@@ -744,6 +790,23 @@ mod tests {
         assert!(lenient(&["--lenient-signing"], ""));
         assert!(!lenient(&["--strict-signing"], "lenient-signing = true"));
         assert!(lenient(&["--lenient-signing"], "strict-signing = true"));
+    }
+
+    #[test]
+    fn the_control_plane_is_set_from_file_or_flags_and_the_flags_win() {
+        let read = |flags: &[&str], file: &str| config(flags, file).expect("read");
+        let default = read(&[], "");
+        assert_eq!((default.admin, default.admin_token), (None, None));
+        assert_eq!(read(&[], "admin = false").admin, Some(false));
+        assert_eq!(read(&["--no-admin"], "").admin, Some(false));
+        assert_eq!(read(&["--no-admin"], "admin = true").admin, Some(false));
+        let token = read(&["--admin-token", "flag"], "admin-token = \"file\"");
+        assert_eq!(token.admin_token.as_deref(), Some("flag"));
+        let from_file = read(&[], "admin-token = \"file\"");
+        assert_eq!(from_file.admin_token.as_deref(), Some("file"));
+        // A token is a secret: the config's written form never holds it.
+        let written = serde_json::to_string(&token).expect("serializes");
+        assert!(!written.contains("flag"), "{written}");
     }
 
     #[test]
@@ -794,7 +857,7 @@ mod tests {
         let mut file = String::new();
         for key in config_keys()
             .into_iter()
-            .filter(|key| key != "lenient-signing")
+            .filter(|key| !SWITCHES.contains(&key.as_str()))
         {
             let text = shown(&format!("--{key}"));
             let value = match &defaults[&key] {

@@ -17,6 +17,7 @@ mod user_data_stream_subscribe;
 mod user_data_stream_subscribe_signature;
 mod user_data_stream_unsubscribe;
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use serde_json::value::RawValue;
@@ -25,6 +26,7 @@ use crate::auth::{self, Authenticated, CheckedSignature, KeyTypes, Security};
 use crate::clock::Timestamp;
 use crate::envelope::{to_json, ParamCursor, Params};
 use crate::error::ApiError;
+use crate::journal::SignatureRecord;
 use crate::session::SessionState;
 use crate::state::Server;
 use crate::user_data::{self, SubscriptionKind};
@@ -132,6 +134,8 @@ pub(crate) struct Context<'a> {
     pub security: Security,
     /// The request's signature, if it was already checked outside the server lock.
     pub checked: Option<&'a CheckedSignature>,
+    /// What the signature check saw, for the journal.
+    pub seen: &'a RefCell<Option<SignatureRecord>>,
 }
 
 impl Context<'_> {
@@ -151,6 +155,7 @@ impl Context<'_> {
             types,
             self.security,
             self.checked,
+            self.seen,
         )
     }
 
@@ -183,6 +188,7 @@ impl Context<'_> {
             server.strict_signing,
             self.security,
             self.checked,
+            self.seen,
         )
     }
 }
