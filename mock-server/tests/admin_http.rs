@@ -802,3 +802,87 @@ async fn unknown_connections_keys_and_faults_are_404() {
         answer.error();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Never a 5xx
+
+/// Every call with bodies of every wrong shape, and path parameters that are not ids: each
+/// answers a documented 4xx or 2xx, never a 5xx, and the server goes on answering.
+#[tokio::test]
+async fn no_body_or_path_parameter_gets_a_5xx() {
+    let server = frozen_server().await;
+    let admin = Admin::new(&server);
+    let mut client = Client::connect(&server).await;
+    client.assert_usable().await;
+    let id = admin.id_of(&client).await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies = [
+        String::new(),
+        "{".to_owned(),
+        "null".to_owned(),
+        "[]".to_owned(),
+        "{}".to_owned(),
+        "1".to_owned(),
+        "\"text\"".to_owned(),
+        deep,
+        r#"{"set":1e400,"advance":-0.5,"freeze":null}"#.to_owned(),
+        r#"{"times":18446744073709551616,"connection":-5,"code":70000,"reason":7,"ms":1e20}"#
+            .to_owned(),
+        r#"{"apiKey":"","type":"","publicKey":"","secret":"","permissions":"x","account":5}"#
+            .to_owned(),
+        r#"{"uid":1e30,"balances":[null,{"asset":5}]}"#.to_owned(),
+        r#"{"action":{"type":"reply","status":70000,"error":{"code":1e10,"msg":null}}}"#.to_owned(),
+        r#"{"action":{"type":"delay","ms":18446744073709551616}}"#.to_owned(),
+        r#"{"connection":"all","closeAfter":-1}"#.to_owned(),
+        "\u{0}\u{1}\u{fffd}".to_owned(),
+    ];
+    let paths = [
+        ("POST", "/__admin/clock".to_owned()),
+        ("POST", "/__admin/keys".to_owned()),
+        ("PUT", "/__admin/accounts/someone".to_owned()),
+        ("POST", "/__admin/accounts/someone/events".to_owned()),
+        ("POST", format!("/__admin/connections/{id}/close")),
+        ("POST", "/__admin/server-shutdown".to_owned()),
+        ("POST", "/__admin/faults".to_owned()),
+        ("POST", "/__admin/reset".to_owned()),
+    ];
+    for (method, path) in &paths {
+        for body in &bodies {
+            let method = method.parse().expect("a method");
+            let answer = admin.request(method, path, Some(body.clone())).await;
+            assert!(
+                matches!(answer.status, 200 | 201 | 400 | 404 | 409),
+                "{path} with {:?}: {answer:?}",
+                body.chars().take(80).collect::<String>()
+            );
+        }
+    }
+    for path in [
+        "/__admin/connections/abc/close",
+        "/__admin/connections/-1/drop",
+        "/__admin/connections/99999999999999999999999/stall",
+        "/__admin/connections//close",
+        "/__admin/faults/abc",
+        "/__admin/faults/-1",
+        "/__admin/keys/%FF%FE",
+        "/__admin/keys/a%2Fb",
+        "/__admin/accounts/%FF/events",
+        "/__admin/requests?limit=99999999999999999999999",
+        "/__admin/requests?connection=-1&method=%FF",
+    ] {
+        for method in ["GET", "POST", "PUT", "DELETE"] {
+            let answer = admin
+                .request(
+                    method.parse().expect("a method"),
+                    path,
+                    Some("{}".to_owned()),
+                )
+                .await;
+            assert!(
+                (200..500).contains(&answer.status),
+                "{method} {path}: {answer:?}"
+            );
+        }
+    }
+    admin.get("/__admin/health").await.ok();
+}

@@ -288,3 +288,17 @@ async fn reset_clears_the_connection_counter() {
     admin.post("/__admin/reset", json!({})).await.expect(200);
     Client::connect(&server).await.assert_usable().await;
 }
+
+#[tokio::test]
+async fn reset_sets_a_configured_running_clock_running_again_on_the_machines_time() {
+    let server = start(mock_server::MockServer::builder()).await;
+    let admin = Admin::new(&server);
+    let frozen = admin.set_clock(json!({"set": T0, "freeze": true})).await;
+    assert_eq!(frozen["now"], T0);
+    admin.post("/__admin/reset", json!({})).await.expect(200);
+    let clock = admin.get("/__admin/clock").await.ok();
+    assert_eq!(clock["frozen"], false, "{clock}");
+    let machine = mock_server::Timestamp::system_now().as_millis();
+    let now = clock["now"].as_i64().expect("an integer");
+    assert!((now - machine).abs() < 60_000, "{clock} against {machine}");
+}
