@@ -35,12 +35,20 @@ impl Running {
             .spawn()
             .expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut first = String::new();
-        // The binary prints its URL once listening; a binary that prints nothing and exits
-        // ends the read with an empty line.
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("the binary prints a first line");
+        // The binary prints its URL once listening; one that exits first ends the read with
+        // an empty line, one that hangs fails the test after `STEP`.
+        let (sent, read) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = lines.read_line(&mut first);
+            let _ = sent.send(first);
+            // Whatever the binary prints later is read too, so it never writes to a closed pipe.
+            let _ = std::io::copy(&mut lines, &mut std::io::sink());
+        });
+        let first = read
+            .recv_timeout(common::STEP)
+            .unwrap_or_else(|_| panic!("the binary printed nothing within {:?}", common::STEP));
         let url = first
             .split_whitespace()
             .find(|word| word.starts_with("ws://"))
