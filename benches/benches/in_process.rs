@@ -20,7 +20,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use benches::floor::json_reply;
 use benches::requests::{signature_payload, LogonSigner, PING, STATUS};
-use criterion::{criterion_group, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use ed25519_dalek::{Signature, VerifyingKey};
 use mock_server::socketless::{Connection, Server};
 use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
@@ -35,6 +35,9 @@ fn in_process(c: &mut Criterion) {
     let mut config = Config::default();
     config.weight_limit = u32::MAX;
     let mut core = Server::new(&config, KeyRegistry::with_demo_key());
+    // The same server without its request journal: what journaling costs per request.
+    config.journal_size = 0;
+    let mut unjournaled = Server::new(&config, KeyRegistry::with_demo_key());
     let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     let mut group = c.benchmark_group("in_process");
@@ -54,22 +57,21 @@ fn in_process(c: &mut Criterion) {
             });
         });
 
-        let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
-        let first = conn.reply_to(text, now, &mut core).expect("a reply");
-        assert!(first.contains(r#""status":200"#), "{first}");
-        let name = format!("in_process/mock/{method}");
-        group.bench_function(format!("mock/{method}"), |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(
-                        conn.reply_to(black_box(text), now, &mut core)
-                            .expect("a reply"),
-                    );
-                }
-                support::record(&name, iters, start.elapsed())
+        for (variant, core) in [("mock", &mut core), ("mock-unjournaled", &mut unjournaled)] {
+            let mut conn = Connection::open(core, ip, now, ConnectionOptions::default());
+            let first = conn.reply_to(text, now, core).expect("a reply");
+            assert!(first.contains(r#""status":200"#), "{first}");
+            let name = format!("in_process/{variant}/{method}");
+            group.bench_function(format!("{variant}/{method}"), |b| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(conn.reply_to(black_box(text), now, core).expect("a reply"));
+                    }
+                    support::record(&name, iters, start.elapsed())
+                });
             });
-        });
+        }
     }
 
     // What session.logon adds: the payload over its params, the signature decoded, and one
@@ -125,10 +127,4 @@ fn in_process(c: &mut Criterion) {
 }
 
 criterion_group!(benches, in_process);
-
-fn main() {
-    benches();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
-}
+criterion_main!(benches);

@@ -15,7 +15,7 @@ use std::time::Instant;
 use benches::client::{self, Ws};
 use benches::floor;
 use benches::requests::{LogonSigner, PING, STATUS};
-use criterion::{criterion_group, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use mock_server::MockServer;
 use tokio::runtime::Runtime;
 
@@ -128,10 +128,4 @@ fn round_trips(c: &mut Criterion) {
 }
 
 criterion_group!(benches, round_trips);
-
-fn main() {
-    benches();
-    criterion::Criterion::default()
-        .configure_from_args()
-        .final_summary();
-}
+criterion_main!(benches);

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::env::Env;
 use crate::model::{Expected, Outcome, ResultExpect, SessionResult, Since};
@@ -221,14 +221,12 @@ fn check_result(
             if keys != ["serverTime"] {
                 diffs.push(format!("{got}, expected {{\"serverTime\": now}}"));
             }
-            match got.get("serverTime").and_then(Value::as_i64) {
-                Some(t) => diffs.extend(env.check_now("serverTime", expected.now_ms, t).err()),
-                None => diffs.push("serverTime is not an integer".to_owned()),
-            }
+            check_server_time(env, expected, got.get("serverTime"), &mut diffs);
         }
-        ResultExpect::Session(session) => {
-            diffs.extend(check_session(env, expected, session, got, bindings));
-        }
+        ResultExpect::Session(session) => match got.as_object() {
+            Some(object) => diffs.extend(check_session(env, expected, session, object, bindings)),
+            None => diffs.push(format!("{got} is not an object")),
+        },
         ResultExpect::AccountStatus { api_key } => {
             diffs.extend(account_shape(got));
             if let Some(uid) = got.get("uid") {
@@ -253,17 +251,29 @@ fn check_result(
     diffs
 }
 
+/// Checks a `serverTime` member against the time of receipt; gives its value.
+fn check_server_time(
+    env: &Env,
+    expected: &Expected,
+    member: Option<&Value>,
+    diffs: &mut Vec<String>,
+) -> Option<i64> {
+    let time = member.and_then(Value::as_i64);
+    match time {
+        Some(t) => diffs.extend(env.check_now("serverTime", expected.now_ms, t).err()),
+        None => diffs.push("serverTime is not an integer".to_owned()),
+    }
+    time
+}
+
 fn check_session(
     env: &Env,
     expected: &Expected,
     want: &SessionResult,
-    got: &Value,
+    object: &Map<String, Value>,
     bindings: &mut Bindings,
 ) -> Vec<String> {
     let mut diffs = Vec::new();
-    let Some(object) = got.as_object() else {
-        return vec![format!("{got} is not an object")];
-    };
     // Spec §4.1, in the documented order.
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
     let documented = [
@@ -295,11 +305,7 @@ fn check_session(
             ));
         }
     }
-    let server_time = object.get("serverTime").and_then(Value::as_i64);
-    match server_time {
-        Some(t) => diffs.extend(env.check_now("serverTime", expected.now_ms, t).err()),
-        None => diffs.push("serverTime is not an integer".to_owned()),
-    }
+    let server_time = check_server_time(env, expected, object.get("serverTime"), &mut diffs);
     let conn = expected.conn;
     match object.get("connectedSince").and_then(Value::as_i64) {
         None => diffs.push("connectedSince is not an integer".to_owned()),

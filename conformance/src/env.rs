@@ -237,16 +237,27 @@ impl Env {
     /// only what is charged from now on. Returns at once on a frozen clock (use `advance`).
     pub async fn wait_for_fresh_minute(&mut self) {
         if let TargetClock::Live { .. } = self.clock {
-            let now_ms = self.server_now_us() / 1000;
-            let next = (now_ms.div_euclid(MINUTE_MS) + 1) * MINUTE_MS;
-            let wait = Duration::from_millis(u64::try_from(next - now_ms + 300).unwrap_or(0));
-            self.notes.push(format!(
-                "waited {:.1} s for a new weight window",
-                wait.as_secs_f64()
-            ));
-            tokio::time::sleep(wait).await;
-            self.weight.forget();
+            self.wait_for_next(MINUTE_MS, 300, |s| {
+                format!("waited {s:.1} s for a new weight window")
+            })
+            .await;
         }
+    }
+
+    /// Sleeps until `margin_ms` past the server's next multiple of `period_ms`, notes the
+    /// wait (`note` of its seconds), and forgets what was counted before it.
+    async fn wait_for_next(
+        &mut self,
+        period_ms: i64,
+        margin_ms: i64,
+        note: impl FnOnce(f64) -> String,
+    ) {
+        let now_ms = self.server_now_us() / 1000;
+        let next = (now_ms.div_euclid(period_ms) + 1) * period_ms;
+        let wait = Duration::from_millis(u64::try_from(next - now_ms + margin_ms).unwrap_or(0));
+        self.notes.push(note(wait.as_secs_f64()));
+        tokio::time::sleep(wait).await;
+        self.weight.forget();
     }
 
     /// On a live clock, waits for the next minute when `upcoming` more weight could go over
@@ -272,15 +283,12 @@ impl Env {
         let first = Wire::connect(&url).await;
         let wire = match first {
             Err(ConnectError::Refused { status: 429, .. }) if !self.is_frozen() => {
-                let now_ms = self.server_now_us() / 1000;
-                let next = (now_ms.div_euclid(FIVE_MINUTES_MS) + 1) * FIVE_MINUTES_MS;
-                let wait = Duration::from_millis(u64::try_from(next - now_ms + 500).unwrap_or(0));
-                self.notes.push(format!(
-                    "the CONNECTIONS limit was reached: waited {:.0} s for the next window",
-                    wait.as_secs_f64()
-                ));
-                tokio::time::sleep(wait).await;
-                self.weight.forget();
+                self.wait_for_next(FIVE_MINUTES_MS, 500, |s| {
+                    format!(
+                        "the CONNECTIONS limit was reached: waited {s:.0} s for the next window"
+                    )
+                })
+                .await;
                 Wire::connect(&url).await?
             }
             other => other?,

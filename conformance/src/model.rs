@@ -506,13 +506,8 @@ fn subscribe(c: &mut Connection, account: &str, kind: Kind) -> Result<ResultExpe
     }
     let id = c.issued;
     c.issued += 1;
-    c.subscriptions.insert(
-        id,
-        Subscription {
-            account: account.to_owned(),
-            kind,
-        },
-    );
+    let account = account.to_owned();
+    c.subscriptions.insert(id, Subscription { account, kind });
     Ok(ResultExpect::SubscriptionId(id))
 }
 
@@ -561,6 +556,14 @@ mod tests {
             id: ReqId::Int(1),
             key,
             signing,
+            rrl: None,
+        }
+    }
+
+    fn status_op() -> Op {
+        Op::Status {
+            conn: 0,
+            id: ReqId::Null,
             rrl: None,
         }
     }
@@ -673,24 +676,10 @@ mod tests {
                 })
             )
         );
-        let status = request(
-            &mut m,
-            &Op::Status {
-                conn: 0,
-                id: ReqId::Null,
-                rrl: None,
-            },
-        );
+        let status = request(&mut m, &status_op());
         assert_eq!(status.count, Some(7));
         m.advance(60_000);
-        let status = request(
-            &mut m,
-            &Op::Status {
-                conn: 0,
-                id: ReqId::Null,
-                rrl: None,
-            },
-        );
+        let status = request(&mut m, &status_op());
         assert_eq!(status.count, Some(2));
         let Outcome::Ok(ResultExpect::Session(result)) = status.outcome else {
             panic!("a session result");

@@ -265,6 +265,25 @@ impl Op {
         }
     }
 
+    /// The API method the operation sends (none for an invalid `id`, a reconnection or the
+    /// clock).
+    pub fn method(&self) -> Option<&'static str> {
+        Some(match self {
+            Op::Ping { .. } => "ping",
+            Op::Time { .. } => "time",
+            Op::Logon { .. } => "session.logon",
+            Op::Status { .. } => "session.status",
+            Op::Logout { .. } => "session.logout",
+            Op::Subscriptions { .. } => "session.subscriptions",
+            Op::AccountStatus { .. } => "account.status",
+            Op::OrdersRateLimits { .. } => "account.rateLimits.orders",
+            Op::Subscribe { .. } => "userDataStream.subscribe",
+            Op::SubscribeSignature { .. } => "userDataStream.subscribe.signature",
+            Op::Unsubscribe { .. } => "userDataStream.unsubscribe",
+            Op::InvalidId { .. } | Op::Reconnect { .. } | Op::AdvanceClock { .. } => return None,
+        })
+    }
+
     /// The keys the operation needs the target to have.
     pub fn keys(&self) -> Vec<KeyRef> {
         match self {
@@ -579,99 +598,40 @@ fn rrl_text(rrl: &Option<bool>) -> String {
 
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Op::Ping { conn, id, rrl } => write!(f, "conn {conn}: ping {id}{}", rrl_text(rrl)),
-            Op::Time { conn, id, rrl } => write!(f, "conn {conn}: time {id}{}", rrl_text(rrl)),
-            Op::Logon {
-                conn,
-                id,
-                key,
-                signing,
-                rrl,
-            } => write!(
-                f,
-                "conn {conn}: session.logon {id} {} {signing}{}",
-                key.label(),
-                rrl_text(rrl)
-            ),
-            Op::Status { conn, id, rrl } => {
-                write!(f, "conn {conn}: session.status {id}{}", rrl_text(rrl))
+        let (conn, id, rrl) = match self {
+            Op::InvalidId { conn, raw_id } => {
+                return write!(f, "conn {conn}: ping with id {raw_id}")
             }
-            Op::Logout { conn, id, rrl } => {
-                write!(f, "conn {conn}: session.logout {id}{}", rrl_text(rrl))
+            Op::Reconnect { conn } => return write!(f, "conn {conn}: reconnect"),
+            Op::AdvanceClock { ms } => return write!(f, "clock +{ms} ms"),
+            Op::Ping { conn, id, rrl }
+            | Op::Time { conn, id, rrl }
+            | Op::Status { conn, id, rrl }
+            | Op::Logout { conn, id, rrl }
+            | Op::Subscriptions { conn, id, rrl }
+            | Op::Subscribe { conn, id, rrl }
+            | Op::Logon { conn, id, rrl, .. }
+            | Op::SubscribeSignature { conn, id, rrl, .. }
+            | Op::AccountStatus { conn, id, rrl, .. }
+            | Op::OrdersRateLimits { conn, id, rrl, .. }
+            | Op::Unsubscribe { conn, id, rrl, .. } => (conn, id, rrl),
+        };
+        let method = self.method().unwrap_or_default();
+        let detail = match self {
+            Op::Logon { key, signing, .. } | Op::SubscribeSignature { key, signing, .. } => {
+                format!(" {} {signing}", key.label())
             }
-            Op::Subscriptions { conn, id, rrl } => {
-                write!(
-                    f,
-                    "conn {conn}: session.subscriptions {id}{}",
-                    rrl_text(rrl)
-                )
+            Op::AccountStatus { auth, signing, .. }
+            | Op::OrdersRateLimits { auth, signing, .. } => match auth {
+                Auth::Session => format!(" session key {signing}"),
+                Auth::Own(key) => format!(" signed by {} {signing}", key.label()),
+            },
+            Op::Unsubscribe { subscription, .. } => {
+                subscription.map_or_else(|| " all".to_owned(), |s| format!(" #{s}"))
             }
-            Op::AccountStatus {
-                conn,
-                id,
-                auth,
-                signing,
-                rrl,
-            }
-            | Op::OrdersRateLimits {
-                conn,
-                id,
-                auth,
-                signing,
-                rrl,
-            } => {
-                let method = if matches!(self, Op::AccountStatus { .. }) {
-                    "account.status"
-                } else {
-                    "account.rateLimits.orders"
-                };
-                let by = match auth {
-                    Auth::Session => "session key".to_owned(),
-                    Auth::Own(key) => format!("signed by {}", key.label()),
-                };
-                write!(
-                    f,
-                    "conn {conn}: {method} {id} {by} {signing}{}",
-                    rrl_text(rrl)
-                )
-            }
-            Op::Subscribe { conn, id, rrl } => {
-                write!(
-                    f,
-                    "conn {conn}: userDataStream.subscribe {id}{}",
-                    rrl_text(rrl)
-                )
-            }
-            Op::SubscribeSignature {
-                conn,
-                id,
-                key,
-                signing,
-                rrl,
-            } => write!(
-                f,
-                "conn {conn}: userDataStream.subscribe.signature {id} {} {signing}{}",
-                key.label(),
-                rrl_text(rrl)
-            ),
-            Op::Unsubscribe {
-                conn,
-                id,
-                subscription,
-                rrl,
-            } => {
-                let which = subscription.map_or_else(|| "all".to_owned(), |s| format!("#{s}"));
-                write!(
-                    f,
-                    "conn {conn}: userDataStream.unsubscribe {id} {which}{}",
-                    rrl_text(rrl)
-                )
-            }
-            Op::InvalidId { conn, raw_id } => write!(f, "conn {conn}: ping with id {raw_id}"),
-            Op::Reconnect { conn } => write!(f, "conn {conn}: reconnect"),
-            Op::AdvanceClock { ms } => write!(f, "clock +{ms} ms"),
-        }
+            _ => String::new(),
+        };
+        write!(f, "conn {conn}: {method} {id}{detail}{}", rrl_text(rrl))
     }
 }
 
@@ -690,19 +650,24 @@ mod tests {
         assert_eq!(payload(&params), "apiKey=K&timestamp=1700000000000");
     }
 
-    #[test]
-    fn a_logon_is_signed_over_the_documented_payload() {
-        let keys = TargetKeys::in_process();
+    /// The text of a logon with the primary key and `signing`, at 1_700_000_000_000 ms.
+    fn logon_text(keys: &TargetKeys, signing: Signing) -> String {
         let op = Op::Logon {
             conn: 0,
             id: ReqId::Int(1),
             key: KeyRef::Primary,
-            signing: Signing::now(),
+            signing,
             rrl: None,
         };
-        let text = render(&op, &keys, 1_700_000_000_000_000)
+        render(&op, keys, 1_700_000_000_000_000)
             .expect("a request")
-            .text;
+            .text
+    }
+
+    #[test]
+    fn a_logon_is_signed_over_the_documented_payload() {
+        let keys = TargetKeys::in_process();
+        let text = logon_text(&keys, Signing::now());
         let expected_signature = keys.primary.sign(&format!(
             "apiKey={}&timestamp=1700000000000",
             keys.primary.api_key()
@@ -719,20 +684,12 @@ mod tests {
     #[test]
     fn a_tampered_number_that_is_no_json_number_is_sent_as_a_string() {
         let keys = TargetKeys::in_process();
-        let op = Op::Logon {
-            conn: 0,
-            id: ReqId::Int(1),
-            key: KeyRef::Primary,
-            signing: Signing::now().tampered(Tamper::Param {
-                param: SignedParam::Timestamp,
-                index: 0,
-                with: '0',
-            }),
-            rrl: None,
-        };
-        let text = render(&op, &keys, 1_700_000_000_000_000)
-            .expect("a request")
-            .text;
+        let signing = Signing::now().tampered(Tamper::Param {
+            param: SignedParam::Timestamp,
+            index: 0,
+            with: '0',
+        });
+        let text = logon_text(&keys, signing);
         assert!(text.ends_with(r#""timestamp":"0700000000000"}}"#), "{text}");
         let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(value["params"]["timestamp"], "0700000000000");

@@ -58,11 +58,11 @@ pub(crate) struct Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Mismatch {
     /// The step (`ops.len()` and up: the final check of each connection).
-    pub step: usize,
-    pub op: String,
-    pub problems: Vec<String>,
-    pub sent: Option<String>,
-    pub received: Vec<String>,
+    step: usize,
+    op: String,
+    problems: Vec<String>,
+    sent: Option<String>,
+    received: Vec<String>,
 }
 
 impl fmt::Display for Mismatch {

@@ -14,6 +14,20 @@ use crate::op::{Auth, KeyRef, Op, ReqId, SignedParam, Signing, Tamper};
 use crate::sequence::{Scenario, MAX_CONNECTIONS};
 use crate::spec;
 
+/// `Op::$variant` of a signed method: its connection, id, credentials (the variant's
+/// `$field`), signing and `returnRateLimits`.
+macro_rules! signed_op {
+    ($variant:ident, $field:ident = $credentials:expr, $conn:expr, $id:expr, $signing:expr, $rrl:expr) => {
+        Op::$variant {
+            conn: $conn,
+            id: $id,
+            $field: $credentials,
+            signing: $signing,
+            rrl: $rrl,
+        }
+    };
+}
+
 /// What the strategies may use.
 #[derive(Clone, Debug)]
 pub(crate) struct Gen {
@@ -189,95 +203,50 @@ impl Gen {
             let strategy = (conn.clone(), seq_id(), rrl()).prop_map(move |(c, i, r)| op(c, i, r));
             (weight, strategy.sboxed())
         };
+        // An arm of `weight` for a signed method whose credentials, the variant's `$field`,
+        // come from `$credentials`.
+        macro_rules! signed {
+            ($weight:expr, $variant:ident { $field:ident }, $credentials:expr, $signing:expr) => {
+                (
+                    $weight,
+                    (conn.clone(), seq_id(), $credentials, $signing, rrl())
+                        .prop_map(|(conn, id, credentials, signing, rrl)| {
+                            signed_op!($variant, $field = credentials, conn, id, signing, rrl)
+                        })
+                        .sboxed(),
+                )
+            };
+        }
         let mut arms: Vec<(u32, SBoxedStrategy<Op>)> = vec![
-            (
+            signed!(
                 5,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.registered_ed25519(),
-                    self.good_signing(),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::Logon {
-                        conn,
-                        id,
-                        key,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                Logon { key },
+                self.registered_ed25519(),
+                self.good_signing()
             ),
-            (
-                2,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.any_key(),
-                    self.signing(mixed, 15),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::Logon {
-                        conn,
-                        id,
-                        key,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
-            ),
+            signed!(2, Logon { key }, self.any_key(), self.signing(mixed, 15)),
             unsigned(4, |conn, id, rrl| Op::Status { conn, id, rrl }),
             unsigned(2, |conn, id, rrl| Op::Logout { conn, id, rrl }),
             unsigned(2, |conn, id, rrl| Op::Ping { conn, id, rrl }),
             unsigned(1, |conn, id, rrl| Op::Time { conn, id, rrl }),
             unsigned(2, |conn, id, rrl| Op::Subscriptions { conn, id, rrl }),
-            (
+            signed!(
                 2,
-                (conn.clone(), seq_id(), self.signing([8, 1, 1, 1], 0), rrl())
-                    .prop_map(|(conn, id, signing, rrl)| Op::AccountStatus {
-                        conn,
-                        id,
-                        auth: Auth::Session,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                AccountStatus { auth },
+                Just(Auth::Session),
+                self.signing([8, 1, 1, 1], 0)
             ),
-            (
+            signed!(
                 1,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.any_key(),
-                    self.signing(mixed, 10),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::AccountStatus {
-                        conn,
-                        id,
-                        auth: Auth::Own(key),
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                AccountStatus { auth },
+                self.any_key().prop_map(Auth::Own),
+                self.signing(mixed, 10)
             ),
-            (
+            signed!(
                 1,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.auth(),
-                    self.signing([8, 1, 1, 1], 0),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, auth, signing, rrl)| Op::OrdersRateLimits {
-                        conn,
-                        id,
-                        auth,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                OrdersRateLimits { auth },
+                self.auth(),
+                self.signing([8, 1, 1, 1], 0)
             ),
             (
                 4,
@@ -285,23 +254,11 @@ impl Gen {
                     .prop_map(|(conn, id, rrl)| Op::Subscribe { conn, id, rrl })
                     .sboxed(),
             ),
-            (
+            signed!(
                 3,
-                (
-                    conn.clone(),
-                    seq_id(),
-                    self.any_key(),
-                    self.signing([8, 1, 1, 1], 5),
-                    rrl(),
-                )
-                    .prop_map(|(conn, id, key, signing, rrl)| Op::SubscribeSignature {
-                        conn,
-                        id,
-                        key,
-                        signing,
-                        rrl,
-                    })
-                    .sboxed(),
+                SubscribeSignature { key },
+                self.any_key(),
+                self.signing([8, 1, 1, 1], 5)
             ),
             (
                 3,
@@ -395,34 +352,17 @@ impl Gen {
         );
         let op = (0u8..4, seq_id(), select(self.signers.clone()), signing).prop_map(
             |(method, id, key, signing)| match method {
-                0 => Op::Logon {
-                    conn: 0,
+                0 => signed_op!(Logon, key = key, 0, id, signing, None),
+                1 => signed_op!(AccountStatus, auth = Auth::Own(key), 0, id, signing, None),
+                2 => signed_op!(
+                    OrdersRateLimits,
+                    auth = Auth::Own(key),
+                    0,
                     id,
-                    key,
                     signing,
-                    rrl: None,
-                },
-                1 => Op::AccountStatus {
-                    conn: 0,
-                    id,
-                    auth: Auth::Own(key),
-                    signing,
-                    rrl: None,
-                },
-                2 => Op::OrdersRateLimits {
-                    conn: 0,
-                    id,
-                    auth: Auth::Own(key),
-                    signing,
-                    rrl: None,
-                },
-                _ => Op::SubscribeSignature {
-                    conn: 0,
-                    id,
-                    key,
-                    signing,
-                    rrl: None,
-                },
+                    None
+                ),
+                _ => signed_op!(SubscribeSignature, key = key, 0, id, signing, None),
             },
         );
         prop::collection::vec(op, 1..=4)
@@ -435,27 +375,9 @@ impl Gen {
         let signing = self.signing([2, 3, 2, 2], 0);
         let op = (0u8..5, seq_id(), self.registered_ed25519(), signing).prop_map(
             |(method, id, key, signing)| match method {
-                0..=2 => Op::Logon {
-                    conn: 0,
-                    id,
-                    key,
-                    signing,
-                    rrl: None,
-                },
-                3 => Op::AccountStatus {
-                    conn: 0,
-                    id,
-                    auth: Auth::Session,
-                    signing,
-                    rrl: None,
-                },
-                _ => Op::AccountStatus {
-                    conn: 0,
-                    id,
-                    auth: Auth::Own(key),
-                    signing,
-                    rrl: None,
-                },
+                0..=2 => signed_op!(Logon, key = key, 0, id, signing, None),
+                3 => signed_op!(AccountStatus, auth = Auth::Session, 0, id, signing, None),
+                _ => signed_op!(AccountStatus, auth = Auth::Own(key), 0, id, signing, None),
             },
         );
         prop::collection::vec(op, 1..=5)

@@ -62,15 +62,21 @@ pub(crate) async fn handle(request: Request<Incoming>, shared: &Shared) -> HttpR
     }
     let answer = match route(&method, &segments, &query, &body, shared) {
         Some(answer) => answer,
-        None if known_path(&segments) => {
-            return error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &format!("{method} is not a method of {path}"),
-            )
-        }
-        None => Err(ControlError::not_found(format!(
-            "no control-plane call {path}"
-        ))),
+        None => match allowed_methods(&segments) {
+            Some(allowed) => {
+                let mut response = error_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("{method} is not a method of {path}: {allowed}"),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allowed));
+                return response;
+            }
+            None => Err(ControlError::not_found(format!(
+                "no control-plane call {path}"
+            ))),
+        },
     };
     match answer {
         Ok((status, value)) => respond(status, "application/json", Bytes::from(value.to_string())),
@@ -121,16 +127,19 @@ fn error_response(status: StatusCode, message: &str) -> HttpResponse {
     respond(status, "application/json", Bytes::from(body))
 }
 
-/// Whether `segments` name a route under some method.
-fn known_path(segments: &[&str]) -> bool {
-    matches!(
-        segments,
-        ["health" | "clock" | "keys" | "connections" | "server-shutdown" | "faults"]
-            | ["requests" | "reset" | "openapi.json"]
-            | ["keys" | "accounts" | "faults", _]
-            | ["accounts", _, "events"]
-            | ["connections", _, "close" | "drop" | "stall"]
-    )
+/// The methods the route `segments` names answers, for a 405's `Allow`; `None` for no route.
+fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
+    Some(match segments {
+        ["health" | "connections" | "openapi.json"] => "GET",
+        ["clock" | "keys"] => "GET, POST",
+        ["server-shutdown" | "reset"] | ["accounts", _, "events"] => "POST",
+        ["connections", _, "close" | "drop" | "stall"] => "POST",
+        ["faults"] => "GET, POST, DELETE",
+        ["requests"] => "GET, DELETE",
+        ["keys" | "faults", _] => "DELETE",
+        ["accounts", _] => "GET, PUT",
+        _ => return None,
+    })
 }
 
 /// The body as `T`; an empty body reads as `{}`.

@@ -151,31 +151,37 @@ impl CheckedSignature {
     }
 }
 
+/// What authenticating one request reads: the keys, the time, the signing rules, the
+/// method's security type, a check made outside the lock, and where to note what the
+/// signature check saw (for the journal).
+pub(crate) struct Authority<'a> {
+    pub keys: &'a KeyRegistry,
+    pub now: Timestamp,
+    pub strict_signing: bool,
+    pub security: Security,
+    pub checked: Option<&'a CheckedSignature>,
+    pub seen: &'a RefCell<Option<SignatureRecord>>,
+}
+
 /// Authenticates a request by its own `apiKey` and `signature`; the signature's outcome is
 /// taken from `checked` when that check covered it (see [`SignatureCheck`]).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn by_signature<'k>(
     params: &Params<'_>,
-    keys: &'k KeyRegistry,
-    now: Timestamp,
-    strict_signing: bool,
     types: KeyTypes,
-    security: Security,
-    checked: Option<&CheckedSignature>,
-    seen: &RefCell<Option<SignatureRecord>>,
+    authority: &Authority<'k>,
 ) -> Result<Authenticated<'k>, ApiError> {
+    let strict = authority.strict_signing;
     let api_key = mandatory(params, "apiKey")?;
     let signature = mandatory(params, "signature")?;
-    let registered = keys.get(api_key);
+    let registered = authority.keys.get(api_key);
     // What the journal shows of the signature, however the check ends: not valid unless
     // it verifies below.
-    *seen.borrow_mut() = Some(SignatureRecord {
+    *authority.seen.borrow_mut() = Some(SignatureRecord {
         api_key: api_key.to_owned(),
         key_type: registered.map(|key| key.material.type_name()),
         payload: signature::raw_payload(params),
         valid: false,
-        payloads_tried: (!strict_signing)
-            .then(|| signature::candidate_payloads(params, strict_signing)),
+        payloads_tried: (!strict).then(|| signature::candidate_payloads(params, strict)),
     });
     mandatory(params, "timestamp")?;
     if !is_well_formed_api_key(api_key) {
@@ -185,18 +191,19 @@ pub(crate) fn by_signature<'k>(
     if types == KeyTypes::Ed25519 && !matches!(key.material, KeyMaterial::Ed25519(_)) {
         return Err(ApiError::InvalidSignature);
     }
-    let outcome = checked
-        .and_then(|c| c.outcome_for(params, signature, (api_key, &key.material), strict_signing));
+    let outcome = authority
+        .checked
+        .and_then(|c| c.outcome_for(params, signature, (api_key, &key.material), strict));
     let outcome = match outcome {
         Some(outcome) => outcome,
-        None => signature::verify(params, signature, &key.material, strict_signing),
+        None => signature::verify(params, signature, &key.material, strict),
     };
-    if let Some(record) = seen.borrow_mut().as_mut() {
+    if let Some(record) = authority.seen.borrow_mut().as_mut() {
         record.valid = outcome.is_ok();
     }
     outcome?;
-    check_timing(params, now)?;
-    if !security.allowed(key.permissions) {
+    check_timing(params, authority.now)?;
+    if !authority.security.allowed(key.permissions) {
         return Err(ApiError::RejectedApiKey);
     }
     Ok(Authenticated {
@@ -211,35 +218,23 @@ pub(crate) fn by_signature<'k>(
 ///
 /// # Errors
 /// Anonymous without credentials: -1102 naming `apiKey`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn signed_request<'k>(
     params: &Params<'_>,
     session: &SessionState,
-    keys: &'k KeyRegistry,
-    now: Timestamp,
-    strict_signing: bool,
-    security: Security,
-    checked: Option<&CheckedSignature>,
-    seen: &RefCell<Option<SignatureRecord>>,
+    authority: &Authority<'k>,
 ) -> Result<Authenticated<'k>, ApiError> {
     if params.get("apiKey").is_some() || params.get("signature").is_some() {
-        return by_signature(
-            params,
-            keys,
-            now,
-            strict_signing,
-            KeyTypes::Any,
-            security,
-            checked,
-            seen,
-        );
+        return by_signature(params, KeyTypes::Any, authority);
     }
     let Some(logon) = &session.logon else {
         return Err(ApiError::MandatoryParam("apiKey"));
     };
-    let key = keys.get(&logon.api_key).ok_or(ApiError::RejectedApiKey)?;
-    check_timing(params, now)?;
-    if !security.allowed(key.permissions) {
+    let key = authority
+        .keys
+        .get(&logon.api_key)
+        .ok_or(ApiError::RejectedApiKey)?;
+    check_timing(params, authority.now)?;
+    if !authority.security.allowed(key.permissions) {
         return Err(ApiError::RejectedApiKey);
     }
     Ok(Authenticated {

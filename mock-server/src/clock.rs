@@ -157,6 +157,11 @@ impl Clock {
         });
     }
 
+    /// Stops time at exactly `at`.
+    pub(crate) fn freeze_at(&self, at: Timestamp) {
+        self.mode.send_replace(Mode::Frozen { at });
+    }
+
     /// Lets time run again from the current reading, at wall-clock speed.
     pub fn resume(&self) {
         self.mode.send_modify(|mode| {

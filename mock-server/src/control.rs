@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::account::{Account, Accounts, Balance};
+use crate::clock::Timestamp;
 use crate::envelope::TimeUnit;
 use crate::fault::{close_invalid, Fault, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
@@ -52,12 +53,14 @@ pub struct ConnectionInfo {
     pub id: u64,
     /// The client's address, written `ip:port`.
     pub peer: SocketAddr,
-    /// When it was opened, in milliseconds of the mock's clock.
-    pub connected_since: i64,
+    /// When it was opened on the mock's clock, written in milliseconds.
+    #[serde(serialize_with = "millis")]
+    pub connected_since: Timestamp,
     /// The key its session is logged on with.
     pub api_key: Option<String>,
-    /// When that logon happened, in milliseconds of the mock's clock.
-    pub authorized_since: Option<i64>,
+    /// When that logon happened on the mock's clock, written in milliseconds.
+    #[serde(serialize_with = "optional_millis")]
+    pub authorized_since: Option<Timestamp>,
     /// Its active User Data Stream subscriptions' ids, ascending.
     pub subscriptions: Vec<u32>,
     /// The unit of its time fields.
@@ -65,6 +68,17 @@ pub struct ConnectionInfo {
     pub time_unit: TimeUnit,
     /// Whether its replies carry `rateLimits` by default.
     pub return_rate_limits: bool,
+}
+
+fn millis<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(t.as_millis())
+}
+
+fn optional_millis<S: serde::Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => millis(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 fn time_unit_name<S: serde::Serializer>(unit: &TimeUnit, s: S) -> Result<S::Ok, S::Error> {
@@ -81,7 +95,7 @@ impl ConnectionInfo {
         if self.api_key.as_deref() != logon.map(|l| l.api_key.as_str()) {
             self.api_key = logon.map(|l| l.api_key.clone());
         }
-        self.authorized_since = logon.map(|l| l.authorized_since.as_millis());
+        self.authorized_since = logon.map(|l| l.authorized_since);
         if !self
             .subscriptions
             .iter()
@@ -269,17 +283,25 @@ impl Shared {
                 )));
             }
         }
-        if let Some(set) = change.set {
-            self.clock.set(crate::Timestamp::from_millis(set));
-        }
-        if let Some(advance) = change.advance {
-            self.clock
-                .advance(Duration::from_millis(advance.unsigned_abs()));
-        }
-        match change.freeze {
-            Some(true) if !self.clock.is_frozen() => self.clock.freeze(),
-            Some(false) if self.clock.is_frozen() => self.clock.resume(),
-            _ => {}
+        let advance = Duration::from_millis(change.advance.unwrap_or(0).unsigned_abs());
+        match (change.set, change.freeze) {
+            // Frozen at exactly the instant asked for, not the few microseconds a running
+            // clock would add between setting and freezing.
+            (Some(set), Some(true)) => self
+                .clock
+                .freeze_at(Timestamp::from_millis(set).plus(advance)),
+            (set, freeze) => {
+                if let Some(set) = set {
+                    self.clock.set(Timestamp::from_millis(set));
+                }
+                if freeze == Some(true) {
+                    self.clock.freeze();
+                }
+                self.clock.advance(advance);
+                if freeze == Some(false) {
+                    self.clock.resume();
+                }
+            }
         }
         Ok(self.clock_view())
     }
@@ -399,8 +421,8 @@ impl Shared {
 
     /// Delivers a User Data Stream `event` to every subscription of `account`, with `E` set
     /// from the mock clock unless given; how many subscriptions it went to.
-    pub fn deliver_event(&self, account: &str, mut event: Value) -> Result<usize, ControlError> {
-        let Some(object) = event.as_object_mut() else {
+    pub fn deliver_event(&self, account: &str, event: Value) -> Result<usize, ControlError> {
+        let Some(object) = event.as_object() else {
             return Err(ControlError::bad_request("an event is a JSON object"));
         };
         if !object.get("e").is_some_and(Value::is_string) {
@@ -408,10 +430,8 @@ impl Shared {
                 "an event needs `e`, its type as a string (e.g. \"balanceUpdate\")",
             ));
         }
-        if !object.contains_key("E") {
-            object.insert("E".to_owned(), self.clock.now().as_millis().into());
-        }
-        let frames = self.lock().user_data_event(account, &event);
+        let now = self.clock.now();
+        let frames = self.lock().stamped_user_data_event(account, &event, now);
         self.post(&frames);
         Ok(frames.len())
     }

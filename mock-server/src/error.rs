@@ -1,8 +1,8 @@
-//! One error type for everything a request can fail with, and its one mapping to the API's
+//! One error type for everything a request can fail with, and its mapping to the API's
 //! HTTP-like status, error code and message (spec §7).
 //!
-//! The mapping is an exhaustive `match` without a catch-all arm: a new error cannot compile
-//! without its code and message.
+//! The mapping is two exhaustive `match`es without a catch-all arm, one for the status and
+//! code, one for the message: a new error cannot compile without its code and message.
 
 use crate::clock::Timestamp;
 
@@ -91,17 +91,12 @@ pub(crate) struct ErrorData {
 impl ApiError {
     /// The reply's `status`.
     pub fn status(&self) -> u16 {
-        self.describe().0
+        self.status_and_code().0
     }
 
     /// The error's `code`.
     pub fn code(&self) -> i32 {
-        self.describe().1
-    }
-
-    /// The error's `msg`.
-    pub fn message(&self) -> String {
-        self.describe().2
+        self.status_and_code().1
     }
 
     /// The error's `data`, if it has one.
@@ -123,131 +118,103 @@ impl ApiError {
         }
     }
 
-    fn describe(&self) -> (u16, i32, String) {
+    /// The reply's `status` and the error's `code`.
+    fn status_and_code(&self) -> (u16, i32) {
         match self {
-            ApiError::InvalidJson | ApiError::BinaryFrame => {
-                (400, -1135, "Invalid JSON Request".to_owned())
+            ApiError::InvalidJson
+            | ApiError::BinaryFrame
+            | ApiError::InvalidId
+            | ApiError::ParamsNotObject => (400, -1135),
+            ApiError::MandatoryParam(_) | ApiError::GreaterThan { .. } => (400, -1102),
+            ApiError::IllegalChars { .. } => (400, -1100),
+            ApiError::InvalidParameter(_) => (400, -1130),
+            ApiError::UnreadParameters { .. } => (400, -1104),
+            ApiError::DuplicateParameter => (400, -1101),
+            ApiError::TooMuchWeight { .. } => (429, -1003),
+            ApiError::IpBanned { .. } => (418, -1003),
+            ApiError::OutsideRecvWindow | ApiError::TimestampAhead => (400, -1021),
+            ApiError::InvalidSignature => (400, -1022),
+            ApiError::BadApiKeyFormat => (401, -2014),
+            ApiError::RejectedApiKey => (401, -2015),
+            ApiError::TooManyConnections { .. } => (429, -1034),
+            ApiError::ServerBusy => (503, -1008),
+            ApiError::InvalidTimeUnit => (400, -1194),
+            ApiError::SbeDisabled => (400, -1155),
+            ApiError::Internal => (500, -1000),
+            ApiError::Unauthorized => (401, -1002),
+            ApiError::SubscriptionActive => (400, -2035),
+            ApiError::MaxSubscriptionIds => (400, -2042),
+            ApiError::Canned { status, code, .. } => (*status, *code),
+        }
+    }
+
+    /// The error's `msg`.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::InvalidJson | ApiError::BinaryFrame => "Invalid JSON Request".to_owned(),
+            ApiError::InvalidId => "Invalid 'id' in JSON request; expected an integer, a string \
+                                    matching '^[a-zA-Z0-9-_]{1,36}$', or null."
+                .to_owned(),
+            ApiError::ParamsNotObject => "JSON sent for parameter 'params' is not valid".to_owned(),
+            ApiError::MandatoryParam(name) => {
+                format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
             }
-            ApiError::InvalidId => (
-                400,
-                -1135,
-                "Invalid 'id' in JSON request; expected an integer, a string matching \
-                 '^[a-zA-Z0-9-_]{1,36}$', or null."
-                    .to_owned(),
+            ApiError::IllegalChars { param, legal_range } => format!(
+                "Illegal characters found in parameter '{param}'; legal range is '{legal_range}'."
             ),
-            ApiError::ParamsNotObject => (
-                400,
-                -1135,
-                "JSON sent for parameter 'params' is not valid".to_owned(),
+            ApiError::InvalidParameter(name) => {
+                format!("Data sent for parameter '{name}' is not valid.")
+            }
+            ApiError::GreaterThan { param, max } => {
+                format!("'{param}' contains unexpected value. Cannot be greater than {max}.")
+            }
+            ApiError::UnreadParameters { read, sent } => format!(
+                "Not all sent parameters were read; read '{read}' parameter(s) but was sent \
+                 '{sent}'."
             ),
-            ApiError::MandatoryParam(name) => (
-                400,
-                -1102,
-                format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
+            ApiError::DuplicateParameter => "Duplicate values for a parameter detected.".to_owned(),
+            ApiError::TooMuchWeight { limit, .. } => format!(
+                "Too much request weight used; current limit is {limit} request weight per 1 \
+                 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
             ),
-            ApiError::IllegalChars { param, legal_range } => (
-                400,
-                -1100,
-                format!("Illegal characters found in parameter '{param}'; legal range is '{legal_range}'."),
+            ApiError::IpBanned { until, .. } => format!(
+                "Way too much request weight used; IP banned until {}. Please use WebSocket \
+                 Streams for live updates to avoid bans.",
+                until.as_millis()
             ),
-            ApiError::InvalidParameter(name) => (
-                400,
-                -1130,
-                format!("Data sent for parameter '{name}' is not valid."),
+            ApiError::OutsideRecvWindow => {
+                "Timestamp for this request is outside of the recvWindow.".to_owned()
+            }
+            ApiError::TimestampAhead => {
+                "Timestamp for this request was 1000ms ahead of the server's time.".to_owned()
+            }
+            ApiError::InvalidSignature => "Signature for this request is not valid.".to_owned(),
+            ApiError::BadApiKeyFormat => "API-key format invalid.".to_owned(),
+            ApiError::RejectedApiKey => {
+                "Invalid API-key, IP, or permissions for action.".to_owned()
+            }
+            ApiError::TooManyConnections { limit } => format!(
+                "Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'."
             ),
-            ApiError::GreaterThan { param, max } => (
-                400,
-                -1102,
-                format!("'{param}' contains unexpected value. Cannot be greater than {max}."),
-            ),
-            ApiError::UnreadParameters { read, sent } => (
-                400,
-                -1104,
-                format!(
-                    "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'."
-                ),
-            ),
-            ApiError::DuplicateParameter => (
-                400,
-                -1101,
-                "Duplicate values for a parameter detected.".to_owned(),
-            ),
-            ApiError::TooMuchWeight { limit, .. } => (
-                429,
-                -1003,
-                format!(
-                    "Too much request weight used; current limit is {limit} request weight per 1 MINUTE. \
-                     Please use WebSocket Streams for live updates to avoid polling the API."
-                ),
-            ),
-            ApiError::IpBanned { until, .. } => (
-                418,
-                -1003,
-                format!(
-                    "Way too much request weight used; IP banned until {}. \
-                     Please use WebSocket Streams for live updates to avoid bans.",
-                    until.as_millis()
-                ),
-            ),
-            ApiError::OutsideRecvWindow => (
-                400,
-                -1021,
-                "Timestamp for this request is outside of the recvWindow.".to_owned(),
-            ),
-            ApiError::TimestampAhead => (
-                400,
-                -1021,
-                "Timestamp for this request was 1000ms ahead of the server's time.".to_owned(),
-            ),
-            ApiError::InvalidSignature => (
-                400,
-                -1022,
-                "Signature for this request is not valid.".to_owned(),
-            ),
-            ApiError::BadApiKeyFormat => (401, -2014, "API-key format invalid.".to_owned()),
-            ApiError::RejectedApiKey => (
-                401,
-                -2015,
-                "Invalid API-key, IP, or permissions for action.".to_owned(),
-            ),
-            ApiError::TooManyConnections { limit } => (
-                429,
-                -1034,
-                format!("Too many connection attempts from IP; current limit is {limit} per '5 MINUTE'."),
-            ),
-            ApiError::ServerBusy => (
-                503,
-                -1008,
-                "Server is currently overloaded with other requests. Please try again in a few minutes."
-                    .to_owned(),
-            ),
-            ApiError::InvalidTimeUnit => (
-                400,
-                -1194,
-                "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.".to_owned(),
-            ),
-            ApiError::SbeDisabled => (400, -1155, "SBE is not enabled.".to_owned()),
-            ApiError::Internal => (
-                500,
-                -1000,
-                "An unknown error occurred while processing the request.".to_owned(),
-            ),
-            ApiError::Unauthorized => (
-                401,
-                -1002,
-                "You are not authorized to execute this request.".to_owned(),
-            ),
-            ApiError::SubscriptionActive => (
-                400,
-                -2035,
-                "User Data Stream subscription already active.".to_owned(),
-            ),
-            ApiError::MaxSubscriptionIds => (
-                400,
-                -2042,
-                "Maximum subscription ID reached for this connection.".to_owned(),
-            ),
-            ApiError::Canned { status, code, msg } => (*status, *code, msg.clone()),
+            ApiError::ServerBusy => "Server is currently overloaded with other requests. Please \
+                                     try again in a few minutes."
+                .to_owned(),
+            ApiError::InvalidTimeUnit => {
+                "Invalid value for time unit; expected either MICROSECOND or MILLISECOND."
+                    .to_owned()
+            }
+            ApiError::SbeDisabled => "SBE is not enabled.".to_owned(),
+            ApiError::Internal => {
+                "An unknown error occurred while processing the request.".to_owned()
+            }
+            ApiError::Unauthorized => "You are not authorized to execute this request.".to_owned(),
+            ApiError::SubscriptionActive => {
+                "User Data Stream subscription already active.".to_owned()
+            }
+            ApiError::MaxSubscriptionIds => {
+                "Maximum subscription ID reached for this connection.".to_owned()
+            }
+            ApiError::Canned { msg, .. } => msg.clone(),
         }
     }
 }

@@ -46,7 +46,7 @@ pub enum FaultAction {
         ms: u64,
     },
     /// Executed; the reply is never sent.
-    NoReply,
+    NoReply {},
     /// Executed; then the connection is closed with this code instead of the reply.
     Close {
         /// The close code: 1000 or 3000 to 4999.
@@ -56,7 +56,7 @@ pub enum FaultAction {
         reason: Option<String>,
     },
     /// Executed; then the TCP connection is cut, without a Close frame or the reply.
-    Drop,
+    Drop {},
 }
 
 /// The `error` of a canned reply.
@@ -211,12 +211,12 @@ impl Faults {
                 msg: error.msg.clone(),
             },
             FaultAction::Delay { ms } => Applied::Delay(Duration::from_millis(*ms)),
-            FaultAction::NoReply => Applied::NoReply,
+            FaultAction::NoReply {} => Applied::NoReply,
             FaultAction::Close { code, reason } => Applied::Close {
                 code: *code,
                 reason: reason.clone().unwrap_or_default(),
             },
-            FaultAction::Drop => Applied::Drop,
+            FaultAction::Drop {} => Applied::Drop,
         };
         if let Some(remaining) = &mut rule.remaining {
             *remaining -= 1;
@@ -237,7 +237,7 @@ mod tests {
             method: method.map(str::to_owned),
             connection,
             times,
-            action: FaultAction::NoReply,
+            action: FaultAction::NoReply {},
         }
     }
 
@@ -246,7 +246,7 @@ mod tests {
         let mut faults = Faults::default();
         faults.add(rule(Some("v3/ping"), None, Some(1)));
         let close = Fault {
-            action: FaultAction::Drop,
+            action: FaultAction::Drop {},
             ..rule(None, Some(7), None)
         };
         faults.add(close);

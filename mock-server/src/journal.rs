@@ -3,6 +3,7 @@
 //!
 //! [`MockServer::journal`]: crate::MockServer::journal
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -28,7 +29,7 @@ pub struct JournalEntry {
     pub peer: SocketAddr,
     /// The method it named (as sent, `v3/` prefix included); `null` for a frame that did
     /// not parse.
-    pub method: Option<String>,
+    pub method: Option<Cow<'static, str>>,
     /// Its `id` as echoed in the reply; `null` for a frame that did not parse.
     pub id: serde_json::Value,
     /// The text frame exactly as received.
@@ -189,7 +190,7 @@ mod tests {
             at: 0,
             connection,
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
-            method: Some(method.to_owned()),
+            method: Some(Cow::Owned(method.to_owned())),
             id: serde_json::Value::Null,
             request: text.to_owned(),
             status: Some(200),

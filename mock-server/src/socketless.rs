@@ -31,6 +31,7 @@
 //! assert_eq!(conn.poll_transmit(), Some(Transmit::Ping(b"1".to_vec())));
 //! ```
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -99,7 +100,7 @@ pub struct Connection {
 struct Answer {
     id: RequestId,
     method: Option<&'static str>,
-    /// The method name the frame gave, known or not.
+    /// The method name the frame gave, when it is not a known one and the journal keeps it.
     named: Option<String>,
     outcome: Result<Box<RawValue>, ApiError>,
     charge: Option<Charge>,
@@ -138,7 +139,7 @@ impl Connection {
             ConnectionInfo {
                 id: connection,
                 peer,
-                connected_since: now.as_millis(),
+                connected_since: now,
                 api_key: None,
                 authorized_since: None,
                 subscriptions: Vec::new(),
@@ -451,7 +452,10 @@ impl Connection {
                 .directory
                 .get(&self.state.connection)
                 .map_or(SocketAddr::new(self.ip, 0), |info| info.peer),
-            method: answer.named.clone(),
+            method: match (answer.method, &answer.named) {
+                (Some(known), _) => Some(Cow::Borrowed(known)),
+                (None, named) => named.clone().map(Cow::Owned),
+            },
             id: serde_json::to_value(&answer.id).unwrap_or_default(),
             request,
             status: sent.then_some(status),
@@ -527,9 +531,9 @@ impl Connection {
             }
         };
         let fault = self.fault_for(Some(&request.method), server);
-        let named = Some(request.method.to_string());
         let methods = server.methods;
         let Some(method) = methods.find(&request.method) else {
+            let named = server.journal.is_on().then(|| request.method.to_string());
             return Answer {
                 id: request.id,
                 method: None,
@@ -589,7 +593,7 @@ impl Connection {
         Answer {
             id: request.id,
             method: Some(method.name),
-            named,
+            named: None,
             outcome,
             charge: Some(charge),
             show_rate_limits,
@@ -1142,7 +1146,7 @@ mod tests {
         let now = T0.plus(secs(1));
         let logout = r#"{"id":1,"method":"session.logout"}"#;
         let cases = [
-            (crate::FaultAction::NoReply, vec![]),
+            (crate::FaultAction::NoReply {}, vec![]),
             (
                 crate::FaultAction::Close {
                     code: 4000,
@@ -1150,7 +1154,7 @@ mod tests {
                 },
                 vec![Transmit::CloseWith(4000, "bye".to_owned())],
             ),
-            (crate::FaultAction::Drop, vec![Transmit::Cut]),
+            (crate::FaultAction::Drop {}, vec![Transmit::Cut]),
         ];
         for (action, expected) in cases {
             let mut server = server(6000);

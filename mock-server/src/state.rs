@@ -1,9 +1,10 @@
 //! What every connection of a server shares: keys, accounts, weight windows, subscription
 //! routes and the method table. Held behind one short-lived lock by the network server.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
+
+use fnv::FnvHashMap;
 
 use crate::account::{Account, Accounts};
 use crate::auth::SignatureCheck;
@@ -34,13 +35,13 @@ pub struct Server {
     pub(crate) methods: &'static MethodTable,
     pub(crate) timers: Timers,
     /// The open connections, as the control plane lists them.
-    pub(crate) directory: HashMap<ConnectionId, ConnectionInfo>,
+    pub(crate) directory: FnvHashMap<ConnectionId, ConnectionInfo>,
     /// What was received and answered.
     pub(crate) journal: Journal,
     /// The fault rules in force.
     pub(crate) faults: Faults,
     /// How many requests each method has had since the server started.
-    pub(crate) calls: HashMap<&'static str, u64>,
+    pub(crate) calls: FnvHashMap<&'static str, u64>,
 }
 
 /// The durations that end or ping a connection, from [`Config`].
@@ -71,10 +72,10 @@ impl Server {
                 pong_timeout: config.pong_timeout,
                 max_lifetime: config.max_lifetime,
             },
-            directory: HashMap::new(),
+            directory: FnvHashMap::default(),
             journal: Journal::new(config.journal_size),
             faults: Faults::default(),
-            calls: HashMap::new(),
+            calls: FnvHashMap::default(),
         }
     }
 
@@ -118,7 +119,18 @@ impl Server {
     /// `account`, each with the connection it goes to (spec §4.6:
     /// `{"subscriptionId": N, "event": {...}}`).
     pub fn user_data_event(&self, account: &str, event: &serde_json::Value) -> Vec<(u64, String)> {
-        self.routes.deliver(account, event)
+        self.routes.deliver(account, event, None)
+    }
+
+    /// [`user_data_event`](Self::user_data_event), with `E` set to `now` (in each
+    /// connection's time unit) in an event that has none.
+    pub fn stamped_user_data_event(
+        &self,
+        account: &str,
+        event: &serde_json::Value,
+        now: Timestamp,
+    ) -> Vec<(u64, String)> {
+        self.routes.deliver(account, event, Some(now))
     }
 
     /// The signature check a text frame calls for, if it is a request that carries its own

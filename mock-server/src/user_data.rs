@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 
 use crate::clock::Timestamp;
+use crate::envelope::TimeUnit;
 use crate::error::ApiError;
 use crate::session::SessionState;
 
@@ -61,20 +62,29 @@ impl Subscriptions {
 /// Which connections' subscriptions receive each account's events.
 #[derive(Debug, Default)]
 pub(crate) struct Routes {
-    by_account: HashMap<String, Vec<(ConnectionId, u32)>>,
+    by_account: HashMap<String, Vec<Target>>,
+}
+
+/// One subscription an account's events go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Target {
+    connection: ConnectionId,
+    id: u32,
+    /// The connection's unit for time fields.
+    unit: TimeUnit,
 }
 
 impl Routes {
-    fn add(&mut self, account: &str, connection: ConnectionId, id: u32) {
+    fn add(&mut self, account: &str, target: Target) {
         self.by_account
             .entry(account.to_owned())
             .or_default()
-            .push((connection, id));
+            .push(target);
     }
 
     fn remove(&mut self, account: &str, connection: ConnectionId, id: u32) {
         if let Some(targets) = self.by_account.get_mut(account) {
-            targets.retain(|target| *target != (connection, id));
+            targets.retain(|target| (target.connection, target.id) != (connection, id));
             if targets.is_empty() {
                 self.by_account.remove(account);
             }
@@ -89,19 +99,31 @@ impl Routes {
     }
 
     /// The frames that deliver `event` to every subscription of `account`, by connection.
-    pub fn deliver(&self, account: &str, event: &Value) -> Vec<(ConnectionId, String)> {
-        self.by_account
-            .get(account)
-            .map(|targets| {
-                targets
-                    .iter()
-                    .map(|&(connection, id)| {
-                        let frame = json!({"subscriptionId": id, "event": event});
-                        (connection, frame.to_string())
-                    })
-                    .collect()
+    /// With `stamp`, an event without `E` gets that time as `E`, in each connection's unit.
+    pub fn deliver(
+        &self,
+        account: &str,
+        event: &Value,
+        stamp: Option<Timestamp>,
+    ) -> Vec<(ConnectionId, String)> {
+        let stamp = stamp.filter(|_| event.get("E").is_none());
+        let Some(targets) = self.by_account.get(account) else {
+            return Vec::new();
+        };
+        targets
+            .iter()
+            .map(|target| {
+                let frame = match (stamp, event) {
+                    (Some(now), Value::Object(fields)) => {
+                        let mut fields = fields.clone();
+                        fields.insert("E".to_owned(), target.unit.render(now).into());
+                        json!({"subscriptionId": target.id, "event": fields})
+                    }
+                    _ => json!({"subscriptionId": target.id, "event": event}),
+                };
+                (target.connection, frame.to_string())
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 
@@ -134,7 +156,14 @@ pub(crate) fn subscribe(
             kind,
         },
     );
-    routes.add(account, session.connection, id);
+    routes.add(
+        account,
+        Target {
+            connection: session.connection,
+            id,
+            unit: session.time_unit,
+        },
+    );
     Ok(id)
 }
 

@@ -393,6 +393,7 @@ fn classify(text: &str) -> Incoming {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
     use std::net::SocketAddr;
 
     use tokio::net::TcpListener;
@@ -430,25 +431,45 @@ mod tests {
 
     const REFUSAL: &str = "HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\nhello, and more";
 
+    /// What `client` gets for `ws://{address}{rest}` from a server that answers `response`
+    /// once, and the request line that server read.
+    async fn against<T, F>(
+        response: &'static str,
+        rest: &str,
+        client: impl FnOnce(String) -> F,
+    ) -> (T, String)
+    where
+        F: Future<Output = T>,
+    {
+        let (address, server) = answers_once(response).await;
+        let outcome = client(format!("ws://{address}{rest}")).await;
+        (outcome, request_line(server).await)
+    }
+
+    fn refused(status: u16, body: &str) -> Result<Handshake, String> {
+        Ok(Handshake::Refused {
+            status,
+            body: body.to_owned(),
+        })
+    }
+
     #[tokio::test]
     async fn a_query_after_a_port_with_no_path_is_sent_after_the_root_path() {
-        let (address, server) = answers_once(REFUSAL).await;
-        let outcome = handshake(&format!("ws://{address}?x=1")).await;
-        assert_eq!(request_line(server).await, "GET /?x=1 HTTP/1.1");
-        assert_eq!(
-            outcome,
-            Ok(Handshake::Refused {
-                status: 400,
-                body: "hello".to_owned()
-            })
-        );
+        let (outcome, line) =
+            against(REFUSAL, "?x=1", |url| async move { handshake(&url).await }).await;
+        assert_eq!(line, "GET /?x=1 HTTP/1.1");
+        assert_eq!(outcome, refused(400, "hello"));
     }
 
     #[tokio::test]
     async fn a_connection_sends_the_same_target_for_a_query_without_a_path() {
-        let (address, server) = answers_once(REFUSAL).await;
-        let outcome = Wire::connect(&format!("ws://{address}?x=1")).await;
-        assert_eq!(request_line(server).await, "GET /?x=1 HTTP/1.1");
+        let (outcome, line) = against(
+            REFUSAL,
+            "?x=1",
+            |url| async move { Wire::connect(&url).await },
+        )
+        .await;
+        assert_eq!(line, "GET /?x=1 HTTP/1.1");
         assert!(
             matches!(outcome, Err(ConnectError::Refused { status: 400, .. })),
             "{:?}",
@@ -458,24 +479,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_without_content_length_has_the_body_up_to_the_close() {
-        let (address, server) =
-            answers_once("HTTP/1.1 429 Too Many Requests\r\n\r\n{\"code\":-1003}").await;
-        let outcome = handshake(&format!("ws://{address}/ws-api/v3?a=b")).await;
-        assert_eq!(request_line(server).await, "GET /ws-api/v3?a=b HTTP/1.1");
-        assert_eq!(
-            outcome,
-            Ok(Handshake::Refused {
-                status: 429,
-                body: r#"{"code":-1003}"#.to_owned()
-            })
-        );
+        let response = "HTTP/1.1 429 Too Many Requests\r\n\r\n{\"code\":-1003}";
+        let (outcome, line) = against(response, "/ws-api/v3?a=b", |url| async move {
+            handshake(&url).await
+        })
+        .await;
+        assert_eq!(line, "GET /ws-api/v3?a=b HTTP/1.1");
+        assert_eq!(outcome, refused(429, r#"{"code":-1003}"#));
     }
 
     #[tokio::test]
     async fn an_upgrade_gives_the_head_as_sent_and_the_body_to_its_length() {
-        let (address, server) = answers_once(REFUSAL).await;
-        let response = upgrade(&format!("ws://{address}/ws-api/v3")).await;
-        assert_eq!(request_line(server).await, "GET /ws-api/v3 HTTP/1.1");
+        let (response, line) = against(
+            REFUSAL,
+            "/ws-api/v3",
+            |url| async move { upgrade(&url).await },
+        )
+        .await;
+        assert_eq!(line, "GET /ws-api/v3 HTTP/1.1");
         assert_eq!(
             response,
             Ok(UpgradeResponse {

@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
-use futures_util::future::LocalBoxFuture;
-use futures_util::FutureExt as _;
 use mock_server::{BanPolicy, MockServer, MockServerBuilder, Permissions};
 
-use super::{Body, Case, Need};
+use super::{Body, Case, Need, RunResult, Transcript};
 use crate::check::{self, Bindings};
 use crate::env::Env;
 use crate::keys::KeyPair;
@@ -79,7 +77,7 @@ fn row(
     title: &'static str,
     basis: &'static str,
     needs: &'static [Need],
-    row: &'static ErrorRow,
+    row: ErrorRow,
 ) -> Case {
     Case {
         id,
@@ -90,6 +88,7 @@ fn row(
     }
 }
 
+/// A text frame sent on a fresh connection.
 const fn text(text: &'static str, expect: fn() -> ApiErr, echo_id: bool, charged: u32) -> ErrorRow {
     ErrorRow {
         setup: Setup::Nothing,
@@ -101,7 +100,31 @@ const fn text(text: &'static str, expect: fn() -> ApiErr, echo_id: bool, charged
     }
 }
 
-const fn logon_row(
+/// `row` sent after `setup`.
+const fn after(setup: Setup, row: ErrorRow) -> ErrorRow {
+    ErrorRow { setup, ..row }
+}
+
+/// `account.status` with a good `timestamp` and `params`: charged its 20 whatever it answers.
+const fn account_status(
+    params: &'static [(&'static str, &'static str)],
+    expect: fn() -> ApiErr,
+) -> ErrorRow {
+    ErrorRow {
+        setup: Setup::Nothing,
+        request: Req::Timed {
+            method: "account.status",
+            params,
+        },
+        expect,
+        echo_id: true,
+        rate_limits: true,
+        charged: 20,
+    }
+}
+
+/// `session.logon` signed as `Req::Signed` says.
+const fn signed_logon(
     key: KeyRef,
     params: &'static [(&'static str, &'static str)],
     offset_ms: i64,
@@ -126,6 +149,33 @@ const fn logon_row(
     }
 }
 
+/// A logon with the primary key, `params` and a timestamp `offset_ms` from the server's now.
+const fn logon(
+    params: &'static [(&'static str, &'static str)],
+    offset_ms: i64,
+    expect: fn() -> ApiErr,
+) -> ErrorRow {
+    signed_logon(KeyRef::Primary, params, offset_ms, false, &[], expect)
+}
+
+/// A good logon with `key` in place of the primary key.
+const fn logon_as(key: KeyRef, expect: fn() -> ApiErr) -> ErrorRow {
+    signed_logon(key, &[], -1000, false, &[], expect)
+}
+
+/// A good logon, but for the params in `drop`.
+const fn logon_without(drop: &'static [&'static str], expect: fn() -> ApiErr) -> ErrorRow {
+    signed_logon(KeyRef::Primary, &[], -1000, false, drop, expect)
+}
+
+fn illegal_timestamp() -> ApiErr {
+    spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE)
+}
+
+fn illegal_recv_window() -> ApiErr {
+    spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE)
+}
+
 const fn handshake_refusal(
     path: &'static str,
     query: &'static str,
@@ -141,297 +191,6 @@ const fn handshake_refusal(
     }
 }
 
-static INVALID_JSON: ErrorRow = text(
-    r#"{"id":"err","method":"ping""#,
-    spec::invalid_json,
-    false,
-    0,
-);
-static NOT_AN_OBJECT: ErrorRow = text(r#"["err","ping"]"#, spec::invalid_json, false, 0);
-static BINARY_FRAME: ErrorRow = ErrorRow {
-    setup: Setup::Nothing,
-    request: Req::Binary(r#"{"id":"err","method":"ping"}"#),
-    expect: spec::invalid_json,
-    echo_id: false,
-    rate_limits: false,
-    charged: 0,
-};
-static INVALID_ID: ErrorRow = text(
-    r#"{"id":"not valid","method":"ping"}"#,
-    spec::invalid_id,
-    false,
-    0,
-);
-static PARAMS_NOT_AN_OBJECT: ErrorRow = text(
-    r#"{"id":"err","method":"ping","params":["returnRateLimits"]}"#,
-    spec::params_not_an_object,
-    true,
-    0,
-);
-static METHOD_MISSING: ErrorRow = text(
-    r#"{"id":"err","params":{}}"#,
-    || spec::mandatory("method"),
-    true,
-    0,
-);
-static UNKNOWN_METHOD: ErrorRow = text(
-    r#"{"id":"err","method":"order.place"}"#,
-    spec::unknown_method,
-    true,
-    0,
-);
-static UNREAD_PARAMETER: ErrorRow = text(
-    r#"{"id":"err","method":"ping","params":{"symbol":"BTCUSDT"}}"#,
-    || spec::unread_parameters(0, 1),
-    true,
-    1,
-);
-static DUPLICATE_PARAMETER: ErrorRow = text(
-    r#"{"id":"err","method":"ping","params":{"symbol":"A","symbol":"B"}}"#,
-    spec::duplicate_parameter,
-    true,
-    1,
-);
-static RETURN_RATE_LIMITS_INVALID: ErrorRow = text(
-    r#"{"id":"err","method":"ping","params":{"returnRateLimits":"yes"}}"#,
-    || spec::invalid_parameter("returnRateLimits"),
-    true,
-    1,
-);
-static APIKEY_MISSING: ErrorRow = ErrorRow {
-    setup: Setup::Nothing,
-    request: Req::Timed {
-        method: "account.status",
-        params: &[],
-    },
-    expect: || spec::mandatory("apiKey"),
-    echo_id: true,
-    rate_limits: true,
-    charged: 20,
-};
-static SIGNATURE_MISSING: ErrorRow =
-    logon_row(KeyRef::Primary, &[], -1000, false, &["signature"], || {
-        spec::mandatory("signature")
-    });
-static TIMESTAMP_MISSING: ErrorRow =
-    logon_row(KeyRef::Primary, &[], -1000, false, &["timestamp"], || {
-        spec::mandatory("timestamp")
-    });
-static TIMESTAMP_MISSING_AFTER_LOGON: ErrorRow = ErrorRow {
-    setup: Setup::Logon,
-    request: Req::Text(r#"{"id":"err","method":"account.status"}"#),
-    expect: || spec::mandatory("timestamp"),
-    echo_id: true,
-    rate_limits: true,
-    charged: 20,
-};
-static TIMESTAMP_ILLEGAL: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("timestamp", "\"12a\"")],
-    0,
-    false,
-    &[],
-    || spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
-);
-static RECV_WINDOW_ILLEGAL: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("recvWindow", "1.2345")],
-    -1000,
-    false,
-    &[],
-    || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
-);
-static RECV_WINDOW_TOO_LARGE: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("recvWindow", "60001")],
-    -1000,
-    false,
-    &[],
-    spec::recv_window_too_large,
-);
-static OUTSIDE_RECV_WINDOW: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[],
-    -20_000,
-    false,
-    &[],
-    spec::outside_recv_window,
-);
-static AHEAD: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[],
-    20_000,
-    false,
-    &[],
-    spec::timestamp_ahead,
-);
-static INVALID_SIGNATURE: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[],
-    -1000,
-    true,
-    &[],
-    spec::invalid_signature,
-);
-static HMAC_LOGON: ErrorRow = logon_row(
-    KeyRef::Hmac,
-    &[],
-    -1000,
-    false,
-    &[],
-    spec::invalid_signature,
-);
-static BAD_API_KEY_FORMAT: ErrorRow = logon_row(
-    KeyRef::Malformed,
-    &[],
-    -1000,
-    false,
-    &[],
-    spec::bad_api_key_format,
-);
-static UNKNOWN_API_KEY: ErrorRow = logon_row(
-    KeyRef::Unknown,
-    &[],
-    -1000,
-    false,
-    &[],
-    spec::rejected_api_key,
-);
-static SUBSCRIBE_WITHOUT_LOGON: ErrorRow = text(
-    r#"{"id":"err","method":"userDataStream.subscribe"}"#,
-    spec::unauthorized,
-    true,
-    2,
-);
-static SUBSCRIPTION_ACTIVE: ErrorRow = ErrorRow {
-    setup: Setup::LogonAndSubscribe,
-    request: Req::Text(r#"{"id":"err","method":"userDataStream.subscribe"}"#),
-    expect: spec::subscription_active,
-    echo_id: true,
-    rate_limits: true,
-    charged: 2,
-};
-static SUBSCRIPTION_ID_ILLEGAL: ErrorRow = text(
-    r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"subscriptionId":"first"}}"#,
-    || spec::illegal_chars("subscriptionId", "^[0-9]{1,5}$"),
-    true,
-    2,
-);
-static OMIT_ZERO_BALANCES: ErrorRow = ErrorRow {
-    setup: Setup::Logon,
-    request: Req::Timed {
-        method: "account.status",
-        params: &[("omitZeroBalances", "\"yes\"")],
-    },
-    expect: || spec::invalid_parameter("omitZeroBalances"),
-    echo_id: true,
-    rate_limits: true,
-    charged: 20,
-};
-static READ_AND_UNREAD: ErrorRow = text(
-    r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"subscriptionId":0,"symbol":"BTCUSDT"}}"#,
-    || spec::unread_parameters(1, 2),
-    true,
-    2,
-);
-static READ_AND_TWO_UNREAD: ErrorRow = text(
-    r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"symbol":"BTCUSDT","subscriptionId":0,"side":"BUY"}}"#,
-    || spec::unread_parameters(1, 3),
-    true,
-    2,
-);
-static NULL_APIKEY_IS_NOT_SENT: ErrorRow = ErrorRow {
-    setup: Setup::Nothing,
-    request: Req::Timed {
-        method: "account.status",
-        params: &[("apiKey", "null"), ("signature", "null")],
-    },
-    expect: || spec::mandatory("apiKey"),
-    echo_id: true,
-    rate_limits: true,
-    charged: 20,
-};
-static EMPTY_APIKEY: ErrorRow = text(
-    r#"{"id":"err","method":"session.logon","params":{"apiKey":"","signature":"c2ln","timestamp":1}}"#,
-    || spec::mandatory("apiKey"),
-    true,
-    2,
-);
-static EMPTY_SIGNATURE: ErrorRow = text(
-    r#"{"id":"err","method":"session.logon","params":{"apiKey":"abc","signature":"","timestamp":1}}"#,
-    || spec::mandatory("signature"),
-    true,
-    2,
-);
-static EMPTY_TIMESTAMP: ErrorRow = text(
-    r#"{"id":"err","method":"session.logon","params":{"apiKey":"abc","signature":"c2ln","timestamp":""}}"#,
-    || spec::mandatory("timestamp"),
-    true,
-    2,
-);
-static APIKEY_WITHOUT_SIGNATURE_AFTER_LOGON: ErrorRow = ErrorRow {
-    setup: Setup::Logon,
-    request: Req::Timed {
-        method: "account.status",
-        params: &[("apiKey", "\"abc\"")],
-    },
-    expect: || spec::mandatory("signature"),
-    echo_id: true,
-    rate_limits: true,
-    charged: 20,
-};
-static SIGNATURE_WITHOUT_APIKEY_AFTER_LOGON: ErrorRow = ErrorRow {
-    setup: Setup::Logon,
-    request: Req::Timed {
-        method: "account.status",
-        params: &[("signature", "\"c2ln\"")],
-    },
-    expect: || spec::mandatory("apiKey"),
-    echo_id: true,
-    rate_limits: true,
-    charged: 20,
-};
-static TIMESTAMP_20_DIGITS: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("timestamp", "99999999999999999999")],
-    0,
-    false,
-    &[],
-    spec::timestamp_ahead,
-);
-static TIMESTAMP_21_DIGITS: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("timestamp", "100000000000000000000")],
-    0,
-    false,
-    &[],
-    || spec::illegal_chars("timestamp", spec::TIMESTAMP_RANGE),
-);
-static RECV_WINDOW_20_DIGITS: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("recvWindow", "99999999999999999999")],
-    -1000,
-    false,
-    &[],
-    spec::recv_window_too_large,
-);
-static RECV_WINDOW_21_DIGITS: ErrorRow = logon_row(
-    KeyRef::Primary,
-    &[("recvWindow", "100000000000000000000")],
-    -1000,
-    false,
-    &[],
-    || spec::illegal_chars("recvWindow", spec::RECV_WINDOW_RANGE),
-);
-static HANDSHAKE_TIME_UNIT: ErrorRow =
-    handshake_refusal("", "timeUnit=SECOND", spec::invalid_time_unit);
-static HANDSHAKE_RETURN_RATE_LIMITS: ErrorRow =
-    handshake_refusal("", "returnRateLimits=maybe", || {
-        spec::invalid_parameter("returnRateLimits")
-    });
-static HANDSHAKE_SBE: ErrorRow = handshake_refusal("", "responseFormat=sbe", spec::sbe_disabled);
-static HANDSHAKE_PATH: ErrorRow = handshake_refusal("/ws-api/v4", "", spec::not_found);
-
 pub(super) fn cases() -> Vec<Case> {
     vec![
         row(
@@ -439,259 +198,370 @@ pub(super) fn cases() -> Vec<Case> {
             "text that is not JSON: -1135, id null, no rateLimits",
             "docs/FIDELITY.md §10.1",
             &[],
-            &INVALID_JSON,
+            text(
+                r#"{"id":"err","method":"ping""#,
+                spec::invalid_json,
+                false,
+                0,
+            ),
         ),
         row(
             "ERR-1135-NOT-AN-OBJECT",
             "JSON that is not an object: -1135, id null",
             "docs/FIDELITY.md §10.1",
             &[],
-            &NOT_AN_OBJECT,
+            text(r#"["err","ping"]"#, spec::invalid_json, false, 0),
         ),
         row(
             "ERR-1135-BINARY-FRAME",
             "a binary frame: -1135, id null, the connection stays",
             "spec §1.3; docs/FIDELITY.md",
             &[],
-            &BINARY_FRAME,
+            ErrorRow {
+                request: Req::Binary(r#"{"id":"err","method":"ping"}"#),
+                ..text("", spec::invalid_json, false, 0)
+            },
         ),
         row(
             "ERR-1135-INVALID-ID",
             "an invalid id: -1135 with the observed message, id null",
             "spec §2.5 (observed)",
             &[],
-            &INVALID_ID,
+            text(
+                r#"{"id":"not valid","method":"ping"}"#,
+                spec::invalid_id,
+                false,
+                0,
+            ),
         ),
         row(
             "ERR-1135-PARAMS-NOT-AN-OBJECT",
             "params that is not an object: -1135, id echoed",
             "spec §7; docs/FIDELITY.md",
             &[],
-            &PARAMS_NOT_AN_OBJECT,
+            text(
+                r#"{"id":"err","method":"ping","params":["returnRateLimits"]}"#,
+                spec::params_not_an_object,
+                true,
+                0,
+            ),
         ),
         row(
             "ERR-1102-METHOD-MISSING",
             "no method: -1102 naming 'method'",
             "docs/FIDELITY.md",
             &[],
-            &METHOD_MISSING,
+            text(
+                r#"{"id":"err","params":{}}"#,
+                || spec::mandatory("method"),
+                true,
+                0,
+            ),
         ),
         row(
             "ERR-1100-UNKNOWN-METHOD",
             "an unknown method: -1100 listing the methods, not charged",
             "docs/FIDELITY.md §10.2 (mock choice)",
             &[],
-            &UNKNOWN_METHOD,
+            text(
+                r#"{"id":"err","method":"order.place"}"#,
+                spec::unknown_method,
+                true,
+                0,
+            ),
         ),
         row(
             "ERR-1104-UNREAD-PARAMETER",
             "a param the method does not read: -1104, charged",
             "spec §2.5 (observed)",
             &[],
-            &UNREAD_PARAMETER,
+            text(
+                r#"{"id":"err","method":"ping","params":{"symbol":"BTCUSDT"}}"#,
+                || spec::unread_parameters(0, 1),
+                true,
+                1,
+            ),
         ),
         row(
             "ERR-1104-READ-AND-UNREAD",
             "one param read and one not: -1104 counts read '1', sent '2'",
             "spec §2.5 (observed)",
             &[],
-            &READ_AND_UNREAD,
+            text(
+                r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"subscriptionId":0,"symbol":"BTCUSDT"}}"#,
+                || spec::unread_parameters(1, 2),
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-1104-READ-AND-TWO-UNREAD",
             "one param read and two not: -1104 counts read '1', sent '3'",
             "spec §2.5 (observed)",
             &[],
-            &READ_AND_TWO_UNREAD,
+            text(
+                r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"symbol":"BTCUSDT","subscriptionId":0,"side":"BUY"}}"#,
+                || spec::unread_parameters(1, 3),
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-1102-NULL-IS-NOT-SENT",
             "apiKey and signature sent as JSON null count as not sent: -1102 naming 'apiKey'",
             "spec §2.5 (empty/null mandatory params)",
             &[],
-            &NULL_APIKEY_IS_NOT_SENT,
+            account_status(&[("apiKey", "null"), ("signature", "null")], || {
+                spec::mandatory("apiKey")
+            }),
         ),
         row(
             "ERR-1102-EMPTY-APIKEY",
             "an empty apiKey is missing: -1102 naming 'apiKey'",
             "spec §2.5 (empty/null mandatory params)",
             &[],
-            &EMPTY_APIKEY,
+            text(
+                r#"{"id":"err","method":"session.logon","params":{"apiKey":"","signature":"c2ln","timestamp":1}}"#,
+                || spec::mandatory("apiKey"),
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-1102-EMPTY-SIGNATURE",
             "an empty signature is missing: -1102 naming 'signature'",
             "spec §2.5 (empty/null mandatory params)",
             &[],
-            &EMPTY_SIGNATURE,
+            text(
+                r#"{"id":"err","method":"session.logon","params":{"apiKey":"abc","signature":"","timestamp":1}}"#,
+                || spec::mandatory("signature"),
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-1102-EMPTY-TIMESTAMP",
             "an empty timestamp is missing: -1102 naming 'timestamp'",
             "spec §2.5 (empty/null mandatory params)",
             &[],
-            &EMPTY_TIMESTAMP,
+            text(
+                r#"{"id":"err","method":"session.logon","params":{"apiKey":"abc","signature":"c2ln","timestamp":""}}"#,
+                || spec::mandatory("timestamp"),
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-1102-APIKEY-WITHOUT-SIGNATURE-AFTER-LOGON",
             "after logon, a SIGNED request with apiKey alone is its own: -1102 naming 'signature'",
             "spec §4.2 (apiKey or signature: the request's own credentials)",
             KEY,
-            &APIKEY_WITHOUT_SIGNATURE_AFTER_LOGON,
+            after(
+                Setup::Logon,
+                account_status(&[("apiKey", "\"abc\"")], || spec::mandatory("signature")),
+            ),
         ),
         row(
             "ERR-1102-SIGNATURE-WITHOUT-APIKEY-AFTER-LOGON",
             "after logon, a SIGNED request with signature alone is its own: -1102 naming 'apiKey'",
             "spec §4.2 (apiKey or signature: the request's own credentials)",
             KEY,
-            &SIGNATURE_WITHOUT_APIKEY_AFTER_LOGON,
+            after(
+                Setup::Logon,
+                account_status(&[("signature", "\"c2ln\"")], || spec::mandatory("apiKey")),
+            ),
         ),
         row(
             "ERR-1101-DUPLICATE-PARAMETER",
             "a param sent twice: -1101",
             "spec §7",
             &[],
-            &DUPLICATE_PARAMETER,
+            text(
+                r#"{"id":"err","method":"ping","params":{"symbol":"A","symbol":"B"}}"#,
+                spec::duplicate_parameter,
+                true,
+                1,
+            ),
         ),
         row(
             "ERR-1130-RETURN-RATE-LIMITS",
             "returnRateLimits neither true nor false: -1130",
             "docs/FIDELITY.md",
             &[],
-            &RETURN_RATE_LIMITS_INVALID,
+            text(
+                r#"{"id":"err","method":"ping","params":{"returnRateLimits":"yes"}}"#,
+                || spec::invalid_parameter("returnRateLimits"),
+                true,
+                1,
+            ),
         ),
         row(
             "ERR-1102-APIKEY-MISSING",
             "a SIGNED request, anonymous, without apiKey: -1102",
             "docs/FIDELITY.md (signed requests)",
             &[],
-            &APIKEY_MISSING,
+            account_status(&[], || spec::mandatory("apiKey")),
         ),
         row(
             "ERR-1102-SIGNATURE-MISSING",
             "logon without signature: -1102 naming 'signature'",
             "spec §2.5, §4.2",
             KEY,
-            &SIGNATURE_MISSING,
+            logon_without(&["signature"], || spec::mandatory("signature")),
         ),
         row(
             "ERR-1102-TIMESTAMP-MISSING",
             "logon without timestamp: -1102 naming 'timestamp'",
             "spec §2.5, §4.2",
             KEY,
-            &TIMESTAMP_MISSING,
+            logon_without(&["timestamp"], || spec::mandatory("timestamp")),
         ),
         row(
             "ERR-1102-TIMESTAMP-MISSING-AFTER-LOGON",
             "after logon, a SIGNED request still needs timestamp",
             "spec §4.2",
             KEY,
-            &TIMESTAMP_MISSING_AFTER_LOGON,
+            after(
+                Setup::Logon,
+                text(
+                    r#"{"id":"err","method":"account.status"}"#,
+                    || spec::mandatory("timestamp"),
+                    true,
+                    20,
+                ),
+            ),
         ),
         row(
             "ERR-1100-TIMESTAMP-ILLEGAL",
             "a timestamp that is not digits: -1100",
             "docs/FIDELITY.md (signing and timing)",
             KEY,
-            &TIMESTAMP_ILLEGAL,
+            logon(&[("timestamp", "\"12a\"")], 0, illegal_timestamp),
         ),
         row(
             "ERR-1100-RECVWINDOW-ILLEGAL",
             "recvWindow with four decimals: -1100",
             "docs/FIDELITY.md §10.14",
             KEY,
-            &RECV_WINDOW_ILLEGAL,
+            logon(&[("recvWindow", "1.2345")], -1000, illegal_recv_window),
         ),
         row(
             "ERR-1102-RECVWINDOW-TOO-LARGE",
             "recvWindow over 60000: -1102",
             "docs/FIDELITY.md §10.14",
             KEY,
-            &RECV_WINDOW_TOO_LARGE,
+            logon(
+                &[("recvWindow", "60001")],
+                -1000,
+                spec::recv_window_too_large,
+            ),
         ),
         row(
             "ERR-1021-OUTSIDE-RECVWINDOW",
             "a timestamp older than recvWindow: -1021",
             "spec §3.3",
             KEY,
-            &OUTSIDE_RECV_WINDOW,
+            logon(&[], -20_000, spec::outside_recv_window),
         ),
         row(
             "ERR-1021-AHEAD",
             "a timestamp 1000 ms or more ahead: -1021",
             "spec §3.3",
             KEY,
-            &AHEAD,
+            logon(&[], 20_000, spec::timestamp_ahead),
         ),
         row(
             "ERR-1021-TIMESTAMP-20-DIGITS",
             "a timestamp of 20 digits is legal, and far ahead: -1021",
             "spec §3.3 (legal range ^[0-9]{1,20}$)",
             KEY,
-            &TIMESTAMP_20_DIGITS,
+            logon(
+                &[("timestamp", "99999999999999999999")],
+                0,
+                spec::timestamp_ahead,
+            ),
         ),
         row(
             "ERR-1100-TIMESTAMP-21-DIGITS",
             "a timestamp of 21 digits is outside the legal range: -1100",
             "spec §3.3 (legal range ^[0-9]{1,20}$)",
             KEY,
-            &TIMESTAMP_21_DIGITS,
+            logon(
+                &[("timestamp", "100000000000000000000")],
+                0,
+                illegal_timestamp,
+            ),
         ),
         row(
             "ERR-1102-RECVWINDOW-20-DIGITS",
             "a recvWindow of 20 digits is legal, and over 60000: -1102",
             "spec §3.3; docs/FIDELITY.md §10.14",
             KEY,
-            &RECV_WINDOW_20_DIGITS,
+            logon(
+                &[("recvWindow", "99999999999999999999")],
+                -1000,
+                spec::recv_window_too_large,
+            ),
         ),
         row(
             "ERR-1100-RECVWINDOW-21-DIGITS",
             "a recvWindow of 21 digits is outside the legal range: -1100",
             "spec §3.3; docs/FIDELITY.md §10.14",
             KEY,
-            &RECV_WINDOW_21_DIGITS,
+            logon(
+                &[("recvWindow", "100000000000000000000")],
+                -1000,
+                illegal_recv_window,
+            ),
         ),
         row(
             "ERR-1022-INVALID-SIGNATURE",
             "one byte of the signature changed: -1022",
             "spec §3.3",
             KEY,
-            &INVALID_SIGNATURE,
+            signed_logon(
+                KeyRef::Primary,
+                &[],
+                -1000,
+                true,
+                &[],
+                spec::invalid_signature,
+            ),
         ),
         Case {
             id: "ERR-1022-SIGNED-OVER-ENCODED-PAYLOAD",
             title: "a signature over the encodeURIComponent payload, not the raw one: -1022",
             basis: "spec §3.2 (the raw UTF-8 payload is signed); docs/FIDELITY.md §10.13",
             needs: &[Need::InProcess],
-            body: Body::Custom(signed_over_encoded_payload),
+            body: custom!(signed_over_encoded_payload),
         },
         row(
             "ERR-1022-HMAC-LOGON",
             "logon with an HMAC key: -1022",
             "docs/FIDELITY.md §10.7 (mock choice)",
             &[Need::HmacKey],
-            &HMAC_LOGON,
+            logon_as(KeyRef::Hmac, spec::invalid_signature),
         ),
         row(
             "ERR-2014-BAD-API-KEY-FORMAT",
             "an API key that is not letters and digits: 401 -2014",
             "spec §3.3; docs/FIDELITY.md §10.17",
             &[],
-            &BAD_API_KEY_FORMAT,
+            logon_as(KeyRef::Malformed, spec::bad_api_key_format),
         ),
         row(
             "ERR-2015-UNKNOWN-API-KEY",
             "an unknown API key: 401 -2015",
             "spec §3.3, §4.7",
             &[],
-            &UNKNOWN_API_KEY,
+            logon_as(KeyRef::Unknown, spec::rejected_api_key),
         ),
         Case {
             id: "ERR-2015-NO-PERMISSION",
             title: "a key without USER_DATA: 401 -2015",
             basis: "spec §3.1; docs/FIDELITY.md",
             needs: PRIVATE,
-            body: Body::Custom(no_permission),
+            body: custom!(no_permission),
         },
         Case {
             id: "ERR-2015-KEY-REVOKED",
@@ -699,126 +569,151 @@ pub(super) fn cases() -> Vec<Case> {
                 "the session's key revoked: its next request answered, then 401 -2015 with id null",
             basis: "spec §4.7; docs/FIDELITY.md §10.18",
             needs: PRIVATE,
-            body: Body::Custom(key_revoked),
+            body: custom!(key_revoked),
         },
         row(
             "ERR-1002-SUBSCRIBE-WITHOUT-LOGON",
             "userDataStream.subscribe anonymous: 401 -1002",
             "docs/FIDELITY.md §10.10 (mock choice)",
             &[],
-            &SUBSCRIBE_WITHOUT_LOGON,
+            text(
+                r#"{"id":"err","method":"userDataStream.subscribe"}"#,
+                spec::unauthorized,
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-2035-SUBSCRIPTION-ACTIVE",
             "a second subscription for the account: -2035",
             "docs/FIDELITY.md §10.10",
             KEY,
-            &SUBSCRIPTION_ACTIVE,
+            after(
+                Setup::LogonAndSubscribe,
+                text(
+                    r#"{"id":"err","method":"userDataStream.subscribe"}"#,
+                    spec::subscription_active,
+                    true,
+                    2,
+                ),
+            ),
         ),
         row(
             "ERR-1100-SUBSCRIPTION-ID-ILLEGAL",
             "a subscriptionId that is not a number: -1100",
             "docs/FIDELITY.md",
             &[],
-            &SUBSCRIPTION_ID_ILLEGAL,
+            text(
+                r#"{"id":"err","method":"userDataStream.unsubscribe","params":{"subscriptionId":"first"}}"#,
+                || spec::illegal_chars("subscriptionId", "^[0-9]{1,5}$"),
+                true,
+                2,
+            ),
         ),
         row(
             "ERR-1130-OMIT-ZERO-BALANCES",
             "omitZeroBalances neither true nor false: -1130",
             "docs/FIDELITY.md",
             KEY,
-            &OMIT_ZERO_BALANCES,
+            after(
+                Setup::Logon,
+                account_status(&[("omitZeroBalances", "\"yes\"")], || {
+                    spec::invalid_parameter("omitZeroBalances")
+                }),
+            ),
         ),
         Case {
             id: "ERR-2042-TOO-MANY-SUBSCRIPTIONS",
             title: "a 1,001st active subscription on one connection: -2042",
             basis: "spec §4.6",
             needs: PRIVATE,
-            body: Body::Custom(too_many_subscriptions),
+            body: custom!(too_many_subscriptions),
         },
         Case {
             id: "ERR-1003-TOO-MUCH-WEIGHT",
             title: "over the weight limit: 429 -1003 with serverTime and retryAfter",
             basis: "spec §5.3; docs/FIDELITY.md §10.16",
             needs: PRIVATE,
-            body: Body::Custom(too_much_weight),
+            body: custom!(too_much_weight),
         },
         Case {
             id: "ERR-1003-BANS-DISABLED",
             title: "with bans turned off, every request over the limit gets 429, never 418",
             basis: "spec §5.3; docs/FIDELITY.md (bans: `--ban-after 0` never bans)",
             needs: PRIVATE,
-            body: Body::Custom(bans_disabled),
+            body: custom!(bans_disabled),
         },
         Case {
             id: "ERR-1003-BAN-ENDS-AT-RETRY-AFTER",
             title: "at exactly the ban's retryAfter the IP connects again and gets 429, not 418",
             basis: "spec §5.3; docs/FIDELITY.md (the ban reply: retryAfter is the ban's end)",
             needs: PRIVATE,
-            body: Body::Custom(ban_ends_at_retry_after),
+            body: custom!(ban_ends_at_retry_after),
         },
         Case {
             id: "ERR-1003-IP-BANNED",
             title: "429s repeated past the threshold: 418 -1003, then close 1008",
             basis: "spec §5.3; docs/FIDELITY.md (bans)",
             needs: PRIVATE,
-            body: Body::Custom(ip_banned),
+            body: custom!(ip_banned),
         },
         row(
             "ERR-HANDSHAKE-1194-TIME-UNIT",
             "an invalid timeUnit: HTTP 400 -1194",
             "spec §1.2; docs/FIDELITY.md §10.20",
             &[],
-            &HANDSHAKE_TIME_UNIT,
+            handshake_refusal("", "timeUnit=SECOND", spec::invalid_time_unit),
         ),
         row(
             "ERR-HANDSHAKE-1130-RETURN-RATE-LIMITS",
             "an invalid returnRateLimits in the URL: HTTP 400 -1130",
             "docs/FIDELITY.md §10.20 (mock choice)",
             &[],
-            &HANDSHAKE_RETURN_RATE_LIMITS,
+            handshake_refusal("", "returnRateLimits=maybe", || {
+                spec::invalid_parameter("returnRateLimits")
+            }),
         ),
         row(
             "ERR-HANDSHAKE-1155-SBE",
             "responseFormat=sbe on the JSON-only mock: HTTP 400 -1155",
             "spec §1.2; docs/FIDELITY.md (mock only)",
             &[Need::InProcess],
-            &HANDSHAKE_SBE,
+            handshake_refusal("", "responseFormat=sbe", spec::sbe_disabled),
         ),
         row(
             "ERR-HANDSHAKE-404-PATH",
             "another path: HTTP 404, empty body",
             "spec §1.1; docs/FIDELITY.md",
             &[],
-            &HANDSHAKE_PATH,
+            handshake_refusal("/ws-api/v4", "", spec::not_found),
         ),
         Case {
             id: "ERR-HANDSHAKE-429-CONNECTIONS",
             title: "past the CONNECTIONS limit: HTTP 429 -1034",
             basis: "spec §5.1; docs/FIDELITY.md",
             needs: PRIVATE,
-            body: Body::Custom(too_many_connections),
+            body: custom!(too_many_connections),
         },
         Case {
             id: "ERR-HANDSHAKE-429-CONNECTIONS-WINDOW",
             title: "the CONNECTIONS count lasts five calendar minutes of the server's clock",
             basis: "spec §5.1; docs/FIDELITY.md (CONNECTIONS limit: calendar-aligned 5 minutes)",
             needs: PRIVATE,
-            body: Body::Custom(connections_window),
+            body: custom!(connections_window),
         },
         Case {
             id: "ERR-HANDSHAKE-503-BUSY",
             title: "past the mock's connection cap: HTTP 503 -1008",
             basis: "docs/FIDELITY.md (mock only)",
             needs: PRIVATE,
-            body: Body::Custom(server_busy),
+            body: custom!(server_busy),
         },
         Case {
             id: "ERR-HANDSHAKE-418-BANNED",
             title: "a banned IP reconnecting: HTTP 418 -1003",
             basis: "docs/FIDELITY.md (bans)",
             needs: PRIVATE,
-            body: Body::Custom(banned_handshake),
+            body: custom!(banned_handshake),
         },
     ]
 }
@@ -863,23 +758,10 @@ async fn request_row(
     wire: &mut Wire,
     transcript: &mut Vec<Exchange>,
 ) -> Result<(), String> {
-    if matches!(row.setup, Setup::Logon | Setup::LogonAndSubscribe) {
-        let logon = Op::Logon {
-            conn: 0,
-            id: ReqId::Str("setup".to_owned()),
-            key: KeyRef::Primary,
-            signing: super::good(),
-            rrl: Some(false),
-        };
-        setup_step(env, wire, &logon, transcript).await?;
-    }
-    if row.setup == Setup::LogonAndSubscribe {
-        let subscribe = Op::Subscribe {
-            conn: 0,
-            id: ReqId::Str("setup".to_owned()),
-            rrl: Some(false),
-        };
-        setup_step(env, wire, &subscribe, transcript).await?;
+    match row.setup {
+        Setup::Nothing => {}
+        Setup::Logon => setup_step(env, wire, &setup_logon(KeyRef::Primary), transcript).await?,
+        Setup::LogonAndSubscribe => logon_and_subscribe(env, wire, transcript).await?,
     }
     let sent = match row.request {
         Req::Text(text) => {
@@ -921,28 +803,34 @@ async fn request_row(
         }
         Req::Handshake { .. } => return Err("a handshake row has no request".to_owned()),
     };
-    let (before, reply) = wire.reply().await.map_err(|e| format!("no reply: {e}"))?;
-    let mut received = before.clone();
-    received.push(reply.clone());
-    transcript.push(Exchange::new(&sent, received));
-    let mut problems: Vec<String> = before
-        .iter()
-        .map(|frame| format!("unexpected frame before the reply: {frame}"))
-        .collect();
-    problems.extend(check::reply(
-        env,
-        &expected(env, row),
-        &reply,
-        &mut Bindings::default(),
-    ));
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "sent:     {sent}\nreceived: {reply}\n{}",
-            problems.join("\n")
-        ))
+    let expected = expected(env, row);
+    check_reply(env, wire, &sent, &expected, true, transcript).await
+}
+
+/// A quiet logon with `key` (no `rateLimits`), for [`setup_step`].
+pub(super) fn setup_logon(key: KeyRef) -> Op {
+    Op::Logon {
+        conn: 0,
+        id: ReqId::Str("setup".to_owned()),
+        key,
+        signing: super::good(),
+        rrl: Some(false),
     }
+}
+
+/// Logs `wire` on with the primary key and subscribes it, quietly.
+pub(super) async fn logon_and_subscribe(
+    env: &mut Env,
+    wire: &mut Wire,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    setup_step(env, wire, &setup_logon(KeyRef::Primary), transcript).await?;
+    let subscribe = Op::Subscribe {
+        conn: 0,
+        id: ReqId::Str("setup".to_owned()),
+        rrl: Some(false),
+    };
+    setup_step(env, wire, &subscribe, transcript).await
 }
 
 /// A setup request that must succeed (quietly: no `rateLimits`).
@@ -1066,16 +954,42 @@ pub(super) async fn exchange(
     transcript: &mut Vec<Exchange>,
 ) -> Result<(), String> {
     wire.send_text(text).await.map_err(|e| e.to_string())?;
+    check_reply(env, wire, text, expected, false, transcript).await
+}
+
+/// Receives the reply to `sent` and checks it against `expected`; with `alone`, a frame
+/// before the reply is a problem too.
+async fn check_reply(
+    env: &mut Env,
+    wire: &mut Wire,
+    sent: &str,
+    expected: &Expected,
+    alone: bool,
+    transcript: &mut Transcript,
+) -> RunResult {
     let (before, reply) = wire.reply().await.map_err(|e| format!("no reply: {e}"))?;
+    let mut problems: Vec<String> = if alone {
+        before
+            .iter()
+            .map(|frame| format!("unexpected frame before the reply: {frame}"))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut received = before;
     received.push(reply.clone());
-    transcript.push(Exchange::new(text, received));
-    let problems = check::reply(env, expected, &reply, &mut Bindings::default());
+    transcript.push(Exchange::new(sent, received));
+    problems.extend(check::reply(
+        env,
+        expected,
+        &reply,
+        &mut Bindings::default(),
+    ));
     if problems.is_empty() {
         Ok(())
     } else {
         Err(format!(
-            "sent:     {text}\nreceived: {reply}\n{}",
+            "sent:     {sent}\nreceived: {reply}\n{}",
             problems.join("\n")
         ))
     }
@@ -1107,31 +1021,33 @@ fn failing(env: &Env, error: ApiErr, data: Option<RetryData>, charged: u32) -> E
     }
 }
 
+/// The `data` of a 429 at `now_ms`: the weight is counted again from the next minute.
+fn retry_next_minute(now_ms: Option<i64>) -> RetryData {
+    RetryData {
+        server_time_ms: now_ms,
+        retry_after_ms: now_ms.map(|t| (t.div_euclid(60_000) + 1) * 60_000),
+    }
+}
+
 const PING_OK: &str = r#"{"id":"ok","method":"ping"}"#;
 const PING_ERR: &str = r#"{"id":"err","method":"ping"}"#;
 
-fn too_much_weight<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let limit = 3;
-        let (_server, mut env) =
-            private(env, in_process_builder().weight_limit(limit), limit).await?;
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let ok = ok_ping(&env);
-        exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
-        let now = env.frozen_now_us().map(|us| us / 1000);
-        let data = RetryData {
-            server_time_ms: now,
-            retry_after_ms: now.map(|t| (t.div_euclid(60_000) + 1) * 60_000),
-        };
-        let over = failing(&env, spec::too_much_weight(limit), Some(data), 1);
-        let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+async fn too_much_weight(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let limit = 3;
+    let (_server, mut env) = private(env, in_process_builder().weight_limit(limit), limit).await?;
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let ok = ok_ping(&env);
+    exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
+    let now = env.frozen_now_us().map(|us| us / 1000);
+    let over = failing(
+        &env,
+        spec::too_much_weight(limit),
+        Some(retry_next_minute(now)),
+        1,
+    );
+    let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+    wire.close().await;
+    outcome
 }
 
 /// Gets the IP of a private mock banned: limit 2, banned after one 429.
@@ -1153,10 +1069,7 @@ async fn get_banned(
     .await?;
     let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
     let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
-    let data = RetryData {
-        server_time_ms: Some(now),
-        retry_after_ms: Some((now.div_euclid(60_000) + 1) * 60_000),
-    };
+    let data = retry_next_minute(Some(now));
     let refused = failing(&env, spec::too_much_weight(limit), Some(data), 1);
     exchange(&mut env, &mut wire, PING_ERR, &refused, transcript).await?;
     let until = now + 120_000;
@@ -1179,324 +1092,248 @@ async fn get_banned(
     Ok((server, env, until))
 }
 
-fn bans_disabled<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let limit = 2;
-        let policy = BanPolicy {
-            after_refusals: 0,
-            durations: Vec::new(),
-        };
-        let builder = in_process_builder().weight_limit(limit).ban_policy(policy);
-        let (_server, mut env) = private(env, builder, limit).await?;
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let mut outcome = Ok(());
-        for _ in 0..3 {
-            let now = env.frozen_now_us().map(|us| us / 1000);
-            let data = RetryData {
-                server_time_ms: now,
-                retry_after_ms: now.map(|t| (t.div_euclid(60_000) + 1) * 60_000),
-            };
-            let over = failing(&env, spec::too_much_weight(limit), Some(data), 1);
-            outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
-            if outcome.is_err() {
-                break;
-            }
+async fn bans_disabled(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let limit = 2;
+    let policy = BanPolicy {
+        after_refusals: 0,
+        durations: Vec::new(),
+    };
+    let builder = in_process_builder().weight_limit(limit).ban_policy(policy);
+    let (_server, mut env) = private(env, builder, limit).await?;
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let mut outcome = Ok(());
+    for _ in 0..3 {
+        let now = env.frozen_now_us().map(|us| us / 1000);
+        let over = failing(
+            &env,
+            spec::too_much_weight(limit),
+            Some(retry_next_minute(now)),
+            1,
+        );
+        outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+        if outcome.is_err() {
+            break;
         }
-        wire.close().await;
-        outcome
     }
-    .boxed_local()
+    wire.close().await;
+    outcome
 }
 
-fn ban_ends_at_retry_after<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env, until) = get_banned(env, transcript).await?;
-        let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
-        let wait = u32::try_from(until - now).map_err(|e| e.to_string())?;
-        env.advance(wait);
-        let mut wire = env
-            .connect("")
-            .await
-            .map_err(|e| format!("connecting at the ban's end: {e}"))?;
-        // A new minute: the connection's 2 fill the limit of 2, so the ping is over it.
-        let data = RetryData {
-            server_time_ms: Some(until),
-            retry_after_ms: Some((until.div_euclid(60_000) + 1) * 60_000),
-        };
-        let over = failing(&env, spec::too_much_weight(2), Some(data), 1);
-        let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+async fn ban_ends_at_retry_after(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let (_server, mut env, until) = get_banned(env, transcript).await?;
+    let now = env.frozen_now_us().map(|us| us / 1000).unwrap_or(0);
+    let wait = u32::try_from(until - now).map_err(|e| e.to_string())?;
+    env.advance(wait);
+    let mut wire = env
+        .connect("")
+        .await
+        .map_err(|e| format!("connecting at the ban's end: {e}"))?;
+    // A new minute: the connection's 2 fill the limit of 2, so the ping is over it.
+    let data = retry_next_minute(Some(until));
+    let over = failing(&env, spec::too_much_weight(2), Some(data), 1);
+    let outcome = exchange(&mut env, &mut wire, PING_ERR, &over, transcript).await;
+    wire.close().await;
+    outcome
 }
 
 /// Logs on with a `timestamp` whose text encodes differently (`"1 2"`), signed over the
 /// payload as `encodeURIComponent` writes it: the signature is accepted, so the reply is the
 /// timestamp's -1100; a server that checked only the raw payload would answer -1022.
-fn signed_over_encoded_payload<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        env.fresh_case();
-        let pair = env.keys.primary.clone();
-        let api_key = pair.api_key().to_owned();
-        let signature = pair.sign(&format!("apiKey={api_key}&timestamp=1%202"));
-        let text = request_text(
-            &ReqId::Str("err".to_owned()),
-            "session.logon",
-            &[
-                (
-                    "apiKey".to_owned(),
-                    serde_json::Value::from(api_key).to_string(),
-                ),
-                (
-                    "signature".to_owned(),
-                    serde_json::Value::from(signature).to_string(),
-                ),
-                ("timestamp".to_owned(), r#""1 2""#.to_owned()),
-            ],
-        );
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        // Raw, the payload holds `1 2`: only a server that also tried the encoded payload
-        // would get past the signature, to the -1100 of the value.
-        let refused = failing(env, spec::invalid_signature(), None, 2);
-        let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+async fn signed_over_encoded_payload(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    env.fresh_case();
+    let pair = env.keys.primary.clone();
+    let api_key = pair.api_key().to_owned();
+    let signature = pair.sign(&format!("apiKey={api_key}&timestamp=1%202"));
+    let text = request_text(
+        &ReqId::Str("err".to_owned()),
+        "session.logon",
+        &[
+            (
+                "apiKey".to_owned(),
+                serde_json::Value::from(api_key).to_string(),
+            ),
+            (
+                "signature".to_owned(),
+                serde_json::Value::from(signature).to_string(),
+            ),
+            ("timestamp".to_owned(), r#""1 2""#.to_owned()),
+        ],
+    );
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    // Raw, the payload holds `1 2`: only a server that also tried the encoded payload
+    // would get past the signature, to the -1100 of the value.
+    let refused = failing(env, spec::invalid_signature(), None, 2);
+    let outcome = exchange(env, &mut wire, &text, &refused, transcript).await;
+    wire.close().await;
+    outcome
 }
 
-fn ip_banned<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move { get_banned(env, transcript).await.map(drop) }.boxed_local()
+async fn ip_banned(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    get_banned(env, transcript).await.map(drop)
 }
 
-fn banned_handshake<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, env, until) = get_banned(env, transcript).await?;
-        refused(&env.url, &spec::ip_banned(until), transcript).await
-    }
-    .boxed_local()
+async fn banned_handshake(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let (_server, env, until) = get_banned(env, transcript).await?;
+    refused(&env.url, &spec::ip_banned(until), transcript).await
 }
 
-fn too_many_connections<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env) = private(
-            env,
-            in_process_builder().connection_rate_limit(1),
-            spec::DOCUMENTED_WEIGHT_LIMIT,
-        )
-        .await?;
-        let first = env
-            .connect("")
-            .await
-            .map_err(|e| format!("the first connection: {e}"))?;
-        let outcome = refused(&env.url, &spec::too_many_connections(1), transcript).await;
-        first.close().await;
-        outcome
-    }
-    .boxed_local()
+async fn too_many_connections(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let builder = in_process_builder().connection_rate_limit(1);
+    second_connection_refused(env, builder, spec::too_many_connections(1), transcript).await
+}
+
+/// With one connection open to a private mock built by `builder`, a second is refused as
+/// `expect` says.
+async fn second_connection_refused(
+    env: &Env,
+    builder: MockServerBuilder,
+    expect: ApiErr,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(), String> {
+    let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+    let first = first_connection(&mut env).await?;
+    let outcome = refused(&env.url, &expect, transcript).await;
+    first.close().await;
+    outcome
+}
+
+async fn first_connection(env: &mut Env) -> Result<Wire, String> {
+    env.connect("")
+        .await
+        .map_err(|e| format!("the first connection: {e}"))
 }
 
 /// With a limit of one, a second connection four minutes into a five-minute window is
 /// refused, and one at the next window's start is accepted.
-fn connections_window<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env) = private(
-            env,
-            in_process_builder().connection_rate_limit(1),
-            spec::DOCUMENTED_WEIGHT_LIMIT,
-        )
-        .await?;
-        let five_minutes = 300_000;
-        let now = env.server_now_us() / 1000;
-        let to_window = (now.div_euclid(five_minutes) + 1) * five_minutes - now;
-        env.advance(u32::try_from(to_window).map_err(|e| e.to_string())?);
-        let first = env
-            .connect("")
-            .await
-            .map_err(|e| format!("the first connection: {e}"))?;
-        first.close().await;
-        env.advance(240_000);
-        refused(&env.url, &spec::too_many_connections(1), transcript)
-            .await
-            .map_err(|e| format!("four minutes into the window: {e}"))?;
-        env.advance(60_000);
-        let url = env.url.clone();
-        let next = env
-            .connect("")
-            .await
-            .map_err(|e| format!("at the next window's start: {e}"))?;
-        transcript.push(Exchange::new(
-            &format!("GET {url} (the next window)"),
-            vec!["101 Switching Protocols".to_owned()],
-        ));
-        next.close().await;
+async fn connections_window(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let (_server, mut env) = private(
+        env,
+        in_process_builder().connection_rate_limit(1),
+        spec::DOCUMENTED_WEIGHT_LIMIT,
+    )
+    .await?;
+    let five_minutes = 300_000;
+    let now = env.server_now_us() / 1000;
+    let to_window = (now.div_euclid(five_minutes) + 1) * five_minutes - now;
+    env.advance(u32::try_from(to_window).map_err(|e| e.to_string())?);
+    first_connection(&mut env).await?.close().await;
+    env.advance(240_000);
+    refused(&env.url, &spec::too_many_connections(1), transcript)
+        .await
+        .map_err(|e| format!("four minutes into the window: {e}"))?;
+    env.advance(60_000);
+    let url = env.url.clone();
+    let next = env
+        .connect("")
+        .await
+        .map_err(|e| format!("at the next window's start: {e}"))?;
+    transcript.push(Exchange::new(
+        &format!("GET {url} (the next window)"),
+        vec!["101 Switching Protocols".to_owned()],
+    ));
+    next.close().await;
+    Ok(())
+}
+
+async fn server_busy(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let builder = in_process_builder().max_connections(1);
+    second_connection_refused(env, builder, spec::server_busy(), transcript).await
+}
+
+/// A private mock built by `builder`, and a connection to it logged on with the third key.
+async fn logged_on_with_tertiary(
+    env: &Env,
+    builder: MockServerBuilder,
+    transcript: &mut Vec<Exchange>,
+) -> Result<(MockServer, Env, Wire), String> {
+    let (server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let logon = setup_logon(KeyRef::Tertiary);
+    setup_step(&mut env, &mut wire, &logon, transcript).await?;
+    Ok((server, env, wire))
+}
+
+async fn no_permission(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let Some(key) = env.keys.tertiary.clone() else {
+        return Err("needs the in-process third key".to_owned());
+    };
+    let name = key.api_key().to_owned();
+    let builder = in_process_builder().with_keys(|keys| {
+        if let (Some(registered), Ok(permissions)) = (
+            keys.get_mut(&name),
+            Permissions::from_names(["USER_STREAM"]),
+        ) {
+            registered.permissions = permissions;
+        }
+    });
+    let (_server, mut env, mut wire) = logged_on_with_tertiary(env, builder, transcript).await?;
+    let timestamp = env.server_now_us() / 1000;
+    let text =
+        format!(r#"{{"id":"err","method":"account.status","params":{{"timestamp":{timestamp}}}}}"#);
+    let refused = failing(&env, spec::rejected_api_key(), None, 20);
+    let outcome = exchange(&mut env, &mut wire, &text, &refused, transcript).await;
+    wire.close().await;
+    outcome
+}
+
+async fn key_revoked(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let Some(key) = env.keys.tertiary.clone() else {
+        return Err("needs the in-process third key".to_owned());
+    };
+    let (server, mut env, mut wire) =
+        logged_on_with_tertiary(env, in_process_builder(), transcript).await?;
+    server.revoke_key(key.api_key());
+    // The request is answered as for an anonymous session; then comes the notice.
+    let ok = ok_ping(&env);
+    exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
+    let notice = wire
+        .reply()
+        .await
+        .map_err(|e| format!("no revocation notice: {e}"))?
+        .1;
+    transcript.push(Exchange::new("(after the reply)", vec![notice.clone()]));
+    wire.close().await;
+    let want = spec::rejected_api_key().reply("null", "");
+    if notice == want {
         Ok(())
+    } else {
+        Err(format!("notice {notice}, expected {want}"))
     }
-    .boxed_local()
 }
 
-fn server_busy<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let (_server, mut env) = private(
-            env,
-            in_process_builder().max_connections(1),
-            spec::DOCUMENTED_WEIGHT_LIMIT,
-        )
-        .await?;
-        let first = env
-            .connect("")
-            .await
-            .map_err(|e| format!("the first connection: {e}"))?;
-        let outcome = refused(&env.url, &spec::server_busy(), transcript).await;
-        first.close().await;
-        outcome
+async fn too_many_subscriptions(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    // 1,001 accounts: one subscription each on one connection; HMAC signs fast.
+    let keys: Vec<KeyPair> = (0..=1000)
+        .map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret"))
+        .collect();
+    let mut builder = in_process_builder();
+    for key in &keys {
+        builder = builder.hmac_key(key.api_key(), "secret");
     }
-    .boxed_local()
-}
-
-fn no_permission<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let Some(key) = env.keys.tertiary.clone() else {
-            return Err("needs the in-process third key".to_owned());
-        };
-        let name = key.api_key().to_owned();
-        let builder = in_process_builder().with_keys(|keys| {
-            if let (Some(registered), Ok(permissions)) = (
-                keys.get_mut(&name),
-                Permissions::from_names(["USER_STREAM"]),
-            ) {
-                registered.permissions = permissions;
-            }
-        });
-        let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let logon = Op::Logon {
-            conn: 0,
-            id: ReqId::Str("setup".to_owned()),
-            key: KeyRef::Tertiary,
-            signing: super::good(),
-            rrl: Some(false),
-        };
-        setup_step(&mut env, &mut wire, &logon, transcript).await?;
-        let timestamp = env.server_now_us() / 1000;
-        let text = format!(
-            r#"{{"id":"err","method":"account.status","params":{{"timestamp":{timestamp}}}}}"#
-        );
-        let refused = failing(&env, spec::rejected_api_key(), None, 20);
-        let outcome = exchange(&mut env, &mut wire, &text, &refused, transcript).await;
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
-}
-
-fn key_revoked<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let Some(key) = env.keys.tertiary.clone() else {
-            return Err("needs the in-process third key".to_owned());
-        };
-        let (server, mut env) =
-            private(env, in_process_builder(), spec::DOCUMENTED_WEIGHT_LIMIT).await?;
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let logon = Op::Logon {
-            conn: 0,
-            id: ReqId::Str("setup".to_owned()),
-            key: KeyRef::Tertiary,
-            signing: super::good(),
-            rrl: Some(false),
-        };
-        setup_step(&mut env, &mut wire, &logon, transcript).await?;
-        server.revoke_key(key.api_key());
-        // The request is answered as for an anonymous session; then comes the notice.
-        let ok = ok_ping(&env);
-        exchange(&mut env, &mut wire, PING_OK, &ok, transcript).await?;
-        let notice = wire
-            .reply()
-            .await
-            .map_err(|e| format!("no revocation notice: {e}"))?
-            .1;
-        transcript.push(Exchange::new("(after the reply)", vec![notice.clone()]));
-        wire.close().await;
-        let want = spec::rejected_api_key().reply("null", "");
-        if notice == want {
-            Ok(())
+    let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let mut outcome = Ok(());
+    for (n, key) in keys.iter().enumerate() {
+        let signing = Signing::offset_ms(-1000);
+        let op_text = subscribe_signature_text(&env, key, &signing);
+        wire.send_text(&op_text).await.map_err(|e| e.to_string())?;
+        let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+        env.weight.unobserved(2);
+        let want = if n < 1000 {
+            format!(r#"{{"id":"err","status":200,"result":{{"subscriptionId":{n}}}}}"#)
         } else {
-            Err(format!("notice {notice}, expected {want}"))
+            spec::max_subscription_ids().reply(r#""err""#, "")
+        };
+        if n >= 999 {
+            transcript.push(Exchange::new(&op_text, vec![reply.clone()]));
+        }
+        if reply != want {
+            outcome = Err(format!("subscription {n}: {reply}, expected {want}"));
+            break;
         }
     }
-    .boxed_local()
-}
-
-fn too_many_subscriptions<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        // 1,001 accounts: one subscription each on one connection; HMAC signs fast.
-        let keys: Vec<KeyPair> = (0..=1000)
-            .map(|n| KeyPair::hmac(&format!("Sub{n}"), "secret"))
-            .collect();
-        let mut builder = in_process_builder();
-        for key in &keys {
-            builder = builder.hmac_key(key.api_key(), "secret");
-        }
-        let (_server, mut env) = private(env, builder, spec::DOCUMENTED_WEIGHT_LIMIT).await?;
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let mut outcome = Ok(());
-        for (n, key) in keys.iter().enumerate() {
-            let signing = Signing::offset_ms(-1000);
-            let op_text = subscribe_signature_text(&env, key, &signing);
-            wire.send_text(&op_text).await.map_err(|e| e.to_string())?;
-            let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
-            env.weight.unobserved(2);
-            let want = if n < 1000 {
-                format!(r#"{{"id":"err","status":200,"result":{{"subscriptionId":{n}}}}}"#)
-            } else {
-                spec::max_subscription_ids().reply(r#""err""#, "")
-            };
-            if n >= 999 {
-                transcript.push(Exchange::new(&op_text, vec![reply.clone()]));
-            }
-            if reply != want {
-                outcome = Err(format!("subscription {n}: {reply}, expected {want}"));
-                break;
-            }
-        }
-        wire.close().await;
-        outcome
-    }
-    .boxed_local()
+    wire.close().await;
+    outcome
 }
 
 fn subscribe_signature_text(env: &Env, key: &KeyPair, signing: &Signing) -> String {

@@ -5,6 +5,15 @@
 //! replayed with `--only ID`, and a case that needs what a target cannot offer is skipped with
 //! the reason, never silently dropped.
 
+/// The body of a case written out by hand as `async fn name(env, transcript)`.
+macro_rules! custom {
+    ($run:path) => {
+        $crate::cases::Body::Custom(|env, transcript| {
+            futures_util::FutureExt::boxed_local($run(env, transcript))
+        })
+    };
+}
+
 mod connections;
 mod errors;
 mod properties;
@@ -67,9 +76,15 @@ impl Need {
 /// An explicit check of what the steps of a fixed sequence received.
 pub(crate) type StepCheck = fn(&Env, &[Step]) -> Result<(), String>;
 
+/// The frames a case exchanged, in order, for the report.
+pub(crate) type Transcript = Vec<Exchange>;
+
+/// What running a case found: `Err` says what went wrong.
+pub(crate) type RunResult = Result<(), String>;
+
 /// A case written out by hand, recording the frames it exchanged.
 pub(crate) type CustomRun =
-    for<'a> fn(&'a mut Env, &'a mut Vec<Exchange>) -> LocalBoxFuture<'a, Result<(), String>>;
+    for<'a> fn(&'a mut Env, &'a mut Transcript) -> LocalBoxFuture<'a, RunResult>;
 
 /// A case's body.
 pub(crate) enum Body {
@@ -80,7 +95,7 @@ pub(crate) enum Body {
         then: Option<StepCheck>,
     },
     /// One request and its exact error reply.
-    Row(&'static ErrorRow),
+    Row(ErrorRow),
     /// Generated sequences against the model.
     Property(fn(&crate::strategy::Gen) -> proptest::strategy::SBoxedStrategy<Scenario>),
     /// Anything else.
@@ -129,6 +144,15 @@ pub(crate) fn all() -> Vec<Case> {
     cases.extend(connections::cases());
     cases.extend(properties::cases());
     cases
+}
+
+/// `Ok` when a custom case found no `problems`, else all of them, one a line.
+pub(crate) fn verdict(problems: &[String]) -> RunResult {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
 }
 
 // Short constructors for the fixed sequences.

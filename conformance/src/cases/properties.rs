@@ -1,11 +1,7 @@
 //! The property cases: generated sequences, every reply checked against the model.
 
-use futures_util::future::LocalBoxFuture;
-use futures_util::FutureExt as _;
-
-use super::{Body, Case, Need};
+use super::{Body, Case, Need, RunResult, Transcript};
 use crate::env::Env;
-use crate::report::Exchange;
 use crate::strategy::Gen;
 use crate::target::in_process_builder;
 
@@ -56,33 +52,27 @@ pub(super) fn cases() -> Vec<Case> {
                     counts past the limit, fresh minutes",
             basis: "spec §5.1, §5.3; docs/FIDELITY.md §10.16",
             needs: &[Need::PrivateServers],
-            body: Body::Custom(weight_limit),
+            body: custom!(weight_limit),
         },
     ]
 }
 
 /// PROP-WEIGHT-LIMIT on a mock of its own: a low limit, bans off.
-fn weight_limit<'a>(
-    env: &'a mut Env,
-    _transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let limit = 40;
-        let no_bans = mock_server::BanPolicy {
-            after_refusals: 0,
-            durations: Vec::new(),
-        };
-        let server = in_process_builder()
-            .weight_limit(limit)
-            .ban_policy(no_bans)
-            .start()
-            .await
-            .map_err(|e| format!("the case's own mock did not start: {e}"))?;
-        let mut private = env.private(server.url(), server.clock().clone(), limit);
-        let strategy = Gen::for_env(&private).weight_limited();
-        let outcome = crate::property::check(&mut private, "PROP-WEIGHT-LIMIT", strategy).await;
-        env.notes.append(&mut private.notes);
-        outcome
-    }
-    .boxed_local()
+async fn weight_limit(env: &mut Env, _transcript: &mut Transcript) -> RunResult {
+    let limit = 40;
+    let no_bans = mock_server::BanPolicy {
+        after_refusals: 0,
+        durations: Vec::new(),
+    };
+    let server = in_process_builder()
+        .weight_limit(limit)
+        .ban_policy(no_bans)
+        .start()
+        .await
+        .map_err(|e| format!("the case's own mock did not start: {e}"))?;
+    let mut private = env.private(server.url(), server.clock().clone(), limit);
+    let strategy = Gen::for_env(&private).weight_limited();
+    let outcome = crate::property::check(&mut private, "PROP-WEIGHT-LIMIT", strategy).await;
+    env.notes.append(&mut private.notes);
+    outcome
 }

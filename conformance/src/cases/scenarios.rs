@@ -3,8 +3,6 @@
 //! runs against the model, which checks every reply and event; some add an explicit check of
 //! the point they make.
 
-use futures_util::future::LocalBoxFuture;
-use futures_util::FutureExt as _;
 use serde_json::Value;
 
 use super::*;
@@ -268,7 +266,7 @@ pub(super) fn cases() -> Vec<Case> {
             title: "?timeUnit=MICROSECOND writes serverTime and connectedSince in microseconds",
             basis: "spec §1.2",
             needs: &[],
-            body: Body::Custom(time_unit_microsecond),
+            body: custom!(time_unit_microsecond),
         },
         Case {
             id: "TIMING-EDGES",
@@ -412,7 +410,7 @@ pub(super) fn cases() -> Vec<Case> {
             title: "the count starts again at each minute of the server's clock",
             basis: "spec §5.1",
             needs: &[],
-            body: Body::Custom(window_is_a_calendar_minute),
+            body: custom!(window_is_a_calendar_minute),
         },
         Case {
             id: "ACCOUNT-STATUS-SESSION-KEY",
@@ -630,123 +628,111 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 /// `?timeUnit=MICROSECOND`: time fields in microseconds (spec §1.2).
-fn time_unit_microsecond<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        env.fresh_case();
-        let opened_us = env.server_now_us();
-        let mut wire = env
-            .connect("timeUnit=MICROSECOND")
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut problems = Vec::new();
-        for (method, request) in [
-            (
-                "time",
-                r#"{"id":"time","method":"time","params":{"returnRateLimits":false}}"#,
-            ),
-            (
-                "session.status",
-                r#"{"id":"status","method":"session.status","params":{"returnRateLimits":false}}"#,
-            ),
-        ] {
-            wire.send_text(request).await.map_err(|e| e.to_string())?;
-            let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
-            env.weight.unobserved(crate::spec::weight(method));
-            transcript.push(Exchange::new(request, vec![reply.clone()]));
-            let value: Value = serde_json::from_str(&reply).map_err(|e| format!("{e}: {reply}"))?;
-            let result = &value["result"];
-            let now_us = env.server_now_us();
-            for name in ["serverTime", "connectedSince"] {
-                let Some(got) = result.get(name).and_then(Value::as_i64) else {
-                    continue;
-                };
-                let reference = if name == "serverTime" {
-                    now_us
-                } else {
-                    opened_us
-                };
-                let ok = if env.is_frozen() {
-                    got == reference
-                } else {
-                    (got - reference).abs() <= env.time_tolerance_ms() * 1000
-                };
-                if !ok {
-                    problems.push(format!(
-                        "{name} {got}, expected microseconds near {reference}"
-                    ));
-                }
-            }
-            if result.get("serverTime").is_none() {
-                problems.push(format!("no serverTime in {reply}"));
+async fn time_unit_microsecond(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    env.fresh_case();
+    let opened_us = env.server_now_us();
+    let mut wire = env
+        .connect("timeUnit=MICROSECOND")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    for (method, request) in [
+        (
+            "time",
+            r#"{"id":"time","method":"time","params":{"returnRateLimits":false}}"#,
+        ),
+        (
+            "session.status",
+            r#"{"id":"status","method":"session.status","params":{"returnRateLimits":false}}"#,
+        ),
+    ] {
+        wire.send_text(request).await.map_err(|e| e.to_string())?;
+        let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+        env.weight.unobserved(crate::spec::weight(method));
+        transcript.push(Exchange::new(request, vec![reply.clone()]));
+        let value: Value = serde_json::from_str(&reply).map_err(|e| format!("{e}: {reply}"))?;
+        let result = &value["result"];
+        let now_us = env.server_now_us();
+        for name in ["serverTime", "connectedSince"] {
+            let Some(got) = result.get(name).and_then(Value::as_i64) else {
+                continue;
+            };
+            let reference = if name == "serverTime" {
+                now_us
+            } else {
+                opened_us
+            };
+            let ok = if env.is_frozen() {
+                got == reference
+            } else {
+                (got - reference).abs() <= env.time_tolerance_ms() * 1000
+            };
+            if !ok {
+                problems.push(format!(
+                    "{name} {got}, expected microseconds near {reference}"
+                ));
             }
         }
-        wire.close().await;
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("\n"))
+        if result.get("serverTime").is_none() {
+            problems.push(format!("no serverTime in {reply}"));
         }
     }
-    .boxed_local()
+    wire.close().await;
+    verdict(&problems)
 }
 
 /// The count starts again at each calendar minute: on a frozen clock, at 59.999 s and then
 /// at the minute; on a live one, after waiting for the next minute of the server's clock.
-fn window_is_a_calendar_minute<'a>(
-    env: &'a mut Env,
-    transcript: &'a mut Vec<Exchange>,
-) -> LocalBoxFuture<'a, Result<(), String>> {
-    async move {
-        let _ = transcript;
-        if env.is_frozen() {
-            let scenario = Scenario::new(vec![
-                ping(0),
-                Op::AdvanceClock { ms: 59_999 },
-                ping(0),
-                Op::AdvanceClock { ms: 1 },
-                ping(0),
-            ]);
-            let steps = crate::sequence::run(env, &scenario)
-                .await
-                .map_err(|m| format!("{scenario}{m}"))?;
-            let counts: Vec<Option<u64>> = [0, 2, 4].iter().map(|i| count_of(&steps, *i)).collect();
-            return if counts == [Some(3), Some(4), Some(1)] {
-                Ok(())
-            } else {
-                Err(format!("counts {counts:?}, expected 3, 4, then 1 in the new minute"))
-            };
-        }
-        // Live: ping, wait for the next minute, ping again: only that ping is in the window.
-        let scenario = Scenario::new(vec![ping(0)]);
-        crate::sequence::run(env, &scenario)
+async fn window_is_a_calendar_minute(env: &mut Env, transcript: &mut Transcript) -> RunResult {
+    let _ = transcript;
+    if env.is_frozen() {
+        let scenario = Scenario::new(vec![
+            ping(0),
+            Op::AdvanceClock { ms: 59_999 },
+            ping(0),
+            Op::AdvanceClock { ms: 1 },
+            ping(0),
+        ]);
+        let steps = crate::sequence::run(env, &scenario)
             .await
             .map_err(|m| format!("{scenario}{m}"))?;
-        env.wait_for_fresh_minute().await;
-        let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
-        let request = r#"{"id":"after","method":"ping"}"#;
-        wire.send_text(request).await.map_err(|e| e.to_string())?;
-        let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
-        wire.close().await;
-        transcript.push(Exchange::new(request, vec![reply.clone()]));
-        let value: Value = serde_json::from_str(&reply).map_err(|e| format!("{e}: {reply}"))?;
-        let count = value["rateLimits"][0]["count"].as_u64();
-        let expected = 3; // the new connection and the ping
-        let accepted = match count {
-            Some(c) if env.foreign_weight => c >= expected,
-            Some(c) => c == expected,
-            None => false,
-        };
-        env.weight.observe(1, u32::try_from(count.unwrap_or(0)).unwrap_or(0)).ok();
-        if accepted {
+        let counts: Vec<Option<u64>> = [0, 2, 4].iter().map(|i| count_of(&steps, *i)).collect();
+        return if counts == [Some(3), Some(4), Some(1)] {
             Ok(())
         } else {
             Err(format!(
-                "count {count:?} in a fresh minute, expected {expected} (the connection and the ping)"
+                "counts {counts:?}, expected 3, 4, then 1 in the new minute"
             ))
-        }
+        };
     }
-    .boxed_local()
+    // Live: ping, wait for the next minute, ping again: only that ping is in the window.
+    let scenario = Scenario::new(vec![ping(0)]);
+    crate::sequence::run(env, &scenario)
+        .await
+        .map_err(|m| format!("{scenario}{m}"))?;
+    env.wait_for_fresh_minute().await;
+    let mut wire = env.connect("").await.map_err(|e| e.to_string())?;
+    let request = r#"{"id":"after","method":"ping"}"#;
+    wire.send_text(request).await.map_err(|e| e.to_string())?;
+    let (_, reply) = wire.reply().await.map_err(|e| e.to_string())?;
+    wire.close().await;
+    transcript.push(Exchange::new(request, vec![reply.clone()]));
+    let value: Value = serde_json::from_str(&reply).map_err(|e| format!("{e}: {reply}"))?;
+    let count = value["rateLimits"][0]["count"].as_u64();
+    let expected = 3; // the new connection and the ping
+    let accepted = match count {
+        Some(c) if env.foreign_weight => c >= expected,
+        Some(c) => c == expected,
+        None => false,
+    };
+    env.weight
+        .observe(1, u32::try_from(count.unwrap_or(0)).unwrap_or(0))
+        .ok();
+    if accepted {
+        Ok(())
+    } else {
+        Err(format!(
+            "count {count:?} in a fresh minute, expected {expected} (the connection and the ping)"
+        ))
+    }
 }

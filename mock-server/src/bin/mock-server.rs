@@ -362,6 +362,17 @@ fn log_filter(text: &str) -> Result<tracing_subscriber::EnvFilter, String> {
         .map_err(|error| format!("invalid log level {text:?}: {error}"))
 }
 
+/// The public key of API key `name` in the PEM file at `path`.
+fn read_key<K>(
+    name: &str,
+    path: &Path,
+    parse: impl Fn(&str) -> Result<K, mock_server::KeyError>,
+) -> anyhow::Result<K> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("key {name}: cannot read {}", path.display()))?;
+    parse(&pem).with_context(|| format!("key {name}: {}", path.display()))
+}
+
 /// A listen address: `IP:PORT`, or `HOST:PORT` resolved to its first address (so that
 /// whether the control plane is on by default follows the address the name stands for).
 fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
@@ -435,26 +446,18 @@ fn settings(args: Args, file: FileSettings, base: &Path) -> anyhow::Result<Setti
         (None, Some(listen)) => resolve_listen(&listen).map_err(|e| anyhow!("listen: {e}"))?,
         (None, None) => DEFAULT_LISTEN.parse().context("default listen address")?,
     };
-    let mut ed25519_keys: Vec<(String, PathBuf)> = file
-        .keys
-        .into_iter()
-        .map(|(name, path)| (name, base.join(path)))
-        .collect();
-    ed25519_keys.extend(
-        args.keys
+    // The file's key paths are relative to the file; the flags', to the working directory.
+    let key_files = |from_file: BTreeMap<String, PathBuf>, from_flags: Vec<(String, String)>| {
+        let from_file = from_file
             .into_iter()
-            .map(|(name, path)| (name, PathBuf::from(path))),
-    );
-    let mut rsa_keys: Vec<(String, PathBuf)> = file
-        .rsa_keys
-        .into_iter()
-        .map(|(name, path)| (name, base.join(path)))
-        .collect();
-    rsa_keys.extend(
-        args.rsa_keys
+            .map(|(name, path)| (name, base.join(path)));
+        let from_flags = from_flags
             .into_iter()
-            .map(|(name, path)| (name, PathBuf::from(path))),
-    );
+            .map(|(name, path)| (name, PathBuf::from(path)));
+        from_file.chain(from_flags).collect::<Vec<_>>()
+    };
+    let ed25519_keys = key_files(file.keys, args.keys);
+    let rsa_keys = key_files(file.rsa_keys, args.rsa_keys);
     let mut hmac_keys: Vec<(String, String)> = file.hmac_keys.into_iter().collect();
     hmac_keys.extend(args.hmac_keys);
     Ok(Settings {
@@ -510,18 +513,10 @@ async fn start(settings: &Settings) -> anyhow::Result<MockServer> {
         builder = builder.without_demo_key();
     }
     for (name, path) in &settings.ed25519_keys {
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("key {name}: cannot read {}", path.display()))?;
-        let key = ed25519_public_key_from_pem(&pem)
-            .with_context(|| format!("key {name}: {}", path.display()))?;
-        builder = builder.ed25519_key(name, key);
+        builder = builder.ed25519_key(name, read_key(name, path, ed25519_public_key_from_pem)?);
     }
     for (name, path) in &settings.rsa_keys {
-        let pem = std::fs::read_to_string(path)
-            .with_context(|| format!("key {name}: cannot read {}", path.display()))?;
-        let key = rsa_public_key_from_pem(&pem)
-            .with_context(|| format!("key {name}: {}", path.display()))?;
-        builder = builder.rsa_key(name, key);
+        builder = builder.rsa_key(name, read_key(name, path, rsa_public_key_from_pem)?);
     }
     for (name, secret) in &settings.hmac_keys {
         builder = builder.hmac_key(name, secret.as_bytes());

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use serde_json::value::RawValue;
 
-use crate::auth::{self, Authenticated, CheckedSignature, KeyTypes, Security};
+use crate::auth::{self, Authenticated, Authority, CheckedSignature, KeyTypes, Security};
 use crate::clock::Timestamp;
 use crate::envelope::{to_json, ParamCursor, Params};
 use crate::error::ApiError;
@@ -139,6 +139,18 @@ pub(crate) struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// What authenticating this request reads.
+    fn authority(&self) -> Authority<'_> {
+        Authority {
+            keys: &self.server.keys,
+            now: self.now,
+            strict_signing: self.server.strict_signing,
+            security: self.security,
+            checked: self.checked,
+            seen: self.seen,
+        }
+    }
+
     /// Authenticates a request by its own `apiKey` and `signature` (see `auth`), with the
     /// permission the method's security type needs.
     pub fn by_signature(
@@ -146,17 +158,7 @@ impl Context<'_> {
         params: &Params<'_>,
         types: KeyTypes,
     ) -> Result<Authenticated<'_>, ApiError> {
-        let server = &*self.server;
-        auth::by_signature(
-            params,
-            &server.keys,
-            self.now,
-            server.strict_signing,
-            types,
-            self.security,
-            self.checked,
-            self.seen,
-        )
+        auth::by_signature(params, types, &self.authority())
     }
 
     /// Subscribes this connection to the User Data Stream of `account` for `api_key`; the
@@ -179,17 +181,7 @@ impl Context<'_> {
 
     /// Authenticates a SIGNED request by its own credentials or the session's key (see `auth`).
     pub fn signed_request(&self, params: &Params<'_>) -> Result<Authenticated<'_>, ApiError> {
-        let server = &*self.server;
-        auth::signed_request(
-            params,
-            self.session,
-            &server.keys,
-            self.now,
-            server.strict_signing,
-            self.security,
-            self.checked,
-            self.seen,
-        )
+        auth::signed_request(params, self.session, &self.authority())
     }
 }
 
