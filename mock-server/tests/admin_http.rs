@@ -653,6 +653,25 @@ async fn an_event_reaches_each_subscription_with_e_filled_from_the_mock_clock() 
 }
 
 #[tokio::test]
+async fn a_filled_in_e_is_in_each_connections_time_unit() {
+    let server = frozen_server().await;
+    let admin = Admin::new(&server);
+    let mut millis = Client::connect(&server).await;
+    let mut micros = Client::connect_with_query(&server, "timeUnit=MICROSECOND").await;
+    for client in [&mut millis, &mut micros] {
+        client.request(&TestKey::demo().logon("1", T0)).await;
+        client.request(SUBSCRIBE).await;
+    }
+    let path = format!("/__admin/accounts/{}/events", demo::API_KEY);
+    let answer = admin.post(&path, json!({"e": "balanceUpdate"})).await.ok();
+    assert_eq!(answer["delivered"], 2, "{answer}");
+    let frame: Value = serde_json::from_str(&millis.recv().await).expect("JSON");
+    assert_eq!(frame["event"]["E"], T0, "{frame}");
+    let frame: Value = serde_json::from_str(&micros.recv().await).expect("JSON");
+    assert_eq!(frame["event"]["E"], T0 * 1000, "{frame}");
+}
+
+#[tokio::test]
 async fn an_event_to_an_account_without_subscriptions_delivers_0() {
     let server = frozen_server().await;
     let admin = Admin::new(&server);

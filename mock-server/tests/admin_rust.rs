@@ -132,7 +132,7 @@ async fn faults_added_in_rust_are_listed_over_http_and_the_other_way_round() {
             method: Some("time".to_owned()),
             connection: None,
             times: Some(1),
-            action: FaultAction::NoReply,
+            action: FaultAction::NoReply {},
         })
         .expect("added");
     let listed = admin.faults().await;
@@ -165,7 +165,7 @@ async fn faults_added_in_rust_are_listed_over_http_and_the_other_way_round() {
         method: None,
         connection: Some(999_999),
         times: None,
-        action: FaultAction::Drop,
+        action: FaultAction::Drop {},
     };
     assert_eq!(server.add_fault(drop_all).expect_err("unknown").status, 404);
     let from_json: Fault =
