@@ -25,9 +25,8 @@ async fn an_entry_holds_the_raw_request_and_reply_byte_for_byte_and_who_sent_it(
     let server = frozen_server().await;
     let admin = Admin::new(&server);
     let mut client = Client::connect(&server).await;
-    // Spacing, a newline and an escape the server must not normalise.
-    let sent =
-        "{ \"id\" : 7,\n  \"method\":\"ping\" ,\"params\":{ \"returnRateLimits\" : false } }";
+    // Spacing around and inside, a tab and newlines the server must not normalise.
+    let sent = " \t{ \"id\" : 7,\n  \"method\":\"ping\" ,\"params\":{ \"returnRateLimits\" : false } }\r\n";
     let received = client.request(sent).await;
     let connection = admin.id_of(&client).await;
 
