@@ -278,6 +278,8 @@ impl Pump<'_> {
         let mut shutdown_wait = pin!(shutdown.graceful.cancelled());
         let mut armed: Option<Timestamp> = None;
         let mut timer = pin!(sleep_until_some(clock, None));
+        // Kept across turns: a waiter registered once, not once per frame.
+        let mut bell = pin!(self.control.bell.notified());
 
         loop {
             if let Some(ended) = self.flush(connection, sink).await {
@@ -303,7 +305,8 @@ impl Pump<'_> {
                     let grace = self.shared.config.shutdown_grace;
                     connection.announce_shutdown(now, Some(now.plus(grace)));
                 }
-                () = self.control.bell.notified() => {
+                () = &mut bell => {
+                    bell.set(self.control.bell.notified());
                     for command in self.control.take() {
                         if self.obey(connection, command) {
                             return self.stalled(connection, shutdown).await;

@@ -444,13 +444,15 @@ fn upgrade(request: Request<Incoming>, context: Context) -> HttpResponse {
             upgraded = hyper::upgrade::on(request) => upgraded.ok(),
             () = shutdown.graceful.cancelled() => None,
         };
+        // What hyper read past the request head is copied out, so that hyper's read buffer
+        // (which those bytes would keep alive) is freed before the connection is served.
         let stream = upgraded
             .and_then(|upgraded| upgraded.downcast::<TokioIo<TcpStream>>().ok())
-            .map(|parts| (parts.io.into_inner(), parts.read_buf));
+            .map(|parts| (parts.io.into_inner(), parts.read_buf.to_vec()));
         if let Some((stream, read)) = stream {
             let ws = WebSocketStream::from_partially_read(
                 stream,
-                read.to_vec(),
+                read,
                 Role::Server,
                 Some(websocket_config(&shared.config)),
             )
