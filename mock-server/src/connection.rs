@@ -122,13 +122,17 @@ enum Sent {
 impl Pump<'_> {
     /// Pumps `ws` for `connection` until it ends, then completes the close handshake;
     /// returns the connection (to be ended under the lock) and how it ended.
+    ///
+    /// The socket comes boxed: an argument of an async fn keeps its place in the future for
+    /// the whole call, and a box keeps that place small (docs/PERFORMANCE.md, idle
+    /// connections).
     pub async fn run(
         &self,
-        ws: WebSocketStream<TcpStream>,
+        ws: Box<WebSocketStream<TcpStream>>,
         mut connection: Connection,
         shutdown: &Shutdown,
     ) -> (Connection, Ended) {
-        let (mut sink, mut stream) = ws.split();
+        let (mut sink, mut stream) = (*ws).split();
         let ended = self
             .serve(&mut connection, &mut sink, &mut stream, shutdown)
             .await;

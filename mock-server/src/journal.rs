@@ -42,8 +42,9 @@ pub struct JournalEntry {
     pub weight: u32,
     /// The reply exactly as sent; `null` when none was sent (a fault).
     pub reply: Option<String>,
-    /// The signature it carried, as verified; `null` when it carried none.
-    pub signature: Option<SignatureRecord>,
+    /// The signature it carried, as verified; `null` when it carried none. Boxed: most
+    /// requests carry none, and the journal holds thousands of entries.
+    pub signature: Option<Box<SignatureRecord>>,
     /// The key it ran as: its own signature's or the session's; `null` for none.
     pub api_key: Option<String>,
     /// Whether `request` or `reply` was over 64 KiB and is kept cut short.

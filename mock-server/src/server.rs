@@ -390,7 +390,7 @@ fn upgrade_required() -> HttpResponse {
 /// Admits or refuses a WebSocket upgrade request (RFC 6455 §4.2); once admitted, the
 /// connection is opened (and charged) before the client sees the 101, and a task takes the
 /// upgraded socket to pump it.
-fn upgrade(request: Request<Incoming>, context: Context) -> HttpResponse {
+fn upgrade(mut request: Request<Incoming>, context: Context) -> HttpResponse {
     let key = request.headers().get(header::SEC_WEBSOCKET_KEY).cloned();
     let is_upgrade = request.method() == hyper::Method::GET
         && has_token(&request, header::CONNECTION, "upgrade")
@@ -438,32 +438,40 @@ fn upgrade(request: Request<Incoming>, context: Context) -> HttpResponse {
         }
     };
     let control = shared.link(connection.id());
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    // Two tasks: one waits for hyper to hand the socket over, then starts the one that
+    // serves it, so that a served connection's task holds the pump's state alone, not also
+    // what the handover needed (10,000 idle connections: docs/PERFORMANCE.md).
+    let served = tasks.clone();
     tasks.spawn(async move {
-        let id = connection.id();
         let upgraded = tokio::select! {
-            upgraded = hyper::upgrade::on(request) => upgraded.ok(),
+            upgraded = on_upgrade => upgraded.ok(),
             () = shutdown.graceful.cancelled() => None,
         };
-        // What hyper read past the request head is copied out, so that hyper's read buffer
-        // (which those bytes would keep alive) is freed before the connection is served.
-        let stream = upgraded
-            .and_then(|upgraded| upgraded.downcast::<TokioIo<TcpStream>>().ok())
-            .map(|parts| (parts.io.into_inner(), parts.read_buf.to_vec()));
-        if let Some((stream, read)) = stream {
-            let ws = WebSocketStream::from_partially_read(
-                stream,
-                read,
-                Role::Server,
-                Some(websocket_config(&shared.config)),
-            )
-            .await;
-            serve_websocket(ws, connection, &shared, &shutdown, &control, peer).await;
-        } else {
+        let parts = upgraded.and_then(|upgraded| upgraded.downcast::<TokioIo<TcpStream>>().ok());
+        let Some(hyper::upgrade::Parts { io, read_buf, .. }) = parts else {
             tracing::debug!(%peer, "upgrade failed");
-            lock(&shared.links).remove(&id);
+            lock(&shared.links).remove(&connection.id());
             connection.end(&mut shared.lock());
-        }
-        drop(slot);
+            return;
+        };
+        // What hyper read past the request head goes into the WebSocket's own buffer.
+        let ws = WebSocketStream::from_partially_read(
+            io.into_inner(),
+            read_buf.to_vec(),
+            Role::Server,
+            Some(websocket_config(&shared.config)),
+        )
+        .await;
+        drop(read_buf);
+        let held = Served {
+            shared,
+            shutdown,
+            control,
+            peer,
+            _slot: slot,
+        };
+        served.spawn(serve_websocket(Box::new(ws), Box::new(connection), held));
     });
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -476,23 +484,37 @@ fn upgrade(request: Request<Incoming>, context: Context) -> HttpResponse {
     response
 }
 
+/// What a served connection holds besides its socket and its core: the shared state, the
+/// server's shutdown, its control cell and its place under the connection cap.
+struct Served {
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+    control: Arc<ControlCell>,
+    peer: SocketAddr,
+    _slot: OpenSlot,
+}
+
 /// Pumps one upgraded connection until it ends, and lets go of what it held.
 async fn serve_websocket(
-    ws: WebSocketStream<TcpStream>,
-    connection: Connection,
-    shared: &Arc<Shared>,
-    shutdown: &Shutdown,
-    control: &ControlCell,
-    peer: SocketAddr,
+    ws: Box<WebSocketStream<TcpStream>>,
+    connection: Box<Connection>,
+    held: Served,
 ) {
+    let Served {
+        shared,
+        shutdown,
+        control,
+        peer,
+        _slot,
+    } = held;
     let id = connection.id();
     tracing::debug!(connection = id, %peer, "connected");
     let pump = Pump {
-        shared,
-        control,
+        shared: &shared,
+        control: &control,
         peer,
     };
-    let (connection, ended) = pump.run(ws, connection, shutdown).await;
+    let (connection, ended) = pump.run(ws, *connection, &shutdown).await;
     lock(&shared.links).remove(&id);
     connection.end(&mut shared.lock());
     tracing::debug!(connection = id, %peer, %ended, "disconnected");

@@ -439,7 +439,7 @@ impl Connection {
             }),
             _ => None,
         };
-        let signature: Option<SignatureRecord> = answer.signature.clone();
+        let signature = answer.signature.clone().map(Box::new);
         let api_key = match &signature {
             Some(record) => record.valid.then(|| record.api_key.clone()),
             None => self.state.logon.as_ref().map(|l| l.api_key.clone()),
