@@ -8,6 +8,8 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod admin;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -414,4 +416,108 @@ pub async fn refused_upgrade(server: &MockServer, path_and_query: &str) -> HttpR
     test_support::wire::upgrade(&url)
         .await
         .unwrap_or_else(|e| panic!("an HTTP response to the upgrade of {url}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who a client is to the server, how its connection ended, and silence
+
+/// How a connection ended, as its client saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// A Close frame with this code (1005 when it had none) and reason.
+    Closed(u16, String),
+    /// The stream ended (or was reset) without a Close frame.
+    Cut,
+}
+
+impl Client {
+    /// The client's end of the TCP connection: the `peer` the server sees.
+    pub fn local_addr(&self) -> SocketAddr {
+        match self.ws.get_ref() {
+            MaybeTlsStream::Plain(stream) => stream.local_addr().expect("a local address"),
+            _ => panic!("a plain TCP stream"),
+        }
+    }
+
+    /// Reads to the end of the connection, skipping pings and pongs: the text frames that
+    /// came first, and how it ended. Fails the test if it does not end within [`STEP`].
+    pub async fn ending(&mut self) -> (Vec<String>, Ending) {
+        let mut texts = Vec::new();
+        loop {
+            match self.next_message().await {
+                Some(Message::Text(text)) => texts.push(text.as_str().to_owned()),
+                Some(Message::Ping(_) | Message::Pong(_)) => continue,
+                Some(Message::Close(frame)) => {
+                    let ending = match frame {
+                        Some(frame) => {
+                            Ending::Closed(u16::from(frame.code), frame.reason.to_string())
+                        }
+                        None => Ending::Closed(1005, String::new()),
+                    };
+                    // Nothing but the end of the stream may follow a Close frame.
+                    assert!(self.next_message().await.is_none(), "a frame after Close");
+                    return (texts, ending);
+                }
+                Some(other) => panic!("unexpected frame {other:?}"),
+                None => return (texts, Ending::Cut),
+            }
+        }
+    }
+
+    /// Fails the test if anything at all arrives within `quiet` (real time). For proving
+    /// that nothing comes where no later frame can show it, such as on a stalled connection.
+    pub async fn assert_silent_for(&mut self, quiet: Duration) {
+        if let Ok(next) = tokio::time::timeout(quiet, self.ws.next()).await {
+            panic!("expected silence for {quiet:?}, got {next:?}");
+        }
+    }
+}
+
+impl RawClient {
+    /// The client's end of the TCP connection: the `peer` the server sees.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.stream.local_addr().expect("a local address")
+    }
+
+    /// Reads frames until the stream ends or is reset; the frames read. Fails the test if
+    /// it does not end within [`STEP`].
+    pub async fn frames_until_end(&mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        loop {
+            let mut header = [0u8; 2];
+            if within(self.stream.read_exact(&mut header)).await.is_err() {
+                return frames;
+            }
+            let length = match header[1] & 0x7F {
+                126 => match within(self.stream.read_u16()).await {
+                    Ok(length) => u64::from(length),
+                    Err(_) => return frames,
+                },
+                127 => match within(self.stream.read_u64()).await {
+                    Ok(length) => length,
+                    Err(_) => return frames,
+                },
+                short => u64::from(short),
+            };
+            let mut payload = vec![0u8; usize::try_from(length).expect("frame fits in memory")];
+            if within(self.stream.read_exact(&mut payload)).await.is_err() {
+                return frames;
+            }
+            frames.push(Frame {
+                opcode: header[0] & 0x0F,
+                payload,
+            });
+        }
+    }
+
+    /// Fails the test if any byte arrives, or the stream ends, within `quiet` (real time).
+    pub async fn assert_silent_for(&mut self, quiet: Duration) {
+        let mut byte = [0u8; 1];
+        if let Ok(read) = tokio::time::timeout(quiet, self.stream.read(&mut byte)).await {
+            panic!(
+                "expected silence for {quiet:?}, got {read:?} (byte {:#04x})",
+                byte[0]
+            );
+        }
+    }
 }
