@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::account::{Account, Accounts, Balance};
 use crate::clock::Timestamp;
-use crate::envelope::TimeUnit;
+use crate::envelope::{bare_method, TimeUnit};
 use crate::fault::{close_invalid, Fault, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
 use crate::keys::{ed25519_public_key_from_pem, rsa_public_key_from_pem, KeyMaterial, Permissions};
@@ -251,11 +251,6 @@ impl Expectation {
             (n, Some(m)) => format!("between {n} and {m}"),
         }
     }
-}
-
-/// `name` without the optional `v3/` prefix.
-fn bare(name: &str) -> &str {
-    name.strip_prefix("v3/").unwrap_or(name)
 }
 
 impl Shared {
@@ -560,14 +555,14 @@ impl Shared {
     /// How many requests for `method` the server has had.
     fn calls(&self, method: &str) -> u64 {
         let state = self.lock();
-        state.calls.get(bare(method)).copied().unwrap_or(0)
+        state.calls.get(bare_method(method)).copied().unwrap_or(0)
     }
 
     /// Records that `method` is expected between `at_least` and `at_most` times from now.
     pub fn expect(&self, method: &str, at_least: u64, at_most: Option<u64>) {
         let baseline = self.calls(method);
         crate::connection::lock(&self.expectations).push(Expectation {
-            method: bare(method).to_owned(),
+            method: bare_method(method).to_owned(),
             at_least,
             at_most,
             baseline,

@@ -294,8 +294,8 @@ pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
                 ),
             };
             match name {
-                Cow::Borrowed(s) => Cow::Borrowed(s.strip_prefix("v3/").unwrap_or(s)),
-                Cow::Owned(s) => Cow::Owned(s.strip_prefix("v3/").unwrap_or(&s).to_owned()),
+                Cow::Borrowed(s) => Cow::Borrowed(bare_method(s)),
+                Cow::Owned(s) => Cow::Owned(bare_method(&s).to_owned()),
             }
         }
         _ => return Err(reject(ApiError::MandatoryParam("method"))),
@@ -402,6 +402,12 @@ pub(crate) fn to_json(value: &impl Serialize) -> Result<Box<RawValue>, ApiError>
 }
 
 /// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
+/// A method name without the optional `v3/` prefix: how requests, fault rules, journal
+/// queries and expectations all compare method names.
+pub(crate) fn bare_method(name: &str) -> &str {
+    name.strip_prefix("v3/").unwrap_or(name)
+}
+
 pub(crate) fn write_reply(
     id: &RequestId,
     outcome: &Result<Box<RawValue>, ApiError>,

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::envelope::bare_method;
+
 /// The longest `delay` a rule may ask for: ten minutes, far past any client's timeout.
 pub const MAX_DELAY_MS: u64 = 600_000;
 
@@ -149,11 +151,6 @@ pub(crate) struct Faults {
     next_id: u64,
 }
 
-/// `name` without the optional `v3/` prefix.
-fn bare(name: &str) -> &str {
-    name.strip_prefix("v3/").unwrap_or(name)
-}
-
 impl Faults {
     /// Adds a checked rule; returns its id.
     pub fn add(&mut self, fault: Fault) -> u64 {
@@ -198,7 +195,7 @@ impl Faults {
         let index = self.rules.iter().position(|rule| {
             let method_matches = match (&rule.method, method) {
                 (None, _) => true,
-                (Some(wanted), Some(method)) => bare(wanted) == bare(method),
+                (Some(wanted), Some(method)) => bare_method(wanted) == bare_method(method),
                 (Some(_), None) => false,
             };
             method_matches && rule.connection.is_none_or(|c| c == connection)

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
+use crate::envelope::bare_method;
+
 /// The most text the journal keeps, requests and replies together.
 pub const MAX_TEXT: usize = 64 << 20;
 
@@ -92,10 +94,9 @@ pub struct JournalQuery {
 
 impl JournalQuery {
     fn matches(&self, entry: &JournalEntry) -> bool {
-        let bare = |m: &str| m.strip_prefix("v3/").unwrap_or(m).to_owned();
         let method_matches = match (&self.method, &entry.method) {
             (None, _) => true,
-            (Some(wanted), Some(method)) => bare(wanted) == bare(method),
+            (Some(wanted), Some(method)) => bare_method(wanted) == bare_method(method),
             (Some(_), None) => false,
         };
         method_matches && self.connection.is_none_or(|c| c == entry.connection)

@@ -351,7 +351,7 @@ impl Connection {
 
     /// Writes the reply to an answered request and queues it (or what a fault makes of it),
     /// then the frames that follow it; remembers how it went, journals it and counts it.
-    fn finish(&mut self, text: Option<&str>, answer: Answer, now: Timestamp, server: &mut Server) {
+    fn finish(&mut self, text: &str, mut answer: Answer, now: Timestamp, server: &mut Server) {
         let entries = answer.charge.as_ref().map(|charge| [charge.entry()]);
         let rate_limits = entries.as_ref().filter(|_| answer.show_rate_limits);
         let reply = write_reply(
@@ -372,12 +372,12 @@ impl Connection {
             Some(Applied::Delay(delay)) => Some(Transmit::Late(reply, delay)),
             Some(Applied::NoReply | Applied::Close { .. } | Applied::Drop) => None,
         };
-        if let Some(text) = text.filter(|_| server.journal.is_on()) {
+        if server.journal.is_on() {
             let reply = sent.as_ref().map(|sent| match sent {
                 Transmit::Text(reply) | Transmit::Late(reply, _) => reply.as_str(),
                 _ => "",
             });
-            let entry = self.journal_entry(text, &answer, status, reply, now, server);
+            let entry = self.journal_entry(text, &mut answer, status, reply, now, server);
             server.journal.push(entry);
         }
         if let Some(sent) = sent {
@@ -417,7 +417,7 @@ impl Connection {
     fn journal_entry(
         &self,
         text: &str,
-        answer: &Answer,
+        answer: &mut Answer,
         status: u16,
         reply: Option<&str>,
         now: Timestamp,
@@ -432,6 +432,8 @@ impl Connection {
             None => (None, false),
         };
         let sent = reply.is_some();
+        // Moved, not copied: the journal is the last to read it.
+        let signature = answer.signature.take().map(Box::new);
         let error = match &answer.outcome {
             Err(error) if sent => Some(JournalError {
                 code: error.code(),
@@ -439,7 +441,6 @@ impl Connection {
             }),
             _ => None,
         };
-        let signature = answer.signature.clone().map(Box::new);
         let api_key = match &signature {
             Some(record) => record.valid.then(|| record.api_key.clone()),
             None => self.state.logon.as_ref().map(|l| l.api_key.clone()),
@@ -494,7 +495,7 @@ impl Connection {
         }
         self.revoke_invalid_keys(&server.keys, &mut server.routes, now);
         let answer = self.answer(text, now, server, checked.as_ref());
-        self.finish(Some(text), answer, now, server);
+        self.finish(text, answer, now, server);
     }
 
     /// The fault rule that applies to a request for `method` on this connection, if any.
