@@ -57,30 +57,28 @@ impl Running {
         Running { child, url }
     }
 
-    /// The port the server listens on, from its URL.
-    fn port(&self) -> u16 {
+    /// The address the server listens on, from its URL.
+    fn address(&self) -> SocketAddr {
         let authority = self
             .url
             .trim_start_matches("ws://")
             .split('/')
             .next()
             .expect("an authority");
-        let (_, port) = authority.rsplit_once(':').expect("a port");
-        port.parse().expect("a port number")
+        authority
+            .parse()
+            .unwrap_or_else(|e| panic!("{authority:?} is not an address: {e}"))
+    }
+
+    /// The port the server listens on.
+    fn port(&self) -> u16 {
+        self.address().port()
     }
 
     /// The admin API at the address the URL names; an unspecified address (`0.0.0.0`) is
     /// reached through the loopback address.
     fn admin(&self) -> Admin {
-        let authority = self
-            .url
-            .trim_start_matches("ws://")
-            .split('/')
-            .next()
-            .expect("an authority");
-        let mut address: SocketAddr = authority
-            .parse()
-            .unwrap_or_else(|e| panic!("{authority:?} is not an address: {e}"));
+        let mut address = self.address();
         if address.ip().is_unspecified() {
             address = SocketAddr::from((Ipv4Addr::LOCALHOST, address.port()));
         }
