@@ -235,6 +235,8 @@ impl Pump<'_> {
                 overflow: Box::pin(overflow.cancelled_owned()),
             });
         }
+        drop(state);
+        connection.release_evicted();
     }
 
     /// Writes what the core queued, in order, until its queue is empty or it queued a

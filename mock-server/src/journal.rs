@@ -150,8 +150,9 @@ impl Journal {
         entry.request.len() + entry.reply.as_ref().map_or(0, String::len)
     }
 
-    /// Adds `entry`, dropping the oldest past the bounds.
-    pub fn push(&mut self, entry: JournalEntry) {
+    /// Adds `entry`, moving the oldest past the bounds into `evicted`: the caller drops
+    /// them once it has released the server lock, so freeing them costs no one a wait.
+    pub fn push(&mut self, entry: JournalEntry, evicted: &mut Vec<JournalEntry>) {
         if !self.is_on() {
             return;
         }
@@ -159,7 +160,10 @@ impl Journal {
         self.entries.push_back(entry);
         while self.entries.len() > self.capacity || self.text > MAX_TEXT {
             match self.entries.pop_front() {
-                Some(old) => self.text -= Self::size(&old),
+                Some(old) => {
+                    self.text -= Self::size(&old);
+                    evicted.push(old);
+                }
                 None => break,
             }
         }
@@ -208,10 +212,12 @@ mod tests {
     #[test]
     fn the_ring_keeps_the_newest_and_queries_filter_then_limit() {
         let mut journal = Journal::new(3);
+        let mut evicted = Vec::new();
         for (connection, method) in [(1, "ping"), (2, "time"), (1, "v3/ping"), (2, "ping")] {
             let e = entry(&mut journal, connection, method, "x");
-            journal.push(e);
+            journal.push(e, &mut evicted);
         }
+        assert_eq!(evicted.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
         let all = journal.query(&JournalQuery::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
         let pings = JournalQuery {

@@ -94,6 +94,9 @@ pub struct Connection {
     /// after it.
     ended: bool,
     transmits: VecDeque<Transmit>,
+    /// Journal entries this connection's requests pushed out of the ring, to be dropped by
+    /// [`release_evicted`](Self::release_evicted) outside the server lock.
+    evicted: Vec<JournalEntry>,
 }
 
 /// How one text frame was answered, before the reply is written.
@@ -166,6 +169,7 @@ impl Connection {
             closing: None,
             ended: false,
             transmits: VecDeque::new(),
+            evicted: Vec::new(),
         }
     }
 
@@ -187,6 +191,13 @@ impl Connection {
     /// Why the connection is closing, once a Close is queued.
     pub fn closing(&self) -> Option<CloseReason> {
         self.closing
+    }
+
+    /// Drops the journal entries this connection's requests evicted from the ring: called
+    /// after the server lock is released, so the frees happen outside it. Entries not
+    /// released are dropped with the connection.
+    pub fn release_evicted(&mut self) {
+        self.evicted.clear();
     }
 
     /// The next thing to send, in order; `None` when there is nothing (more) to send.
@@ -378,7 +389,9 @@ impl Connection {
                 _ => "",
             });
             let entry = self.journal_entry(text, &mut answer, status, reply, now, server);
-            server.journal.push(entry);
+            // Whatever a pump did not release is freed here: the list holds one request's.
+            self.evicted.clear();
+            server.journal.push(entry, &mut self.evicted);
         }
         if let Some(sent) = sent {
             self.transmits.push_back(sent);
