@@ -14,7 +14,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::control::{AccountView, ClockChange, ControlError, ResetConnections, MAX_ADVANCE_MS};
+use crate::control::{
+    AccountView, ClockChange, ControlError, PriceChange, ResetConnections, StatusChange,
+    MAX_ADVANCE_MS,
+};
 use crate::fault::Fault;
 use crate::handshake::PATH;
 use crate::journal::JournalQuery;
@@ -138,6 +141,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         ["requests"] => "GET, DELETE",
         ["keys" | "faults", _] => "DELETE",
         ["accounts", _] => "GET, PUT",
+        ["symbols"] => "GET",
+        ["symbols", _, "price" | "status"] => "POST",
         _ => return None,
     })
 }
@@ -261,6 +266,13 @@ fn route(
         ("POST", ["accounts", name, "events"]) => body_as::<Value>(body)
             .and_then(|event| shared.deliver_event(name, event))
             .map(|delivered| (StatusCode::OK, json!({ "delivered": delivered }))),
+        ("GET", ["symbols"]) => ok(json!({ "symbols": shared.symbol_list() })),
+        ("POST", ["symbols", symbol, "price"]) => body_as::<PriceChange>(body)
+            .and_then(|change| shared.set_price(symbol, &change.price))
+            .map(|view| (StatusCode::OK, to_value(view))),
+        ("POST", ["symbols", symbol, "status"]) => body_as::<StatusChange>(body)
+            .and_then(|change| shared.set_symbol_status(symbol, change.status))
+            .map(|view| (StatusCode::OK, to_value(view))),
         ("GET", ["connections"]) => ok(json!({ "connections": shared.connection_list() })),
         ("POST", ["connections", id, action]) => connection_call(shared, id, action, body)?,
         ("POST", ["server-shutdown"]) => body_as::<ShutdownBody>(body).and_then(|b| {

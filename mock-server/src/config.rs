@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::market::SymbolConfig;
 use crate::rate_limit::BanPolicy;
 
 /// Server settings; [`Config::default`] is what the real API does.
@@ -75,6 +76,9 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How many requests the journal keeps (`GET /__admin/requests`); 0 keeps none.
     pub journal_size: usize,
+    /// The market's symbols, in the order `exchangeInfo` lists them (`[[symbols]]` in the
+    /// config file); [`SymbolConfig::defaults`] unless given.
+    pub symbols: Vec<SymbolConfig>,
 }
 
 impl Default for Config {
@@ -95,6 +99,7 @@ impl Default for Config {
             admin: None,
             admin_token: None,
             journal_size: 10_000,
+            symbols: SymbolConfig::defaults(),
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::envelope::{bare_method, TimeUnit};
 use crate::fault::{close_invalid, Fault, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
 use crate::keys::{ed25519_public_key_from_pem, rsa_public_key_from_pem, KeyMaterial, Permissions};
+use crate::market::{Market, PriceRefusal, SymbolStatus};
 use crate::server::{Command, Shared};
 use crate::session::SessionState;
 
@@ -43,6 +44,31 @@ impl ControlError {
     pub fn not_found(message: impl Into<String>) -> Self {
         ControlError::with(404, message)
     }
+}
+
+/// One symbol, as `GET /__admin/symbols` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SymbolView {
+    /// Its name.
+    pub symbol: String,
+    /// Its price now, as a decimal string at the quote asset's precision.
+    pub price: String,
+    /// Its status now.
+    pub status: SymbolStatus,
+}
+
+/// The body of `POST /__admin/symbols/{symbol}/price`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PriceChange {
+    pub price: String,
+}
+
+/// The body of `POST /__admin/symbols/{symbol}/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusChange {
+    pub status: SymbolStatus,
 }
 
 /// One open connection, as `GET /__admin/connections` lists it.
@@ -529,12 +555,65 @@ impl Shared {
         self.lock().journal.clear();
     }
 
+    /// Every symbol with its price and status, in the order configured.
+    pub fn symbol_list(&self) -> Vec<SymbolView> {
+        let state = self.lock();
+        state
+            .market
+            .all()
+            .iter()
+            .map(|listed| SymbolView {
+                symbol: listed.name().to_owned(),
+                price: listed.price_text(listed.price),
+                status: listed.status,
+            })
+            .collect()
+    }
+
+    /// Moves `symbol`'s price (a decimal string) now: its book, tickers and klines follow.
+    pub fn set_price(&self, symbol: &str, price: &str) -> Result<SymbolView, ControlError> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        state
+            .market
+            .set_price(symbol, price, now)
+            .map_err(|refusal| match refusal {
+                PriceRefusal::UnknownSymbol(_) => ControlError::not_found(refusal.to_string()),
+                _ => ControlError::bad_request(refusal.to_string()),
+            })?;
+        Ok(Self::symbol_view(&state.market, symbol))
+    }
+
+    /// Sets `symbol`'s status: orders meet the errors that status brings.
+    pub fn set_symbol_status(
+        &self,
+        symbol: &str,
+        status: SymbolStatus,
+    ) -> Result<SymbolView, ControlError> {
+        let mut state = self.lock();
+        if !state.market.set_status(symbol, status) {
+            return Err(ControlError::not_found(format!("no symbol {symbol}")));
+        }
+        Ok(Self::symbol_view(&state.market, symbol))
+    }
+
+    fn symbol_view(market: &Market, symbol: &str) -> SymbolView {
+        let listed = market.get(symbol);
+        SymbolView {
+            symbol: symbol.to_owned(),
+            price: listed.map_or_else(String::new, |l| l.price_text(l.price)),
+            status: listed.map_or(SymbolStatus::Trading, |l| l.status),
+        }
+    }
+
     /// Back to the start-up state: keys, accounts and the clock as configured; faults, the
     /// journal, weight and connection counters and bans cleared. Open connections are closed
     /// with 1012, or kept (a session whose key is gone is then logged out at once).
     pub fn reset(&self, connections: ResetConnections) {
+        self.clock.restore(self.origin.clock);
         {
             let mut state = self.lock();
+            state.market = Market::new(&self.config.symbols, self.clock.now());
             state.keys = self.origin.keys.clone();
             state.accounts = Accounts::default();
             for (name, account) in &self.origin.accounts {
@@ -544,7 +623,6 @@ impl Shared {
             state.journal.clear();
             state.reset_limits(&self.config);
         }
-        self.clock.restore(self.origin.clock);
         let command = match connections {
             ResetConnections::Close => Command::Reset,
             ResetConnections::Keep => Command::RecheckKeys,

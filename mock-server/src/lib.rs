@@ -91,6 +91,7 @@ mod handshake;
 mod journal;
 mod keepalive;
 mod keys;
+mod market;
 mod method;
 mod rate_limit;
 mod server;
@@ -115,7 +116,7 @@ pub use close::CloseReason;
 pub use config::Config;
 pub use control::{
     AccountView, BalanceView, ClockChange, ClockView, ConnectionInfo, ControlError, KeyInfo,
-    NewKey, ResetConnections,
+    NewKey, ResetConnections, SymbolView,
 };
 pub use envelope::TimeUnit;
 pub use fault::{CannedError, Fault, FaultAction, FaultRule};
@@ -125,6 +126,7 @@ pub use keys::{
     demo, ed25519_public_key_from_pem, is_well_formed_api_key, rsa_public_key_from_pem, KeyError,
     KeyMaterial, KeyRegistry, Permissions, RegisteredKey,
 };
+pub use market::{NotionalFilter, OrderType, PriceFilter, SizeFilter, SymbolConfig, SymbolStatus};
 pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
 
@@ -398,6 +400,7 @@ impl MockServerBuilder {
             source,
         })?;
         let mut state = Server::new(&self.config, self.keys.clone());
+        state.market = market::Market::new(&self.config.symbols, self.clock.now());
         for (name, account) in &self.accounts {
             state.set_account(name, account.clone());
         }
@@ -675,6 +678,44 @@ impl MockServer {
     /// Empties the journal.
     pub fn clear_journal(&self) {
         self.shared.clear_journal();
+    }
+
+    /// Every symbol with its price and status, in the order configured.
+    pub fn symbols(&self) -> Vec<SymbolView> {
+        self.shared.symbol_list()
+    }
+
+    /// Moves `symbol`'s price to `price` (a decimal string such as `"61000.00"`) at the
+    /// mock clock's now: `depth`, `ticker.book`, `ticker.price`, `avgPrice` and the klines
+    /// follow at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mock_server::ControlError> {
+    /// let server = mock_server::MockServer::start().await;
+    /// let btc = server.set_price("BTCUSDT", "61000.00")?;
+    /// assert_eq!(btc.price, "61000.00000000");
+    /// assert_eq!(server.set_price("BTCUSDT", "61000.005").unwrap_err().status, 400);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A 400 for a price that is not a positive multiple of the symbol's `tickSize` inside
+    /// its `PRICE_FILTER` range, a 404 for an unknown symbol.
+    pub fn set_price(&self, symbol: &str, price: &str) -> Result<SymbolView, ControlError> {
+        self.shared.set_price(symbol, price)
+    }
+
+    /// Sets `symbol`'s trading status.
+    ///
+    /// # Errors
+    /// A 404 for an unknown symbol.
+    pub fn set_symbol_status(
+        &self,
+        symbol: &str,
+        status: SymbolStatus,
+    ) -> Result<SymbolView, ControlError> {
+        self.shared.set_symbol_status(symbol, status)
     }
 
     /// Back to the start-up state: keys, accounts and the clock as configured; faults, the

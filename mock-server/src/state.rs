@@ -16,6 +16,7 @@ use crate::fault::Faults;
 use crate::handshake::Refusal;
 use crate::journal::Journal;
 use crate::keys::KeyRegistry;
+use crate::market::Market;
 use crate::method::{self, MethodTable};
 use crate::rate_limit::{ConnectionRefusal, Limiter};
 use crate::user_data::{ConnectionId, Routes};
@@ -42,6 +43,8 @@ pub struct Server {
     pub(crate) faults: Faults,
     /// How many requests each method has had since the server started.
     pub(crate) calls: FnvHashMap<&'static str, u64>,
+    /// The symbols, their prices and books.
+    pub(crate) market: Market,
 }
 
 /// The durations that end or ping a connection, from [`Config`].
@@ -76,6 +79,7 @@ impl Server {
             journal: Journal::new(config.journal_size),
             faults: Faults::default(),
             calls: FnvHashMap::default(),
+            market: Market::new(&config.symbols, Timestamp::EPOCH),
         }
     }
 

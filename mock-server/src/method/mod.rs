@@ -66,17 +66,23 @@ pub(crate) struct MethodSpec {
 }
 
 /// How a method's REQUEST_WEIGHT is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Weight {
     /// The same for every call.
     Fixed(u32),
+    /// Found from the params (`depth`'s `limit`, how many symbols a ticker names): a rule
+    /// that reads what it needs and falls back to the documented weight of a call without
+    /// that param when it is absent or malformed, since the weight is charged before the
+    /// params are checked.
+    Rule(fn(&Params<'_>) -> u32),
 }
 
 impl Weight {
     /// The weight of a call with `params`.
-    pub fn of(self, _params: &Params<'_>) -> u32 {
+    pub fn of(self, params: &Params<'_>) -> u32 {
         match self {
             Weight::Fixed(weight) => weight,
+            Weight::Rule(rule) => rule(params),
         }
     }
 }

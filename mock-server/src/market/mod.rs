@@ -1,0 +1,366 @@
+//! The market: the symbols, each with its status, its price and the synthetic book centred
+//! on it, and the history of its prices and trades on the mock clock, from which klines are
+//! drawn. Prices move only when a test moves them ([`Market::set_price`]).
+//!
+//! The book (docs/FIDELITY.md, "Market"): with price P and tick T, the best ask is P + T and
+//! the best bid P − T, then one level per tick outwards, each holding the symbol's
+//! `level_quantity`, `book_levels` deep (bids stop above zero and at `min_price`).
+
+mod symbol;
+
+use fnv::FnvHashMap;
+use rust_decimal::Decimal;
+
+pub use symbol::{NotionalFilter, OrderType, PriceFilter, SizeFilter, SymbolConfig, SymbolStatus};
+
+use crate::clock::Timestamp;
+
+/// A trade of mock accounts on a symbol: what it adds to the kline it falls in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Trade {
+    /// When it happened.
+    pub at: Timestamp,
+    /// The base quantity traded.
+    pub qty: Decimal,
+    /// The quote quantity traded.
+    pub quote_qty: Decimal,
+    /// Whether the taker was the buyer (taker buy volumes).
+    pub taker_is_buyer: bool,
+}
+
+/// One symbol as it stands.
+#[derive(Debug, Clone)]
+pub(crate) struct Listed {
+    /// As configured.
+    pub config: SymbolConfig,
+    /// The price now.
+    pub price: Decimal,
+    /// The status now.
+    pub status: SymbolStatus,
+    /// `lastUpdateId` of its book: 1 at start-up, one more for each move of the price.
+    pub update_id: u64,
+    /// When the price was last set (start-up, or a move).
+    pub price_since: Timestamp,
+    /// Every move of the price since start-up, oldest first: when, and to what. Before the
+    /// first, the price was `config.price`.
+    pub moves: Vec<(Timestamp, Decimal)>,
+    /// Trades of mock accounts, oldest first.
+    pub trades: Vec<Trade>,
+}
+
+impl Listed {
+    fn new(config: &SymbolConfig, now: Timestamp) -> Self {
+        Listed {
+            config: config.clone(),
+            price: config.price,
+            status: config.status,
+            update_id: 1,
+            price_since: now,
+            moves: Vec::new(),
+            trades: Vec::new(),
+        }
+    }
+
+    /// The symbol's name.
+    pub fn name(&self) -> &str {
+        &self.config.symbol
+    }
+
+    /// The price at `at`: the last move at or before it, else the start-up price.
+    pub fn price_at(&self, at: Timestamp) -> Decimal {
+        let after = self.moves.partition_point(|(t, _)| *t <= at);
+        match after {
+            0 => self.config.price,
+            n => self.moves[n - 1].1,
+        }
+    }
+
+    /// The book's best `limit` levels each side: bids from the highest down, asks from the
+    /// lowest up, as (price, quantity).
+    pub fn book(&self, limit: usize) -> Book {
+        let tick = self.config.price_filter.tick_size;
+        let levels = limit.min(self.config.book_levels as usize);
+        let quantity = self.config.level_quantity;
+        if tick.is_zero() {
+            return Book::default();
+        }
+        let floor = self.config.price_filter.min_price;
+        let ceiling = self.config.price_filter.max_price;
+        let mut bids = Vec::with_capacity(levels);
+        let mut asks = Vec::with_capacity(levels);
+        let mut bid = self.price;
+        let mut ask = self.price;
+        for _ in 0..levels {
+            bid -= tick;
+            if bid <= Decimal::ZERO || bid < floor {
+                break;
+            }
+            bids.push((bid, quantity));
+        }
+        for _ in 0..levels {
+            ask += tick;
+            if !ceiling.is_zero() && ask > ceiling {
+                break;
+            }
+            asks.push((ask, quantity));
+        }
+        Book { bids, asks }
+    }
+
+    /// Writes a price at the quote asset's precision, as Binance writes prices.
+    pub fn price_text(&self, price: Decimal) -> String {
+        fixed(price, self.config.quote_asset_precision)
+    }
+
+    /// Writes a quantity at the base asset's precision.
+    pub fn qty_text(&self, qty: Decimal) -> String {
+        fixed(qty, self.config.base_asset_precision)
+    }
+}
+
+/// `value` with exactly `places` decimal places (`"60000.01000000"`).
+pub(crate) fn fixed(value: Decimal, places: u32) -> String {
+    let mut value = value.round_dp(places);
+    value.rescale(places);
+    value.to_string()
+}
+
+/// A side of the book each, best first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Book {
+    /// Highest first.
+    pub bids: Vec<(Decimal, Decimal)>,
+    /// Lowest first.
+    pub asks: Vec<(Decimal, Decimal)>,
+}
+
+/// Why a price cannot be set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PriceRefusal {
+    /// No such symbol.
+    #[error("no symbol {0}")]
+    UnknownSymbol(String),
+    /// Not a positive decimal.
+    #[error("a price is a positive decimal string such as \"61000.00\", not {0:?}")]
+    NotAPrice(String),
+    /// Not a multiple of the tick.
+    #[error("{price} is not a multiple of {symbol}'s tickSize {tick}")]
+    OffTick {
+        /// The symbol.
+        symbol: String,
+        /// The price asked for.
+        price: Decimal,
+        /// The tick.
+        tick: Decimal,
+    },
+    /// Outside `PRICE_FILTER`.
+    #[error("{price} is outside {symbol}'s PRICE_FILTER range [{min}, {max}]")]
+    OutOfRange {
+        /// The symbol.
+        symbol: String,
+        /// The price asked for.
+        price: Decimal,
+        /// `minPrice`.
+        min: Decimal,
+        /// `maxPrice`.
+        max: Decimal,
+    },
+}
+
+/// Every symbol, in the order configured.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Market {
+    symbols: Vec<Listed>,
+    index: FnvHashMap<String, usize>,
+}
+
+impl Market {
+    /// The market `symbols` configure, as at `now` (start-up or reset).
+    pub fn new(symbols: &[SymbolConfig], now: Timestamp) -> Self {
+        let mut market = Market::default();
+        for config in symbols {
+            match market.index.get(&config.symbol) {
+                // A later entry of the same name replaces the earlier one, in its place.
+                Some(&at) => market.symbols[at] = Listed::new(config, now),
+                None => {
+                    market
+                        .index
+                        .insert(config.symbol.clone(), market.symbols.len());
+                    market.symbols.push(Listed::new(config, now));
+                }
+            }
+        }
+        market
+    }
+
+    /// Every symbol, in order.
+    pub fn all(&self) -> &[Listed] {
+        &self.symbols
+    }
+
+    /// The symbol called `name`.
+    pub fn get(&self, name: &str) -> Option<&Listed> {
+        self.index.get(name).map(|&at| &self.symbols[at])
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Listed> {
+        self.index.get(name).map(|&at| &mut self.symbols[at])
+    }
+
+    /// Moves `name`'s price to `price` (a decimal string) at `now`.
+    pub fn set_price(
+        &mut self,
+        name: &str,
+        price: &str,
+        now: Timestamp,
+    ) -> Result<(), PriceRefusal> {
+        let listed = self
+            .get_mut(name)
+            .ok_or_else(|| PriceRefusal::UnknownSymbol(name.to_owned()))?;
+        let value: Decimal = price
+            .parse()
+            .ok()
+            .filter(|p: &Decimal| *p > Decimal::ZERO)
+            .ok_or_else(|| PriceRefusal::NotAPrice(price.to_owned()))?;
+        let filter = &listed.config.price_filter;
+        if !filter.tick_size.is_zero() && !(value % filter.tick_size).is_zero() {
+            return Err(PriceRefusal::OffTick {
+                symbol: name.to_owned(),
+                price: value,
+                tick: filter.tick_size,
+            });
+        }
+        let too_low = !filter.min_price.is_zero() && value < filter.min_price;
+        let too_high = !filter.max_price.is_zero() && value > filter.max_price;
+        if too_low || too_high {
+            return Err(PriceRefusal::OutOfRange {
+                symbol: name.to_owned(),
+                price: value,
+                min: filter.min_price,
+                max: filter.max_price,
+            });
+        }
+        listed.price = value;
+        listed.price_since = now;
+        listed.update_id += 1;
+        // A move back in time (the clock was set back) keeps the history ordered.
+        let keep = listed.moves.partition_point(|(t, _)| *t <= now);
+        listed.moves.truncate(keep);
+        listed.moves.push((now, value));
+        Ok(())
+    }
+
+    /// Sets `name`'s status; whether there is such a symbol.
+    pub fn set_status(&mut self, name: &str, status: SymbolStatus) -> bool {
+        match self.get_mut(name) {
+            Some(listed) => {
+                listed.status = status;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records a trade of mock accounts on `name` (for its klines); the price stays.
+    #[allow(dead_code)] // The orders issue's matching engine records its fills here.
+    pub fn record_trade(&mut self, name: &str, trade: Trade) {
+        if let Some(listed) = self.get_mut(name) {
+            let keep = listed.trades.partition_point(|t| t.at <= trade.at);
+            listed.trades.insert(keep, trade);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn market() -> Market {
+        Market::new(&SymbolConfig::defaults(), Timestamp::from_millis(1_000))
+    }
+
+    fn text(levels: &[(Decimal, Decimal)], listed: &Listed) -> Vec<(String, String)> {
+        levels
+            .iter()
+            .map(|(p, q)| (listed.price_text(*p), listed.qty_text(*q)))
+            .collect()
+    }
+
+    #[test]
+    fn the_book_is_one_level_per_tick_either_side_of_the_price() {
+        let market = market();
+        let btc = market.get("BTCUSDT").expect("listed");
+        let book = btc.book(2);
+        assert_eq!(
+            text(&book.bids, btc),
+            [
+                ("59999.99000000".to_owned(), "1.00000000".to_owned()),
+                ("59999.98000000".to_owned(), "1.00000000".to_owned())
+            ]
+        );
+        assert_eq!(text(&book.asks, btc)[0].0, "60000.01000000");
+        assert_eq!(btc.book(5000).asks.len(), 1000);
+    }
+
+    #[test]
+    fn bids_stop_at_the_lowest_price() {
+        let mut market = market();
+        market
+            .set_price("ETHBTC", "0.00003", Timestamp::from_millis(2_000))
+            .expect("on tick");
+        let book = market.get("ETHBTC").expect("listed").book(10);
+        assert_eq!(book.bids.len(), 2);
+        assert_eq!(book.asks.len(), 10);
+    }
+
+    #[test]
+    fn a_moved_price_is_checked_against_the_filter_and_kept_in_the_history() {
+        let mut market = market();
+        let at = Timestamp::from_millis(5_000);
+        assert!(matches!(
+            market.set_price("BTCUSDT", "61000.005", at),
+            Err(PriceRefusal::OffTick { .. })
+        ));
+        assert!(matches!(
+            market.set_price("BTCUSDT", "2000000.00", at),
+            Err(PriceRefusal::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            market.set_price("BTCUSDT", "-1", at),
+            Err(PriceRefusal::NotAPrice(_))
+        ));
+        assert!(matches!(
+            market.set_price("NOPE", "1", at),
+            Err(PriceRefusal::UnknownSymbol(_))
+        ));
+        market.set_price("BTCUSDT", "61000.00", at).expect("valid");
+        let btc = market.get("BTCUSDT").expect("listed");
+        assert_eq!(btc.update_id, 2);
+        assert_eq!(
+            btc.price_at(Timestamp::from_millis(4_999)).to_string(),
+            "60000.00"
+        );
+        assert_eq!(btc.price_at(at).to_string(), "61000.00");
+    }
+
+    #[test]
+    fn a_repeated_name_replaces_the_earlier_symbol_in_its_place() {
+        let mut symbols = SymbolConfig::defaults();
+        symbols.push(SymbolConfig::new("BTCUSDT", "BTC", "USDT", "10.00"));
+        let market = Market::new(&symbols, Timestamp::EPOCH);
+        assert_eq!(market.all().len(), 5);
+        assert_eq!(market.all()[0].price.to_string(), "10.00");
+    }
+
+    #[test]
+    fn fixed_writes_exactly_the_places_asked() {
+        assert_eq!(
+            fixed("60000".parse().expect("decimal"), 8),
+            "60000.00000000"
+        );
+        assert_eq!(
+            fixed("0.123456789".parse().expect("decimal"), 8),
+            "0.12345679"
+        );
+    }
+}
