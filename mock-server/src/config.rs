@@ -150,7 +150,14 @@ mod tests {
             "connection-rate-limit": 6, "max-connections": 7, "ban-after": 8,
             "ban-durations": ["9s", "1h"], "shutdown-grace": "10s",
             "write-timeout": "11s", "event-queue": 12, "admin": false,
-            "admin-token": "t", "journal-size": 13
+            "admin-token": "t", "journal-size": 13,
+            "symbols": [{"symbol":"XUSDT","base-asset":"X","quote-asset":"USDT",
+                "price":"1.00","level-quantity":"10",
+                "price-filter":{"min-price":"0.01","max-price":"100","tick-size":"0.01"},
+                "lot-size":{"min-qty":"1","max-qty":"100","step-size":"1"},
+                "market-lot-size":{"min-qty":"0","max-qty":"100","step-size":"0"},
+                "notional":{"min-notional":"5","apply-min-to-market":true,
+                    "max-notional":"1000","apply-max-to-market":false,"avg-price-mins":5}}]
         }"#;
         let config: Config = serde_json::from_str(text).expect("parses");
         let secs = Duration::from_secs;
@@ -173,8 +180,11 @@ mod tests {
             admin: Some(false),
             admin_token: Some("t".to_owned()),
             journal_size: 13,
+            symbols: config.symbols.clone(),
         };
         assert_eq!(config, expected);
+        assert_eq!(config.symbols.len(), 1);
+        assert_eq!(config.symbols[0].symbol, "XUSDT");
     }
 
     #[test]
