@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The official JavaScript connector (npm @binance/spot, pinned in conformance/js/package-lock.json)
-# against the mock binary: logon with the demo Ed25519 key, status, logout, status.
+# against the mock binary: logon with the demo Ed25519 key, status, logout, status; then
+# exchangeInfo, depth and order.test on the default market.
 # Any unexpected reply, a crash or a timeout fails the script (and CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,8 @@ echo "mock: $url"
 
 api_key=demoDhU4XgaOzyx7J3SdoVwgP4FmErxTM1cHho4PAAANvkYfQv9NomBbjl2y4y5q
 timeout 60 node conformance/js/session.mjs "$url" "$api_key" \
+  mock-server/keys/demo-ed25519-private.pem
+
+step "JS connector: exchangeInfo, depth, order.test"
+timeout 60 node conformance/js/market.mjs "$url" "$api_key" \
   mock-server/keys/demo-ed25519-private.pem
