@@ -303,6 +303,38 @@ impl MockServerBuilder {
         self
     }
 
+    /// Adds `symbol` to the market, or replaces the symbol of the same name in its place.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mock_server::StartError> {
+    /// use mock_server::{MockServer, SymbolConfig};
+    /// let server = MockServer::builder()
+    ///     .symbol(SymbolConfig::new("SOLUSDT", "SOL", "USDT", "150.00"))
+    ///     .start()
+    ///     .await?;
+    /// assert_eq!(server.symbols().len(), 6);
+    /// # Ok(()) }
+    /// ```
+    pub fn symbol(mut self, symbol: SymbolConfig) -> Self {
+        match self
+            .config
+            .symbols
+            .iter_mut()
+            .find(|s| s.symbol == symbol.symbol)
+        {
+            Some(existing) => *existing = symbol,
+            None => self.config.symbols.push(symbol),
+        }
+        self
+    }
+
+    /// Replaces the whole market with `symbols`, in the order `exchangeInfo` lists them.
+    pub fn symbols(mut self, symbols: Vec<SymbolConfig>) -> Self {
+        self.config.symbols = symbols;
+        self
+    }
+
     /// The largest message accepted, in bytes.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config.max_message_size = bytes;
