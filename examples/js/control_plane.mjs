@@ -2,10 +2,11 @@
 //
 //   cd examples/js && npm ci && node control_plane.mjs   # MOCK_URL=http://127.0.0.1:9443
 //
-// Three checks on one WebSocket connection, each through a plain HTTP call (fetch) to /__admin/*:
+// Four checks on one WebSocket connection, each through a plain HTTP call (fetch) to /__admin/*:
 //   (a) freeze the clock, log on, advance 61 s: the REQUEST_WEIGHT window rolls over;
 //   (b) push a balanceUpdate to the subscribed account: it arrives on the socket;
-//   (c) fault the next session.status: the canned reply carries our id, the one after is normal.
+//   (c) fault the next session.status: the canned reply carries our id, the one after is normal;
+//   (d) move BTCUSDT's price: ticker.price and depth follow at once; a price off the tick is 400.
 // Then POST /__admin/reset. Every wait has a timeout; any failure exits with code 1.
 import { createPrivateKey, sign as ed25519Sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -214,6 +215,24 @@ async function run() {
     const { faults } = await admin('GET', '/__admin/faults');
     check(faults.length === 0, `a used-up rule is still listed: ${JSON.stringify(faults)}`);
     console.log('(c) faulted session.status answered -1001 with its id; the next one was normal');
+
+    // (d) The market moves only when the test moves it.
+    const moved = await admin('POST', '/__admin/symbols/BTCUSDT/price', { price: '61000.00' });
+    check(moved.price === '61000.00000000', `price: ${JSON.stringify(moved)}`);
+    const ticker = await ws.call('price', 'ticker.price', { symbol: 'BTCUSDT' });
+    check(
+      same(ticker.result, { symbol: 'BTCUSDT', price: '61000.00000000' }),
+      `ticker.price: ${JSON.stringify(ticker)}`,
+    );
+    const depth = await ws.call('depth', 'depth', { symbol: 'BTCUSDT', limit: 1 });
+    check(
+      same(depth.result?.bids, [['60999.99000000', '1.00000000']]) &&
+        same(depth.result?.asks, [['61000.01000000', '1.00000000']]),
+      `depth: ${JSON.stringify(depth)}`,
+    );
+    const offTick = await admin('POST', '/__admin/symbols/BTCUSDT/price', { price: '61000.005' }, 400);
+    check(offTick.error?.includes('tickSize'), `off-tick price: ${JSON.stringify(offTick)}`);
+    console.log('(d) BTCUSDT moved to 61000.00: ticker.price and depth followed');
   } finally {
     ws.close();
   }
@@ -236,5 +255,5 @@ try {
   }
 }
 if (failed) process.exit(1);
-console.log('js: 3 passed, 0 failed');
+console.log('js: 4 passed, 0 failed');
 process.exit(0);

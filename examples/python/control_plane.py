@@ -4,10 +4,11 @@
     python3 -m venv .venv && .venv/bin/pip install -r examples/python/requirements.txt
     .venv/bin/python examples/python/control_plane.py   # MOCK_URL=http://127.0.0.1:9443
 
-Three checks on one WebSocket connection, each through a plain HTTP call to /__admin/*:
+Four checks on one WebSocket connection, each through a plain HTTP call to /__admin/*:
   (a) freeze the clock, log on, advance 61 s: the REQUEST_WEIGHT window rolls over;
   (b) push a balanceUpdate to the subscribed account: it arrives on the socket;
-  (c) fault the next session.status: the canned reply carries our id, the one after is normal.
+  (c) fault the next session.status: the canned reply carries our id, the one after is normal;
+  (d) move BTCUSDT's price: ticker.price and depth follow at once; a price off the tick is 400.
 Then POST /__admin/reset. Every wait has a timeout; any failure exits with code 1.
 """
 
@@ -181,6 +182,20 @@ async def run(private_key):
         check(faults == [], f"a used-up rule is still listed: {faults}")
         print("(c) faulted session.status answered -1001 with its id; the next one was normal")
 
+        # (d) The market moves only when the test moves it.
+        moved = admin("POST", "/__admin/symbols/BTCUSDT/price", {"price": "61000.00"})
+        check(moved["price"] == "61000.00000000", f"price: {moved}")
+        ticker = await ws.call("price", "ticker.price", {"symbol": "BTCUSDT"})
+        check(ticker.get("result") == {"symbol": "BTCUSDT", "price": "61000.00000000"},
+              f"ticker.price: {ticker}")
+        depth = await ws.call("depth", "depth", {"symbol": "BTCUSDT", "limit": 1})
+        book = depth.get("result", {})
+        check(book.get("bids") == [["60999.99000000", "1.00000000"]]
+              and book.get("asks") == [["61000.01000000", "1.00000000"]], f"depth: {depth}")
+        off_tick = admin("POST", "/__admin/symbols/BTCUSDT/price", {"price": "61000.005"}, expect=400)
+        check("tickSize" in off_tick.get("error", ""), f"off-tick price: {off_tick}")
+        print("(d) BTCUSDT moved to 61000.00: ticker.price and depth followed")
+
 
 def main():
     private_key = load_pem_private_key(PRIVATE_KEY_PEM.read_bytes(), password=None)
@@ -201,7 +216,7 @@ def main():
             failed = True
     if failed:
         sys.exit(1)
-    print("python: 3 passed, 0 failed")
+    print("python: 4 passed, 0 failed")
 
 
 if __name__ == "__main__":
