@@ -30,7 +30,7 @@ pub(crate) const MAX_LIMIT: usize = 1000;
 /// How many candles a request without `limit` gets (web-socket-api.md:2090).
 pub(crate) const DEFAULT_LIMIT: usize = 500;
 
-/// A kline interval (web-socket-api.md:2093): a fixed length from an anchor, or a month.
+/// A kline interval (web-socket-api.md:2094): a fixed length from an anchor, or a month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Interval {
     /// `length` microseconds, counted from `anchor` (microseconds after the epoch).
@@ -142,7 +142,7 @@ impl TimeZone {
     /// UTC, the default.
     pub const UTC: TimeZone = TimeZone { offset_minutes: 0 };
 
-    /// Reads `timeZone` (web-socket-api.md:2106): hours and minutes (`-1:00`, `05:45`) or
+    /// Reads `timeZone` (web-socket-api.md:2108-2111): hours and minutes (`-1:00`, `05:45`) or
     /// only hours (`0`, `8`), an optional sign, within [-12:00, +14:00] inclusive.
     pub fn parse(text: &str) -> Option<TimeZone> {
         let (negative, rest) = match text.as_bytes().first() {
@@ -178,7 +178,7 @@ impl TimeZone {
     }
 }
 
-/// Which candles a request asks for (web-socket-api.md:116-119, 2101): those opening in
+/// Which candles a request asks for (web-socket-api.md:116-119, 2107): those opening in
 /// `[start, end]`, the oldest `limit` from `start` when it is given, else the newest `limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Window {
