@@ -68,6 +68,12 @@ pub(crate) enum ApiError {
     InvalidTimeUnit,
     /// `responseFormat=sbe`: this server speaks JSON only (-1155).
     SbeDisabled,
+    /// `interval` is none of the documented kline intervals (-1120).
+    BadInterval,
+    /// `symbol` names no symbol of the market (-1121).
+    BadSymbol,
+    /// `startTime` is after `endTime` (-1023, docs/FIDELITY.md "Klines").
+    StartAfterEnd,
     /// Something that cannot happen did (a result that would not serialize): 500 / -1000.
     Internal,
     /// The request needs a logged-on session and there is none (-1002; spec §10.10: our
@@ -140,6 +146,9 @@ impl ApiError {
             ApiError::ServerBusy => (503, -1008),
             ApiError::InvalidTimeUnit => (400, -1194),
             ApiError::SbeDisabled => (400, -1155),
+            ApiError::BadInterval => (400, -1120),
+            ApiError::BadSymbol => (400, -1121),
+            ApiError::StartAfterEnd => (400, -1023),
             ApiError::Internal => (500, -1000),
             ApiError::Unauthorized => (401, -1002),
             ApiError::SubscriptionActive => (400, -2035),
@@ -204,6 +213,9 @@ impl ApiError {
                     .to_owned()
             }
             ApiError::SbeDisabled => "SBE is not enabled.".to_owned(),
+            ApiError::BadInterval => "Invalid interval.".to_owned(),
+            ApiError::BadSymbol => "Invalid symbol.".to_owned(),
+            ApiError::StartAfterEnd => "Start time is greater than end time.".to_owned(),
             ApiError::Internal => {
                 "An unknown error occurred while processing the request.".to_owned()
             }

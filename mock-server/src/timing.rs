@@ -22,8 +22,17 @@ const RECV_WINDOW_RANGE: &str = "^[0-9]{1,20}(\\.[0-9]{1,3})?$";
 /// # Errors
 /// [`ApiError::IllegalChars`] for anything but digits.
 pub(crate) fn parse_timestamp(text: &str) -> Result<Timestamp, ApiError> {
+    parse_time_param("timestamp", text)
+}
+
+/// Parses a time param called `param` (`timestamp`, `startTime`, `endTime`): 1 to 20 digits,
+/// milliseconds or microseconds since the epoch (web-socket-api.md:121).
+///
+/// # Errors
+/// [`ApiError::IllegalChars`] naming `param` for anything but digits.
+pub(crate) fn parse_time_param(param: &'static str, text: &str) -> Result<Timestamp, ApiError> {
     let illegal = ApiError::IllegalChars {
-        param: "timestamp",
+        param,
         legal_range: TIMESTAMP_RANGE,
     };
     if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {

@@ -62,6 +62,8 @@ pub const MOCK_METHODS: &[&str] = &[
     "userDataStream.subscribe",
     "userDataStream.subscribe.signature",
     "userDataStream.unsubscribe",
+    "klines",
+    "uiKlines",
 ];
 
 /// The -1100 for an unknown method: [`ILLEGAL_CHARACTERS`] for `method`, the range being
@@ -146,6 +148,12 @@ golden_table! {
     INVALID_TIME_UNIT = (400, -1194, "Invalid value for time unit; expected either MICROSECOND or MILLISECOND.");
     /// `responseFormat=sbe`: the mock speaks JSON only.
     SBE_DISABLED = (400, -1155, "SBE is not enabled.");
+    /// A kline `interval` that is none of the documented ones (errors.md -1120).
+    BAD_INTERVAL = (400, -1120, "Invalid interval.");
+    /// A `symbol` the market does not list (errors.md -1121).
+    BAD_SYMBOL = (400, -1121, "Invalid symbol.");
+    /// Klines asked with `startTime` after `endTime` (docs/FIDELITY.md "Klines").
+    START_AFTER_END = (400, -1023, "Start time is greater than end time.");
     /// A fault of the server's own.
     INTERNAL = (500, -1000, "An unknown error occurred while processing the request.");
     /// `userDataStream.subscribe` without logon (docs/FIDELITY.md §10.10).

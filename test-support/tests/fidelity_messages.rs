@@ -116,6 +116,8 @@ fn every_row_of_the_table_but_the_internal_ones_is_quoted_in_fidelity() {
         golden::REJECTED_API_KEY,
         golden::INVALID_ID,
         golden::TOO_MUCH_WEIGHT,
+        golden::BAD_INTERVAL,
+        golden::BAD_SYMBOL,
     ];
     let unrecorded: Vec<_> = unquoted
         .iter()

@@ -6,6 +6,7 @@
 //! the best bid P − T, then one level per tick outwards, each holding the symbol's
 //! `level_quantity`, `book_levels` deep (bids stop above zero and at `min_price`).
 
+pub(crate) mod klines;
 mod symbol;
 
 use fnv::FnvHashMap;
@@ -72,6 +73,15 @@ impl Listed {
         match after {
             0 => self.config.price,
             n => self.moves[n - 1].1,
+        }
+    }
+
+    /// What this symbol's klines are drawn from: the start-up price, the moves, the trades.
+    pub fn history(&self) -> klines::History<'_> {
+        klines::History {
+            start_price: self.config.price,
+            moves: &self.moves,
+            trades: &self.trades,
         }
     }
 

@@ -7,12 +7,14 @@
 
 mod account_rate_limits_orders;
 mod account_status;
+mod klines;
 mod ping;
 mod session_logon;
 mod session_logout;
 mod session_status;
 mod session_subscriptions;
 mod time;
+mod ui_klines;
 mod user_data_stream_subscribe;
 mod user_data_stream_subscribe_signature;
 mod user_data_stream_unsubscribe;
@@ -45,6 +47,8 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &user_data_stream_subscribe::SPEC,
     &user_data_stream_subscribe_signature::SPEC,
     &user_data_stream_unsubscribe::SPEC,
+    &klines::SPEC,
+    &ui_klines::SPEC,
 ]);
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
@@ -226,7 +230,7 @@ mod tests {
             legal_range,
             "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
-             userDataStream.subscribe.signature|userDataStream.unsubscribe"
+             userDataStream.subscribe.signature|userDataStream.unsubscribe|klines|uiKlines"
         );
     }
 
@@ -234,6 +238,6 @@ mod tests {
     fn weights_are_the_documented_ones() {
         let none = Params::default();
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
-        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2]);
+        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 2, 2]);
     }
 }
