@@ -77,7 +77,7 @@ struct RateLimit {
 /// A symbol filter, in the shapes of `filters.md`.
 #[derive(Serialize)]
 #[serde(tag = "filterType", rename_all = "SCREAMING_SNAKE_CASE")]
-enum Filter {
+enum SymbolFilter {
     #[serde(rename_all = "camelCase")]
     PriceFilter {
         min_price: String,
@@ -133,7 +133,7 @@ struct SymbolInfo<'a> {
     peg_instructions_allowed: bool,
     is_spot_trading_allowed: bool,
     is_margin_trading_allowed: bool,
-    filters: [Filter; 5],
+    filters: [SymbolFilter; 5],
     /// Always empty since permissions moved to `permissionSets` (CHANGELOG.md:1323).
     permissions: [&'static str; 0],
     permission_sets: &'a [Vec<String>],
@@ -168,29 +168,29 @@ impl<'a> SymbolInfo<'a> {
             is_spot_trading_allowed: c.spot_trading_allowed,
             is_margin_trading_allowed: c.margin_trading_allowed,
             filters: [
-                Filter::PriceFilter {
+                SymbolFilter::PriceFilter {
                     min_price: d(c.price_filter.min_price),
                     max_price: d(c.price_filter.max_price),
                     tick_size: d(c.price_filter.tick_size),
                 },
-                Filter::LotSize {
+                SymbolFilter::LotSize {
                     min_qty: d(c.lot_size.min_qty),
                     max_qty: d(c.lot_size.max_qty),
                     step_size: d(c.lot_size.step_size),
                 },
-                Filter::MarketLotSize {
+                SymbolFilter::MarketLotSize {
                     min_qty: d(c.market_lot_size.min_qty),
                     max_qty: d(c.market_lot_size.max_qty),
                     step_size: d(c.market_lot_size.step_size),
                 },
-                Filter::Notional {
+                SymbolFilter::Notional {
                     min_notional: d(c.notional.min_notional),
                     apply_min_to_market: c.notional.apply_min_to_market,
                     max_notional: d(c.notional.max_notional),
                     apply_max_to_market: c.notional.apply_max_to_market,
                     avg_price_mins: c.notional.avg_price_mins,
                 },
-                Filter::MaxNumOrders {
+                SymbolFilter::MaxNumOrders {
                     max_num_orders: c.max_num_orders,
                 },
             ],
