@@ -83,6 +83,17 @@ pub(crate) enum ApiError {
     SubscriptionActive,
     /// The connection has used all its subscription ids, or has too many active (-2042).
     MaxSubscriptionIds,
+    /// A `symbolStatus` that is not one of the values a filter accepts (-1122).
+    InvalidSymbolStatus,
+    /// The one symbol asked for does not have the `symbolStatus` asked for (-1220).
+    SymbolStatusMismatch,
+    /// A symbol named twice in `symbols` (-1151).
+    DuplicateSymbols,
+    /// Two optional params sent that exclude each other (-1128).
+    ParamsExclusive {
+        first: &'static str,
+        second: &'static str,
+    },
     /// A canned reply a fault rule gives instead of the method's own (`/__admin/faults`).
     Canned { status: u16, code: i32, msg: String },
 }
@@ -153,6 +164,10 @@ impl ApiError {
             ApiError::Unauthorized => (401, -1002),
             ApiError::SubscriptionActive => (400, -2035),
             ApiError::MaxSubscriptionIds => (400, -2042),
+            ApiError::InvalidSymbolStatus => (400, -1122),
+            ApiError::SymbolStatusMismatch => (400, -1220),
+            ApiError::DuplicateSymbols => (400, -1151),
+            ApiError::ParamsExclusive { .. } => (400, -1128),
             ApiError::Canned { status, code, .. } => (*status, *code),
         }
     }
@@ -226,6 +241,17 @@ impl ApiError {
             ApiError::MaxSubscriptionIds => {
                 "Maximum subscription ID reached for this connection.".to_owned()
             }
+            ApiError::InvalidSymbolStatus => "Invalid symbolStatus.".to_owned(),
+            ApiError::SymbolStatusMismatch => {
+                "The symbol's status does not match the requested symbolStatus.".to_owned()
+            }
+            ApiError::DuplicateSymbols => {
+                "Symbol is present multiple times in the list.".to_owned()
+            }
+            ApiError::ParamsExclusive { first, second } => format!(
+                "Combination of optional parameters invalid. Recommendation: '{first}' and \
+                 '{second}' cannot both be sent."
+            ),
             ApiError::Canned { msg, .. } => msg.clone(),
         }
     }

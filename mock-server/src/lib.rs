@@ -38,7 +38,8 @@
 //! Methods: `ping`, `time`, `session.logon`, `session.status`, `session.logout`,
 //! `session.subscriptions`, `account.status`, `account.rateLimits.orders`,
 //! `userDataStream.subscribe`, `userDataStream.subscribe.signature`,
-//! `userDataStream.unsubscribe`. Where Binance documents nothing, the choices made are listed
+//! `userDataStream.unsubscribe`, and the market data `exchangeInfo`, `depth`, `avgPrice`,
+//! `ticker.price`, `ticker.book`. Where Binance documents nothing, the choices made are listed
 //! in `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line

@@ -129,6 +129,16 @@ impl Limiter {
         }
     }
 
+    /// The REQUEST_WEIGHT allowed per IP per minute.
+    pub fn weight_limit(&self) -> u32 {
+        self.weight_limit
+    }
+
+    /// The new connections allowed per IP per five minutes.
+    pub fn connection_limit(&self) -> u32 {
+        self.connection_limit
+    }
+
     fn ip(ips: &mut HashMap<IpAddr, IpState>, ip: IpAddr, now: Timestamp) -> &mut IpState {
         if ips.len() > 4096 {
             // Forget IPs with nothing left to remember, so that many clients cannot grow this map.

@@ -62,6 +62,11 @@ pub const MOCK_METHODS: &[&str] = &[
     "userDataStream.subscribe",
     "userDataStream.subscribe.signature",
     "userDataStream.unsubscribe",
+    "exchangeInfo",
+    "depth",
+    "avgPrice",
+    "ticker.price",
+    "ticker.book",
     "klines",
     "uiKlines",
 ];
@@ -162,6 +167,14 @@ golden_table! {
     SUBSCRIPTION_ACTIVE = (400, -2035, "User Data Stream subscription already active.");
     /// Subscription ids exhausted (spec §4.6).
     MAX_SUBSCRIPTION_IDS = (400, -2042, "Maximum subscription ID reached for this connection.");
+    /// A `symbolStatus` other than `TRADING`, `HALT` or `BREAK` (errors.md -1122).
+    INVALID_SYMBOL_STATUS = (400, -1122, "Invalid symbolStatus.");
+    /// The one symbol asked for has another status than `symbolStatus` (errors.md -1220).
+    SYMBOL_STATUS_MISMATCH = (400, -1220, "The symbol's status does not match the requested symbolStatus.");
+    /// A symbol named twice in `symbols` (errors.md -1151).
+    DUPLICATE_SYMBOLS = (400, -1151, "Symbol is present multiple times in the list.");
+    /// Two params that exclude each other, such as `symbol` and `symbols`.
+    PARAMS_EXCLUSIVE = (400, -1128, "Combination of optional parameters invalid. Recommendation: '{first}' and '{second}' cannot both be sent.");
     /// Any path but the API's: HTTP 404 with an empty body.
     NOT_FOUND = (404, 0, "");
 }

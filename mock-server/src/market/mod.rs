@@ -68,6 +68,7 @@ impl Listed {
     }
 
     /// The price at `at`: the last move at or before it, else the start-up price.
+    #[allow(dead_code)] // The klines read the price history here.
     pub fn price_at(&self, at: Timestamp) -> Decimal {
         let after = self.moves.partition_point(|(t, _)| *t <= at);
         match after {

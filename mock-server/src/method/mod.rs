@@ -7,12 +7,18 @@
 
 mod account_rate_limits_orders;
 mod account_status;
+mod avg_price;
+mod depth;
+mod exchange_info;
 mod klines;
+mod market_params;
 mod ping;
 mod session_logon;
 mod session_logout;
 mod session_status;
 mod session_subscriptions;
+mod ticker_book;
+mod ticker_price;
 mod time;
 mod ui_klines;
 mod user_data_stream_subscribe;
@@ -47,6 +53,11 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &user_data_stream_subscribe::SPEC,
     &user_data_stream_subscribe_signature::SPEC,
     &user_data_stream_unsubscribe::SPEC,
+    &exchange_info::SPEC,
+    &depth::SPEC,
+    &avg_price::SPEC,
+    &ticker_price::SPEC,
+    &ticker_book::SPEC,
     &klines::SPEC,
     &ui_klines::SPEC,
 ]);
@@ -230,7 +241,8 @@ mod tests {
             legal_range,
             "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
-             userDataStream.subscribe.signature|userDataStream.unsubscribe|klines|uiKlines"
+             userDataStream.subscribe.signature|userDataStream.unsubscribe|exchangeInfo|depth|\
+             avgPrice|ticker.price|ticker.book|klines|uiKlines"
         );
     }
 
@@ -238,6 +250,6 @@ mod tests {
     fn weights_are_the_documented_ones() {
         let none = Params::default();
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
-        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 2, 2]);
+        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2]);
     }
 }

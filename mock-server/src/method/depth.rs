@@ -1,0 +1,124 @@
+//! `depth` (web-socket-api.md:1701): the best `limit` levels each side of a symbol's
+//! synthetic book, as (price, quantity) strings at the symbol's precisions.
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::market_params::{listed, sent, status_filter, symbol_name};
+use super::{Context, MethodSpec, Weight};
+use crate::auth::Security;
+use crate::envelope::{to_json, ParamCursor, ParamValue, Params};
+use crate::error::ApiError;
+
+pub(crate) const SPEC: MethodSpec = MethodSpec {
+    name: "depth",
+    weight: Weight::Rule(weight),
+    security: Security::None,
+    call,
+};
+
+/// `limit` when not sent (web-socket-api.md:1740).
+const DEFAULT_LIMIT: u64 = 100;
+
+/// The deepest book returned: a larger `limit` is cut to it, as the REST API documents
+/// ("If limit > 5000, only 5000 entries will be returned").
+const MAX_LIMIT: u64 = 5000;
+
+/// What a `limit` that is not a count is refused with, as Binance refuses other integers.
+const LIMIT_RANGE: &str = "^[0-9]{1,20}$";
+
+/// The `limit` asked for: its digits, saturating, or `None` if it is not digits.
+fn limit_of(value: &ParamValue<'_>) -> Option<u64> {
+    let text = value.text();
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse().unwrap_or(u64::MAX))
+}
+
+/// The weight by `limit` (web-socket-api.md:1727-1734); the default limit's when `limit` is
+/// absent or not a count, 250 when it is cut to 5000.
+fn weight(params: &Params<'_>) -> u32 {
+    let limit = sent(params.get("limit"))
+        .and_then(limit_of)
+        .filter(|limit| *limit >= 1)
+        .unwrap_or(DEFAULT_LIMIT);
+    match limit {
+        0..=100 => 5,
+        101..=500 => 25,
+        501..=1000 => 50,
+        _ => 250,
+    }
+}
+
+/// The result, in the documented key order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Depth {
+    last_update_id: u64,
+    bids: Vec<[String; 2]>,
+    asks: Vec<[String; 2]>,
+}
+
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    let symbol = p.take("symbol");
+    let limit = p.take("limit");
+    let status = p.take("symbolStatus");
+    p.finish()?;
+    let name = symbol_name(sent(symbol).ok_or(ApiError::MandatoryParam("symbol"))?)?;
+    let limit = match sent(limit) {
+        None => DEFAULT_LIMIT,
+        Some(value) => match limit_of(value) {
+            None => {
+                return Err(ApiError::IllegalChars {
+                    param: "limit",
+                    legal_range: LIMIT_RANGE,
+                })
+            }
+            Some(0) => return Err(ApiError::InvalidParameter("limit")),
+            Some(limit) => limit.min(MAX_LIMIT),
+        },
+    };
+    let status = status_filter(status)?;
+    let listed = listed(&ctx.server.market, name)?;
+    if status.is_some_and(|wanted| listed.status != wanted) {
+        return Err(ApiError::SymbolStatusMismatch);
+    }
+    let book = listed.book(usize::try_from(limit).unwrap_or(usize::MAX));
+    let side = |levels: &[(rust_decimal::Decimal, rust_decimal::Decimal)]| {
+        levels
+            .iter()
+            .map(|(price, qty)| [listed.price_text(*price), listed.qty_text(*qty)])
+            .collect()
+    };
+    to_json(&Depth {
+        last_update_id: listed.update_id,
+        bids: side(&book.bids),
+        asks: side(&book.asks),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weight_follows_the_documented_tiers() {
+        let of = |limit: &str| {
+            weight(&Params::from_pairs(&[
+                ("symbol", "BTCUSDT"),
+                ("limit", limit),
+            ]))
+        };
+        let tiers: Vec<u32> = [
+            "1", "100", "101", "500", "501", "1000", "1001", "5000", "9999",
+        ]
+        .into_iter()
+        .map(of)
+        .collect();
+        assert_eq!(tiers, [5, 5, 25, 25, 50, 50, 250, 250, 250]);
+        assert_eq!(weight(&Params::default()), 5);
+        assert_eq!(of("abc"), 5);
+        assert_eq!(of("0"), 5);
+    }
+}
