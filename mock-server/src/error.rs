@@ -79,6 +79,34 @@ pub(crate) enum ApiError {
     MaxSubscriptionIds,
     /// A canned reply a fault rule gives instead of the method's own (`/__admin/faults`).
     Canned { status: u16, code: i32, msg: String },
+    /// Neither of two params one of which the order needs was sent (-1102, the "Param '%s'
+    /// or '%s' must be sent" form).
+    EitherParam(&'static str, &'static str),
+    /// A param the order's type does not take was sent (-1106).
+    ParamNotRequired(&'static str),
+    /// A decimal with more places than the symbol's precision allows (-1111).
+    TooMuchPrecision(&'static str),
+    /// `timeInForce` is none of the documented values (-1115).
+    InvalidTimeInForce,
+    /// `type` is none of the documented order types (-1116).
+    InvalidOrderType,
+    /// `side` is neither `BUY` nor `SELL` (-1117).
+    InvalidSide,
+    /// `newClientOrderId` was sent empty (-1118).
+    EmptyNewClientOrderId,
+    /// No symbol of that name (-1121).
+    InvalidSymbol,
+    /// Two params that go together were not both sent (-1128).
+    NotBothSent(&'static str, &'static str),
+    /// `strategyType` below 1000000 (-1134).
+    BadStrategyType,
+    /// The order's type, time in force and iceberg quantity do not combine (-1014).
+    UnsupportedOrderCombination,
+    /// An order failed one of the symbol's filters (-1013 "Filter failure: NAME").
+    FilterFailure(&'static str),
+    /// An order the API refuses before the matching engine, with one of the documented
+    /// messages (`errors.md`, "Messages for -1010 ... -2010"): -1013 on `order.test`.
+    OrderRefused(&'static str),
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -145,6 +173,18 @@ impl ApiError {
             ApiError::SubscriptionActive => (400, -2035),
             ApiError::MaxSubscriptionIds => (400, -2042),
             ApiError::Canned { status, code, .. } => (*status, *code),
+            ApiError::EitherParam(..) => (400, -1102),
+            ApiError::ParamNotRequired(_) => (400, -1106),
+            ApiError::TooMuchPrecision(_) => (400, -1111),
+            ApiError::InvalidTimeInForce => (400, -1115),
+            ApiError::InvalidOrderType => (400, -1116),
+            ApiError::InvalidSide => (400, -1117),
+            ApiError::EmptyNewClientOrderId => (400, -1118),
+            ApiError::InvalidSymbol => (400, -1121),
+            ApiError::NotBothSent(..) => (400, -1128),
+            ApiError::BadStrategyType => (400, -1134),
+            ApiError::UnsupportedOrderCombination => (400, -1014),
+            ApiError::FilterFailure(_) | ApiError::OrderRefused(_) => (400, -1013),
         }
     }
 
@@ -215,6 +255,26 @@ impl ApiError {
                 "Maximum subscription ID reached for this connection.".to_owned()
             }
             ApiError::Canned { msg, .. } => msg.clone(),
+            ApiError::EitherParam(a, b) => {
+                format!("Param '{a}' or '{b}' must be sent, but both were empty/null!")
+            }
+            ApiError::ParamNotRequired(name) => {
+                format!("Parameter '{name}' sent when not required.")
+            }
+            ApiError::TooMuchPrecision(name) => format!("Parameter '{name}' has too much precision."),
+            ApiError::InvalidTimeInForce => "Invalid timeInForce.".to_owned(),
+            ApiError::InvalidOrderType => "Invalid orderType.".to_owned(),
+            ApiError::InvalidSide => "Invalid side.".to_owned(),
+            ApiError::EmptyNewClientOrderId => "New client order ID was empty.".to_owned(),
+            ApiError::InvalidSymbol => "Invalid symbol.".to_owned(),
+            ApiError::NotBothSent(a, b) => format!(
+                "Combination of optional fields invalid. Recommendation: '{a}' and '{b}' must \
+                 both be sent."
+            ),
+            ApiError::BadStrategyType => "strategyType was less than 1000000.".to_owned(),
+            ApiError::UnsupportedOrderCombination => "Unsupported order combination.".to_owned(),
+            ApiError::FilterFailure(filter) => format!("Filter failure: {filter}"),
+            ApiError::OrderRefused(msg) => (*msg).to_owned(),
         }
     }
 }

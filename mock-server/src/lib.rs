@@ -126,7 +126,10 @@ pub use keys::{
     demo, ed25519_public_key_from_pem, is_well_formed_api_key, rsa_public_key_from_pem, KeyError,
     KeyMaterial, KeyRegistry, Permissions, RegisteredKey,
 };
-pub use market::{NotionalFilter, OrderType, PriceFilter, SizeFilter, SymbolConfig, SymbolStatus};
+pub use market::{
+    NotionalFilter, OrderType, PriceFilter, SelfTradePreventionMode, SizeFilter, SymbolConfig,
+    SymbolStatus,
+};
 pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
 

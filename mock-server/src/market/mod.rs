@@ -6,12 +6,16 @@
 //! the best bid P − T, then one level per tick outwards, each holding the symbol's
 //! `level_quantity`, `book_levels` deep (bids stop above zero and at `min_price`).
 
+pub(crate) mod order_check;
 mod symbol;
 
 use fnv::FnvHashMap;
 use rust_decimal::Decimal;
 
-pub use symbol::{NotionalFilter, OrderType, PriceFilter, SizeFilter, SymbolConfig, SymbolStatus};
+pub use symbol::{
+    NotionalFilter, OrderType, PriceFilter, SelfTradePreventionMode, SizeFilter, SymbolConfig,
+    SymbolStatus,
+};
 
 use crate::clock::Timestamp;
 
