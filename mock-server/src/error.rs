@@ -261,7 +261,9 @@ impl ApiError {
             ApiError::ParamNotRequired(name) => {
                 format!("Parameter '{name}' sent when not required.")
             }
-            ApiError::TooMuchPrecision(name) => format!("Parameter '{name}' has too much precision."),
+            ApiError::TooMuchPrecision(name) => {
+                format!("Parameter '{name}' has too much precision.")
+            }
             ApiError::InvalidTimeInForce => "Invalid timeInForce.".to_owned(),
             ApiError::InvalidOrderType => "Invalid orderType.".to_owned(),
             ApiError::InvalidSide => "Invalid side.".to_owned(),

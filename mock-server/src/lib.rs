@@ -110,13 +110,13 @@ use ed25519_dalek::VerifyingKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use account::{Account, Balance};
+pub use account::{Account, Balance, Commission, CommissionDiscount, CommissionRates};
 pub use clock::{Clock, Timestamp};
 pub use close::CloseReason;
 pub use config::Config;
 pub use control::{
-    AccountView, BalanceView, ClockChange, ClockView, ConnectionInfo, ControlError, KeyInfo,
-    NewKey, ResetConnections, SymbolView,
+    AccountView, BalanceView, ClockChange, ClockView, CommissionView, ConnectionInfo, ControlError,
+    DiscountView, KeyInfo, NewKey, RatesView, ResetConnections, SymbolView,
 };
 pub use envelope::TimeUnit;
 pub use fault::{CannedError, Fault, FaultAction, FaultRule};

@@ -190,9 +190,7 @@ fn unsupported(order_type: OrderType) -> &'static str {
         OrderType::StopLoss => "Stop loss orders are not supported for this symbol.",
         OrderType::StopLossLimit => "Stop loss limit orders are not supported for this symbol.",
         OrderType::TakeProfit => "Take profit orders are not supported for this symbol.",
-        OrderType::TakeProfitLimit => {
-            "Take profit limit orders are not supported for this symbol."
-        }
+        OrderType::TakeProfitLimit => "Take profit limit orders are not supported for this symbol.",
     }
 }
 
@@ -302,7 +300,10 @@ pub(crate) fn check(request: &OrderRequest<'_>, market: &Market) -> Result<Check
 
     // 9. Not taken by the type.
     let extra = [
-        ("timeInForce", !shape.time_in_force && time_in_force.is_some()),
+        (
+            "timeInForce",
+            !shape.time_in_force && time_in_force.is_some(),
+        ),
         ("price", !shape.price && price.is_some()),
         (
             "quoteOrderQty",
@@ -315,9 +316,12 @@ pub(crate) fn check(request: &OrderRequest<'_>, market: &Market) -> Result<Check
     if let Some((name, _)) = extra.iter().find(|(_, extra)| *extra) {
         return Err(ApiError::ParamNotRequired(name));
     }
-    let any_peg = peg_price_type.is_some() || peg_offset_value.is_some() || peg_offset_type.is_some();
+    let any_peg =
+        peg_price_type.is_some() || peg_offset_value.is_some() || peg_offset_type.is_some();
     if any_peg && !shape.peg {
-        return Err(ApiError::OrderRefused("This order type may not use pegged price."));
+        return Err(ApiError::OrderRefused(
+            "This order type may not use pegged price.",
+        ));
     }
 
     // 10. Combinations.
@@ -405,7 +409,8 @@ pub(crate) fn check(request: &OrderRequest<'_>, market: &Market) -> Result<Check
         let min_applies = !at_market || filter.apply_min_to_market;
         let max_applies = !at_market || filter.apply_max_to_market;
         let too_small = min_applies && notional < filter.min_notional;
-        let too_large = max_applies && !filter.max_notional.is_zero() && notional > filter.max_notional;
+        let too_large =
+            max_applies && !filter.max_notional.is_zero() && notional > filter.max_notional;
         if too_small || too_large {
             return Err(ApiError::FilterFailure("NOTIONAL"));
         }
@@ -458,7 +463,11 @@ fn is_client_order_id(id: &str) -> bool {
 
 /// A decimal param: `^([0-9]{1,20})(\.[0-9]{1,20})?$` (-1100), at most `places` significant
 /// decimal places (-1111).
-fn decimal(value: Option<&str>, name: &'static str, places: u32) -> Result<Option<Decimal>, ApiError> {
+fn decimal(
+    value: Option<&str>,
+    name: &'static str,
+    places: u32,
+) -> Result<Option<Decimal>, ApiError> {
     let Some(text) = sent(value) else {
         return Ok(None);
     };
@@ -542,8 +551,14 @@ mod tests {
         let order = check(&limit(), &market()).expect("valid");
         assert_eq!(order.side, Side::Buy);
         assert_eq!(order.response_type, ResponseType::Full);
-        assert_eq!(order.self_trade_prevention_mode, SelfTradePreventionMode::ExpireMaker);
-        assert_eq!(order.price.map(|p| p.to_string()), Some("60000.00".to_owned()));
+        assert_eq!(
+            order.self_trade_prevention_mode,
+            SelfTradePreventionMode::ExpireMaker
+        );
+        assert_eq!(
+            order.price.map(|p| p.to_string()),
+            Some("60000.00".to_owned())
+        );
     }
 
     #[test]
@@ -560,16 +575,44 @@ mod tests {
     #[test]
     fn decimals_are_checked_for_form_then_precision() {
         let m = market();
-        let with_price = |price| check(&OrderRequest { price: Some(price), ..limit() }, &m);
-        for bad in ["abc", "-1", "1e5", ".5", "5.", "1.2.3", "123456789012345678901"] {
+        let with_price = |price| {
+            check(
+                &OrderRequest {
+                    price: Some(price),
+                    ..limit()
+                },
+                &m,
+            )
+        };
+        for bad in [
+            "abc",
+            "-1",
+            "1e5",
+            ".5",
+            "5.",
+            "1.2.3",
+            "123456789012345678901",
+        ] {
             assert!(
-                matches!(with_price(bad), Err(ApiError::IllegalChars { param: "price", .. })),
+                matches!(
+                    with_price(bad),
+                    Err(ApiError::IllegalChars { param: "price", .. })
+                ),
                 "{bad}"
             );
         }
-        assert_eq!(with_price("60000.000000001"), Err(ApiError::TooMuchPrecision("price")));
-        assert!(with_price("60000.0000000000").is_ok(), "trailing zeros are not places");
-        assert_eq!(with_price("60000.001"), Err(ApiError::FilterFailure("PRICE_FILTER")));
+        assert_eq!(
+            with_price("60000.000000001"),
+            Err(ApiError::TooMuchPrecision("price"))
+        );
+        assert!(
+            with_price("60000.0000000000").is_ok(),
+            "trailing zeros are not places"
+        );
+        assert_eq!(
+            with_price("60000.001"),
+            Err(ApiError::FilterFailure("PRICE_FILTER"))
+        );
     }
 
     #[test]
@@ -582,27 +625,63 @@ mod tests {
             ..limit()
         };
         assert!(check(&market_order, &m).is_ok());
-        let neither = OrderRequest { quantity: None, ..market_order };
-        assert_eq!(check(&neither, &m), Err(ApiError::EitherParam("quantity", "quoteOrderQty")));
-        let both = OrderRequest { quote_order_qty: Some("100"), ..market_order };
-        assert_eq!(check(&both, &m), Err(ApiError::ParamNotRequired("quoteOrderQty")));
-        let quote = OrderRequest { quote_order_qty: Some("4.99"), ..neither };
+        let neither = OrderRequest {
+            quantity: None,
+            ..market_order
+        };
+        assert_eq!(
+            check(&neither, &m),
+            Err(ApiError::EitherParam("quantity", "quoteOrderQty"))
+        );
+        let both = OrderRequest {
+            quote_order_qty: Some("100"),
+            ..market_order
+        };
+        assert_eq!(
+            check(&both, &m),
+            Err(ApiError::ParamNotRequired("quoteOrderQty"))
+        );
+        let quote = OrderRequest {
+            quote_order_qty: Some("4.99"),
+            ..neither
+        };
         assert_eq!(check(&quote, &m), Err(ApiError::FilterFailure("NOTIONAL")));
         // 0.00008 × 60000 = 4.8 < 5: applyMinToMarket is on.
-        let small = OrderRequest { quantity: Some("0.00008"), ..market_order };
+        let small = OrderRequest {
+            quantity: Some("0.00008"),
+            ..market_order
+        };
         assert_eq!(check(&small, &m), Err(ApiError::FilterFailure("NOTIONAL")));
-        let large = OrderRequest { quantity: Some("100.00001"), ..market_order };
-        assert_eq!(check(&large, &m), Err(ApiError::FilterFailure("MARKET_LOT_SIZE")));
-        let with_tif = OrderRequest { time_in_force: Some("GTC"), ..market_order };
-        assert_eq!(check(&with_tif, &m), Err(ApiError::ParamNotRequired("timeInForce")));
+        let large = OrderRequest {
+            quantity: Some("100.00001"),
+            ..market_order
+        };
+        assert_eq!(
+            check(&large, &m),
+            Err(ApiError::FilterFailure("MARKET_LOT_SIZE"))
+        );
+        let with_tif = OrderRequest {
+            time_in_force: Some("GTC"),
+            ..market_order
+        };
+        assert_eq!(
+            check(&with_tif, &m),
+            Err(ApiError::ParamNotRequired("timeInForce"))
+        );
     }
 
     #[test]
     fn symbol_status_and_order_types_refuse_before_params_are_read() {
         let mut m = market();
         assert!(m.set_status("BTCUSDT", SymbolStatus::Halt));
-        let bad_price = OrderRequest { price: Some("x"), ..limit() };
-        assert_eq!(check(&bad_price, &m), Err(ApiError::OrderRefused("Market is closed.")));
+        let bad_price = OrderRequest {
+            price: Some("x"),
+            ..limit()
+        };
+        assert_eq!(
+            check(&bad_price, &m),
+            Err(ApiError::OrderRefused("Market is closed."))
+        );
         let mut configs = SymbolConfig::defaults();
         configs[0].order_types.retain(|t| *t != OrderType::StopLoss);
         let m = Market::new(&configs, Timestamp::EPOCH);
@@ -615,27 +694,51 @@ mod tests {
         };
         assert_eq!(
             check(&stop, &m),
-            Err(ApiError::OrderRefused("Stop loss orders are not supported for this symbol."))
+            Err(ApiError::OrderRefused(
+                "Stop loss orders are not supported for this symbol."
+            ))
         );
     }
 
     #[test]
     fn icebergs_pegs_and_strategies_are_checked() {
         let m = market();
-        let iceberg = OrderRequest { iceberg_qty: Some("0.001"), ..limit() };
+        let iceberg = OrderRequest {
+            iceberg_qty: Some("0.001"),
+            ..limit()
+        };
         assert!(check(&iceberg, &m).is_ok());
-        let ioc = OrderRequest { time_in_force: Some("IOC"), ..iceberg };
+        let ioc = OrderRequest {
+            time_in_force: Some("IOC"),
+            ..iceberg
+        };
         assert_eq!(check(&ioc, &m), Err(ApiError::UnsupportedOrderCombination));
-        let whole = OrderRequest { iceberg_qty: Some("0.01"), ..limit() };
-        assert_eq!(check(&whole, &m), Err(ApiError::OrderRefused("IcebergQty exceeds QTY.")));
-        let pegged = OrderRequest { price: None, peg_price_type: Some("PRIMARY_PEG"), ..limit() };
+        let whole = OrderRequest {
+            iceberg_qty: Some("0.01"),
+            ..limit()
+        };
+        assert_eq!(
+            check(&whole, &m),
+            Err(ApiError::OrderRefused("IcebergQty exceeds QTY."))
+        );
+        let pegged = OrderRequest {
+            price: None,
+            peg_price_type: Some("PRIMARY_PEG"),
+            ..limit()
+        };
         assert!(check(&pegged, &m).is_ok());
-        let half = OrderRequest { peg_offset_value: Some("3"), ..pegged };
+        let half = OrderRequest {
+            peg_offset_value: Some("3"),
+            ..pegged
+        };
         assert_eq!(
             check(&half, &m),
             Err(ApiError::NotBothSent("pegOffsetValue", "pegOffsetType"))
         );
-        let strategy = OrderRequest { strategy_type: Some("999999"), ..limit() };
+        let strategy = OrderRequest {
+            strategy_type: Some("999999"),
+            ..limit()
+        };
         assert_eq!(check(&strategy, &m), Err(ApiError::BadStrategyType));
     }
 
@@ -690,7 +793,10 @@ mod tests {
 
     impl Owned {
         fn get(&self, name: &str) -> Option<&str> {
-            self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+            self.values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
         }
         fn set(&mut self, name: &'static str, value: &str) {
             self.values.retain(|(n, _)| *n != name);
@@ -700,7 +806,9 @@ mod tests {
             self.values.retain(|(n, _)| *n != name);
         }
         fn order_type(&self) -> OrderType {
-            self.get("type").and_then(OrderType::parse).unwrap_or(OrderType::Limit)
+            self.get("type")
+                .and_then(OrderType::parse)
+                .unwrap_or(OrderType::Limit)
         }
         fn request(&self) -> OrderRequest<'_> {
             OrderRequest {
@@ -749,7 +857,10 @@ mod tests {
             },
             |o| {
                 o.set("side", "BUY.");
-                ApiError::IllegalChars { param: "side", legal_range: SIDE_RANGE }
+                ApiError::IllegalChars {
+                    param: "side",
+                    legal_range: SIDE_RANGE,
+                }
             },
             |o| {
                 o.remove("type");
@@ -784,7 +895,10 @@ mod tests {
             },
             |o| {
                 o.set("quantity", "1,5");
-                ApiError::IllegalChars { param: "quantity", legal_range: DECIMAL_RANGE }
+                ApiError::IllegalChars {
+                    param: "quantity",
+                    legal_range: DECIMAL_RANGE,
+                }
             },
             |o| {
                 o.set("quantity", "9000.00001");

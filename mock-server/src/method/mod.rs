@@ -5,8 +5,10 @@
 //! are all read from it (the session holds the table it dispatches with, so a test can give
 //! it another), and adding a method is one file and one line here.
 
+mod account_commission;
 mod account_rate_limits_orders;
 mod account_status;
+mod order_test;
 mod ping;
 mod session_logon;
 mod session_logout;
@@ -45,6 +47,8 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &user_data_stream_subscribe::SPEC,
     &user_data_stream_subscribe_signature::SPEC,
     &user_data_stream_unsubscribe::SPEC,
+    &order_test::SPEC,
+    &account_commission::SPEC,
 ]);
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
@@ -226,7 +230,8 @@ mod tests {
             legal_range,
             "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
-             userDataStream.subscribe.signature|userDataStream.unsubscribe"
+             userDataStream.subscribe.signature|userDataStream.unsubscribe|order.test|\
+             account.commission"
         );
     }
 
@@ -234,6 +239,11 @@ mod tests {
     fn weights_are_the_documented_ones() {
         let none = Params::default();
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
-        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2]);
+        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 1, 20]);
+        let with_rates = Params::from_pairs(&[("computeCommissionRates", "true")]);
+        let order_test = TABLE.find("order.test").expect("listed");
+        assert_eq!(order_test.weight.of(&with_rates), 20);
+        let without = Params::from_pairs(&[("computeCommissionRates", "false")]);
+        assert_eq!(order_test.weight.of(&without), 1);
     }
 }
