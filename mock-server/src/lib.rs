@@ -38,8 +38,9 @@
 //! Methods: `ping`, `time`, `session.logon`, `session.status`, `session.logout`,
 //! `session.subscriptions`, `account.status`, `account.rateLimits.orders`,
 //! `userDataStream.subscribe`, `userDataStream.subscribe.signature`,
-//! `userDataStream.unsubscribe`. Where Binance documents nothing, the choices made are listed
-//! in `docs/FIDELITY.md`.
+//! `userDataStream.unsubscribe`, `order.test` (every check before the matching engine, for a
+//! key with `TRADE`), `account.commission` (the account's [`Commission`]). Where Binance
+//! documents nothing, the choices made are listed in `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line
 //! (`cargo run --release -p mock-server`); [`socketless`] is the same server without sockets.
