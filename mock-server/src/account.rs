@@ -136,7 +136,7 @@ impl Commission {
     }
 
     /// The `order.test` result with `computeCommissionRates` for an order on the buying
-    /// side or not (`web-socket-api.md:4046`).
+    /// side or not (`web-socket-api.md:4050`).
     pub(crate) fn for_order(&self, buyer: bool) -> Value {
         json!({
             "standardCommissionForOrder": self.standard.for_order(buyer),
