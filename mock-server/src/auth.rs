@@ -27,6 +27,8 @@ pub(crate) enum Security {
     UserData,
     /// `USER_STREAM`: the key needs that permission.
     UserStream,
+    /// `TRADE`: the key needs that permission (`order.test`, spec §3.1), else -2015.
+    Trade,
 }
 
 impl Security {
@@ -35,6 +37,7 @@ impl Security {
             Security::None => true,
             Security::UserData => permissions.user_data,
             Security::UserStream => permissions.user_stream,
+            Security::Trade => permissions.trade,
         }
     }
 }

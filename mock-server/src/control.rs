@@ -9,13 +9,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::account::{Account, Accounts, Balance};
+use crate::account::{Account, Accounts, Balance, Commission, CommissionRates};
 use crate::clock::Timestamp;
 use crate::envelope::{bare_method, TimeUnit};
 use crate::fault::{close_invalid, Fault, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
 use crate::keys::{ed25519_public_key_from_pem, rsa_public_key_from_pem, KeyMaterial, Permissions};
-use crate::market::{Market, PriceRefusal, SymbolStatus};
+use crate::market::{fixed, Market, PriceRefusal, SymbolStatus};
 use crate::server::{Command, Shared};
 use crate::session::SessionState;
 
@@ -207,6 +207,129 @@ pub struct AccountView {
     pub uid: Option<u64>,
     /// Its balances, in order.
     pub balances: Vec<BalanceView>,
+    /// Its commission rates. Read: present only when they are not the defaults (so that an
+    /// account never given any answers as before). Written: the parts given replace the
+    /// account's, the parts left out (or the whole object) keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commission: Option<CommissionView>,
+}
+
+/// An account's commission rates as the control plane reads and writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommissionView {
+    /// Standard commission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standard: Option<RatesView>,
+    /// Tax commission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<RatesView>,
+    /// Special commission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub special: Option<RatesView>,
+    /// The BNB discount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<DiscountView>,
+}
+
+/// Maker, taker, buyer and seller rates: decimal strings (written back with 8 places).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatesView {
+    /// Paid by the maker.
+    pub maker: String,
+    /// Paid by the taker.
+    pub taker: String,
+    /// Paid by the buyer, on top.
+    pub buyer: String,
+    /// Paid by the seller, on top.
+    pub seller: String,
+}
+
+/// The BNB discount, as `account.commission` writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscountView {
+    /// The account pays in the discount asset when it can.
+    pub enabled_for_account: bool,
+    /// The symbol offers the discount.
+    pub enabled_for_symbol: bool,
+    /// The asset (`BNB`).
+    pub discount_asset: String,
+    /// The discount rate, a decimal string.
+    pub discount: String,
+}
+
+impl From<&Commission> for CommissionView {
+    fn from(commission: &Commission) -> Self {
+        let rates = |r: &CommissionRates| RatesView {
+            maker: fixed(r.maker, 8),
+            taker: fixed(r.taker, 8),
+            buyer: fixed(r.buyer, 8),
+            seller: fixed(r.seller, 8),
+        };
+        CommissionView {
+            standard: Some(rates(&commission.standard)),
+            tax: Some(rates(&commission.tax)),
+            special: Some(rates(&commission.special)),
+            discount: Some(DiscountView {
+                enabled_for_account: commission.discount.enabled_for_account,
+                enabled_for_symbol: commission.discount.enabled_for_symbol,
+                discount_asset: commission.discount.discount_asset.clone(),
+                discount: fixed(commission.discount.discount, 8),
+            }),
+        }
+    }
+}
+
+impl CommissionView {
+    /// `commission` with the parts given here replacing its own.
+    fn apply(&self, mut commission: Commission) -> Result<Commission, ControlError> {
+        fn rate(
+            part: &str,
+            field: &str,
+            text: &str,
+        ) -> Result<rust_decimal::Decimal, ControlError> {
+            is_decimal(text)
+                .then(|| text.parse().ok())
+                .flatten()
+                .ok_or_else(|| {
+                    ControlError::bad_request(format!(
+                        "`commission.{part}.{field}` must be a decimal string such as \
+                         \"0.00100000\", not {text:?}"
+                    ))
+                })
+        }
+        let rates = |part: &str, view: &RatesView| -> Result<CommissionRates, ControlError> {
+            Ok(CommissionRates {
+                maker: rate(part, "maker", &view.maker)?,
+                taker: rate(part, "taker", &view.taker)?,
+                buyer: rate(part, "buyer", &view.buyer)?,
+                seller: rate(part, "seller", &view.seller)?,
+            })
+        };
+        if let Some(view) = &self.standard {
+            commission.standard = rates("standard", view)?;
+        }
+        if let Some(view) = &self.tax {
+            commission.tax = rates("tax", view)?;
+        }
+        if let Some(view) = &self.special {
+            commission.special = rates("special", view)?;
+        }
+        if let Some(view) = &self.discount {
+            if view.discount_asset.is_empty() {
+                return Err(ControlError::bad_request(
+                    "`commission.discount.discountAsset` must not be empty",
+                ));
+            }
+            commission.discount.enabled_for_account = view.enabled_for_account;
+            commission.discount.enabled_for_symbol = view.enabled_for_symbol;
+            commission.discount.discount_asset = view.discount_asset.clone();
+            commission.discount.discount = rate("discount", "discount", &view.discount)?;
+        }
+        Ok(commission)
+    }
 }
 
 /// One balance: decimal strings, kept exactly as given.
@@ -234,6 +357,8 @@ impl From<&Account> for AccountView {
                     locked: b.locked.clone(),
                 })
                 .collect(),
+            commission: (account.commission != Commission::default())
+                .then(|| CommissionView::from(&account.commission)),
         }
     }
 }
@@ -411,7 +536,7 @@ impl Shared {
         self.lock().accounts.get(name)
     }
 
-    /// Replaces account `name`'s balances (and `uid`, if given).
+    /// Replaces account `name`'s balances (and `uid` and commission rates, if given).
     pub fn put_account(&self, name: &str, view: AccountView) -> Result<Account, ControlError> {
         for balance in &view.balances {
             if balance.asset.is_empty() {
@@ -428,6 +553,9 @@ impl Shared {
         }
         let mut state = self.lock();
         let mut account = state.accounts.get(name);
+        if let Some(commission) = &view.commission {
+            account.commission = commission.apply(account.commission)?;
+        }
         if let Some(uid) = view.uid {
             account.uid = uid;
         }

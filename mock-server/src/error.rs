@@ -96,6 +96,32 @@ pub(crate) enum ApiError {
     },
     /// A canned reply a fault rule gives instead of the method's own (`/__admin/faults`).
     Canned { status: u16, code: i32, msg: String },
+    /// Neither of two params one of which the order needs was sent (-1102, the "Param '%s'
+    /// or '%s' must be sent" form).
+    EitherParam(&'static str, &'static str),
+    /// A param the order's type does not take was sent (-1106).
+    ParamNotRequired(&'static str),
+    /// A decimal with more places than the symbol's precision allows (-1111).
+    TooMuchPrecision(&'static str),
+    /// `timeInForce` is none of the documented values (-1115).
+    InvalidTimeInForce,
+    /// `type` is none of the documented order types (-1116).
+    InvalidOrderType,
+    /// `side` is neither `BUY` nor `SELL` (-1117).
+    InvalidSide,
+    /// `newClientOrderId` was sent empty (-1118).
+    EmptyNewClientOrderId,
+    /// Two params that go together were not both sent (-1128).
+    NotBothSent(&'static str, &'static str),
+    /// `strategyType` below 1000000 (-1134).
+    BadStrategyType,
+    /// The order's type, time in force and iceberg quantity do not combine (-1014).
+    UnsupportedOrderCombination,
+    /// An order failed one of the symbol's filters (-1013 "Filter failure: NAME").
+    FilterFailure(&'static str),
+    /// An order the API refuses before the matching engine, with one of the documented
+    /// messages (`errors.md`, "Messages for -1010 ... -2010"): -1013 on `order.test`.
+    OrderRefused(&'static str),
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -158,7 +184,6 @@ impl ApiError {
             ApiError::InvalidTimeUnit => (400, -1194),
             ApiError::SbeDisabled => (400, -1155),
             ApiError::BadInterval => (400, -1120),
-            ApiError::BadSymbol => (400, -1121),
             ApiError::StartAfterEnd => (400, -1023),
             ApiError::Internal => (500, -1000),
             ApiError::Unauthorized => (401, -1002),
@@ -169,6 +194,18 @@ impl ApiError {
             ApiError::DuplicateSymbols => (400, -1151),
             ApiError::ParamsExclusive { .. } => (400, -1128),
             ApiError::Canned { status, code, .. } => (*status, *code),
+            ApiError::EitherParam(..) => (400, -1102),
+            ApiError::ParamNotRequired(_) => (400, -1106),
+            ApiError::TooMuchPrecision(_) => (400, -1111),
+            ApiError::InvalidTimeInForce => (400, -1115),
+            ApiError::InvalidOrderType => (400, -1116),
+            ApiError::InvalidSide => (400, -1117),
+            ApiError::EmptyNewClientOrderId => (400, -1118),
+            ApiError::BadSymbol => (400, -1121),
+            ApiError::NotBothSent(..) => (400, -1128),
+            ApiError::BadStrategyType => (400, -1134),
+            ApiError::UnsupportedOrderCombination => (400, -1014),
+            ApiError::FilterFailure(_) | ApiError::OrderRefused(_) => (400, -1013),
         }
     }
 
@@ -253,6 +290,27 @@ impl ApiError {
                  '{second}' cannot both be sent."
             ),
             ApiError::Canned { msg, .. } => msg.clone(),
+            ApiError::EitherParam(a, b) => {
+                format!("Param '{a}' or '{b}' must be sent, but both were empty/null!")
+            }
+            ApiError::ParamNotRequired(name) => {
+                format!("Parameter '{name}' sent when not required.")
+            }
+            ApiError::TooMuchPrecision(name) => {
+                format!("Parameter '{name}' has too much precision.")
+            }
+            ApiError::InvalidTimeInForce => "Invalid timeInForce.".to_owned(),
+            ApiError::InvalidOrderType => "Invalid orderType.".to_owned(),
+            ApiError::InvalidSide => "Invalid side.".to_owned(),
+            ApiError::EmptyNewClientOrderId => "New client order ID was empty.".to_owned(),
+            ApiError::NotBothSent(a, b) => format!(
+                "Combination of optional fields invalid. Recommendation: '{a}' and '{b}' must \
+                 both be sent."
+            ),
+            ApiError::BadStrategyType => "strategyType was less than 1000000.".to_owned(),
+            ApiError::UnsupportedOrderCombination => "Unsupported order combination.".to_owned(),
+            ApiError::FilterFailure(filter) => format!("Filter failure: {filter}"),
+            ApiError::OrderRefused(msg) => (*msg).to_owned(),
         }
     }
 }

@@ -38,9 +38,11 @@
 //! Methods: `ping`, `time`, `session.logon`, `session.status`, `session.logout`,
 //! `session.subscriptions`, `account.status`, `account.rateLimits.orders`,
 //! `userDataStream.subscribe`, `userDataStream.subscribe.signature`,
-//! `userDataStream.unsubscribe`, and the market data `exchangeInfo`, `depth`, `avgPrice`,
-//! `ticker.price`, `ticker.book`. Where Binance documents nothing, the choices made are listed
-//! in `docs/FIDELITY.md`.
+//! `userDataStream.unsubscribe`; the market data `exchangeInfo`, `depth`, `avgPrice`,
+//! `ticker.price`, `ticker.book`, `klines`, `uiKlines`; `order.test` (every check before the
+//! matching engine, for a key with `TRADE`) and `account.commission` (the account's
+//! [`Commission`]). Where Binance documents nothing, the choices made are listed in
+//! `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line
 //! (`cargo run --release -p mock-server`); [`socketless`] is the same server without sockets.
@@ -111,13 +113,13 @@ use ed25519_dalek::VerifyingKey;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use account::{Account, Balance};
+pub use account::{Account, Balance, Commission, CommissionDiscount, CommissionRates};
 pub use clock::{Clock, Timestamp};
 pub use close::CloseReason;
 pub use config::Config;
 pub use control::{
-    AccountView, BalanceView, ClockChange, ClockView, ConnectionInfo, ControlError, KeyInfo,
-    NewKey, ResetConnections, SymbolView,
+    AccountView, BalanceView, ClockChange, ClockView, CommissionView, ConnectionInfo, ControlError,
+    DiscountView, KeyInfo, NewKey, RatesView, ResetConnections, SymbolView,
 };
 pub use envelope::TimeUnit;
 pub use fault::{CannedError, Fault, FaultAction, FaultRule};
@@ -127,7 +129,10 @@ pub use keys::{
     demo, ed25519_public_key_from_pem, is_well_formed_api_key, rsa_public_key_from_pem, KeyError,
     KeyMaterial, KeyRegistry, Permissions, RegisteredKey,
 };
-pub use market::{NotionalFilter, OrderType, PriceFilter, SizeFilter, SymbolConfig, SymbolStatus};
+pub use market::{
+    NotionalFilter, OrderType, PriceFilter, SelfTradePreventionMode, SizeFilter, SymbolConfig,
+    SymbolStatus,
+};
 pub use rate_limit::BanPolicy;
 pub use session::ConnectionOptions;
 

@@ -69,6 +69,8 @@ pub const MOCK_METHODS: &[&str] = &[
     "ticker.book",
     "klines",
     "uiKlines",
+    "order.test",
+    "account.commission",
 ];
 
 /// The -1100 for an unknown method: [`ILLEGAL_CHARACTERS`] for `method`, the range being
@@ -177,6 +179,42 @@ golden_table! {
     PARAMS_EXCLUSIVE = (400, -1128, "Combination of optional parameters invalid. Recommendation: '{first}' and '{second}' cannot both be sent.");
     /// Any path but the API's: HTTP 404 with an empty body.
     NOT_FOUND = (404, 0, "");
+    /// Neither of two params an order needs one of (errors.md -1102).
+    EITHER_PARAM = (400, -1102, "Param '{name}' or '{other}' must be sent, but both were empty/null!");
+    /// A param the order's type does not take (errors.md -1106; `timeInForce` too, as real servers answer).
+    PARAM_NOT_REQUIRED = (400, -1106, "Parameter '{name}' sent when not required.");
+    /// A decimal with more places than the symbol's precision (errors.md -1111).
+    TOO_MUCH_PRECISION = (400, -1111, "Parameter '{name}' has too much precision.");
+    /// A `timeInForce` none of GTC, IOC, FOK (errors.md -1115).
+    INVALID_TIME_IN_FORCE = (400, -1115, "Invalid timeInForce.");
+    /// A `type` that is no order type (errors.md -1116).
+    INVALID_ORDER_TYPE = (400, -1116, "Invalid orderType.");
+    /// A `side` of letters that is neither BUY nor SELL (errors.md -1117).
+    INVALID_SIDE = (400, -1117, "Invalid side.");
+    /// `newClientOrderId` sent empty (errors.md -1118).
+    EMPTY_NEW_CLIENT_ORDER_ID = (400, -1118, "New client order ID was empty.");
+    /// `pegOffsetValue` without `pegOffsetType` or the other way round (errors.md -1128).
+    NOT_BOTH_SENT = (400, -1128, "Combination of optional fields invalid. Recommendation: '{name}' and '{other}' must both be sent.");
+    /// `strategyType` below 1000000 (errors.md -1134).
+    BAD_STRATEGY_TYPE = (400, -1134, "strategyType was less than 1000000.");
+    /// `icebergQty` with a time in force other than GTC (errors.md -1014).
+    UNSUPPORTED_ORDER_COMBINATION = (400, -1014, "Unsupported order combination.");
+    /// A filter an order fails (errors.md "Filter failures").
+    FILTER_FAILURE = (400, -1013, "Filter failure: {filter}");
+    /// An order on a symbol that is not TRADING (errors.md; -1013 as real servers answer).
+    MARKET_CLOSED = (400, -1013, "Market is closed.");
+    /// An order type, or iceberg, trailing stop or pegged orders, the symbol does not allow (errors.md; its form for LIMIT and LIMIT_MAKER).
+    ORDER_TYPE_NOT_SUPPORTED = (400, -1013, "{order_kind} orders are not supported for this symbol.");
+    /// `quoteOrderQty` on a symbol that does not allow it (errors.md, its spelling kept).
+    QUOTE_ORDER_QTY_NOT_SUPPORTED = (400, -1013, "Quote order qty market orders are not support for this symbol.");
+    /// `icebergQty` no smaller than `quantity` (errors.md).
+    ICEBERG_EXCEEDS_QTY = (400, -1013, "IcebergQty exceeds QTY.");
+    /// A zero notional where no filter rule catches it (errors.md).
+    ZERO_NOTIONAL = (400, -1013, "Price * QTY is zero or less.");
+    /// Peg params on a type that cannot be pegged (errors.md).
+    PEG_NOT_FOR_TYPE = (400, -1013, "This order type may not use pegged price.");
+    /// `MARKET_PEG` on `LIMIT_MAKER` (errors.md).
+    PEG_NOT_FOR_THIS_TYPE = (400, -1013, "This price peg cannot be used with this order type.");
 }
 
 impl Golden {

@@ -7,12 +7,16 @@
 //! `level_quantity`, `book_levels` deep (bids stop above zero and at `min_price`).
 
 pub(crate) mod klines;
+pub(crate) mod order_check;
 mod symbol;
 
 use fnv::FnvHashMap;
 use rust_decimal::Decimal;
 
-pub use symbol::{NotionalFilter, OrderType, PriceFilter, SizeFilter, SymbolConfig, SymbolStatus};
+pub use symbol::{
+    NotionalFilter, OrderType, PriceFilter, SelfTradePreventionMode, SizeFilter, SymbolConfig,
+    SymbolStatus,
+};
 
 use crate::clock::Timestamp;
 

@@ -103,6 +103,56 @@ impl OrderType {
     }
 }
 
+/// A self-trade prevention mode (`enums.md`, "STP Modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum SelfTradePreventionMode {
+    /// `NONE`.
+    None,
+    /// `EXPIRE_MAKER`.
+    ExpireMaker,
+    /// `EXPIRE_TAKER`.
+    ExpireTaker,
+    /// `EXPIRE_BOTH`.
+    ExpireBoth,
+    /// `DECREMENT`.
+    Decrement,
+    /// `TRANSFER`.
+    Transfer,
+}
+
+impl SelfTradePreventionMode {
+    /// Every mode, in the order `enums.md` lists them.
+    pub const ALL: [SelfTradePreventionMode; 6] = [
+        SelfTradePreventionMode::None,
+        SelfTradePreventionMode::ExpireMaker,
+        SelfTradePreventionMode::ExpireTaker,
+        SelfTradePreventionMode::ExpireBoth,
+        SelfTradePreventionMode::Decrement,
+        SelfTradePreventionMode::Transfer,
+    ];
+
+    /// The mode as the API writes it (`"EXPIRE_MAKER"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelfTradePreventionMode::None => "NONE",
+            SelfTradePreventionMode::ExpireMaker => "EXPIRE_MAKER",
+            SelfTradePreventionMode::ExpireTaker => "EXPIRE_TAKER",
+            SelfTradePreventionMode::ExpireBoth => "EXPIRE_BOTH",
+            SelfTradePreventionMode::Decrement => "DECREMENT",
+            SelfTradePreventionMode::Transfer => "TRANSFER",
+        }
+    }
+
+    /// The mode written `text`, if there is one.
+    pub fn parse(text: &str) -> Option<SelfTradePreventionMode> {
+        SelfTradePreventionMode::ALL
+            .into_iter()
+            .find(|m| m.as_str() == text)
+    }
+}
+
 /// `PRICE_FILTER` (`filters.md`): the range and tick of `price` and `stopPrice`; a zero
 /// value disables its rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +279,12 @@ pub struct SymbolConfig {
     /// `permissionSets`: an order needs one permission of every set.
     #[serde(default = "spot_permission_sets")]
     pub permission_sets: Vec<Vec<String>>,
+    /// `defaultSelfTradePreventionMode`: the mode of an order that names none.
+    #[serde(default = "default_stp_mode")]
+    pub default_self_trade_prevention_mode: SelfTradePreventionMode,
+    /// `allowedSelfTradePreventionModes`: the modes an order may name.
+    #[serde(default = "all_stp_modes")]
+    pub allowed_self_trade_prevention_modes: Vec<SelfTradePreventionMode>,
 }
 
 fn eight() -> u32 {
@@ -257,6 +313,12 @@ fn all_order_types() -> Vec<OrderType> {
 fn spot_permission_sets() -> Vec<Vec<String>> {
     vec![vec!["SPOT".to_owned()]]
 }
+fn default_stp_mode() -> SelfTradePreventionMode {
+    SelfTradePreventionMode::ExpireMaker
+}
+fn all_stp_modes() -> Vec<SelfTradePreventionMode> {
+    SelfTradePreventionMode::ALL.to_vec()
+}
 
 /// A decimal written in this file; every one is a literal that parses.
 fn d(text: &str) -> Decimal {
@@ -266,8 +328,9 @@ fn d(text: &str) -> Decimal {
 impl SymbolConfig {
     /// A `TRADING` symbol of `base` priced in `quote` at `price` (a decimal string; zero if
     /// it does not parse), with every order type and filters that suit a price in the
-    /// thousands: tick 0.01, step 0.00001, notional 5 to 9,000,000. Change the fields to
-    /// suit another.
+    /// thousands: tick 0.01, step 0.00001, notional 5 to 9,000,000; every self-trade
+    /// prevention mode allowed, `EXPIRE_MAKER` by default (as on Binance's `BTCUSDT`).
+    /// Change the fields to suit another.
     pub fn new(symbol: &str, base: &str, quote: &str, price: &str) -> Self {
         SymbolConfig {
             symbol: symbol.to_owned(),
@@ -315,6 +378,8 @@ impl SymbolConfig {
             spot_trading_allowed: true,
             margin_trading_allowed: false,
             permission_sets: spot_permission_sets(),
+            default_self_trade_prevention_mode: default_stp_mode(),
+            allowed_self_trade_prevention_modes: all_stp_modes(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! are all read from it (the session holds the table it dispatches with, so a test can give
 //! it another), and adding a method is one file and one line here.
 
+mod account_commission;
 mod account_rate_limits_orders;
 mod account_status;
 mod avg_price;
@@ -12,6 +13,7 @@ mod depth;
 mod exchange_info;
 mod klines;
 mod market_params;
+mod order_test;
 mod ping;
 mod session_logon;
 mod session_logout;
@@ -60,6 +62,8 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &ticker_book::SPEC,
     &klines::SPEC,
     &ui_klines::SPEC,
+    &order_test::SPEC,
+    &account_commission::SPEC,
 ]);
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
@@ -242,7 +246,7 @@ mod tests {
             "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
              userDataStream.subscribe.signature|userDataStream.unsubscribe|exchangeInfo|depth|\
-             avgPrice|ticker.price|ticker.book|klines|uiKlines"
+             avgPrice|ticker.price|ticker.book|klines|uiKlines|order.test|account.commission"
         );
     }
 
@@ -250,6 +254,11 @@ mod tests {
     fn weights_are_the_documented_ones() {
         let none = Params::default();
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
-        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2]);
+        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20]);
+        let with_rates = Params::from_pairs(&[("computeCommissionRates", "true")]);
+        let order_test = TABLE.find("order.test").expect("listed");
+        assert_eq!(order_test.weight.of(&with_rates), 20);
+        let without = Params::from_pairs(&[("computeCommissionRates", "false")]);
+        assert_eq!(order_test.weight.of(&without), 1);
     }
 }
