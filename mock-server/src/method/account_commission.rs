@@ -24,11 +24,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
     let symbol = symbol
         .filter(|text| !text.is_empty())
         .ok_or(ApiError::MandatoryParam("symbol"))?;
-    let listed = ctx
-        .server
-        .market
-        .get(symbol)
-        .ok_or(ApiError::BadSymbol)?;
+    let listed = ctx.server.market.get(symbol).ok_or(ApiError::BadSymbol)?;
     to_json(
         &ctx.server
             .accounts

@@ -254,7 +254,10 @@ mod tests {
     fn weights_are_the_documented_ones() {
         let none = Params::default();
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
-        assert_eq!(weights, [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20]);
+        assert_eq!(
+            weights,
+            [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20]
+        );
         let with_rates = Params::from_pairs(&[("computeCommissionRates", "true")]);
         let order_test = TABLE.find("order.test").expect("listed");
         assert_eq!(order_test.weight.of(&with_rates), 20);
