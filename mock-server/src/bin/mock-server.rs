@@ -709,6 +709,9 @@ mod tests {
     /// own: `lenient-signing` and `admin` (`--no-admin`). `admin-token` is never written out.
     const SWITCHES: [&str; 2] = ["lenient-signing", "admin"];
 
+    /// The [`Config`] keys only a config file sets: a list of tables has no flag form.
+    const FILE_ONLY: [&str; 1] = ["symbols"];
+
     /// For every other [`Config`] key: a value for the file and one for the flag, each
     /// unlike the default and unlike each other.
     const SAMPLES: [(&str, &str, &str); 13] = [
@@ -757,8 +760,8 @@ mod tests {
     fn every_config_key_is_read_from_the_file_and_from_its_flag_and_the_flag_wins() {
         let sampled: BTreeSet<String> = SAMPLES.iter().map(|(key, ..)| key.to_string()).collect();
         let mut expected = config_keys();
-        for switch in SWITCHES {
-            expected.remove(switch);
+        for switch in SWITCHES.iter().chain(&FILE_ONLY) {
+            expected.remove(*switch);
         }
         assert_eq!(sampled, expected, "SAMPLES must cover every Config key");
         for (key, file_value, flag_value) in SAMPLES {
@@ -852,7 +855,7 @@ mod tests {
         let mut file = String::new();
         for key in config_keys()
             .into_iter()
-            .filter(|key| !SWITCHES.contains(&key.as_str()))
+            .filter(|key| !SWITCHES.contains(&key.as_str()) && !FILE_ONLY.contains(&key.as_str()))
         {
             let text = shown(&format!("--{key}"));
             let value = match &defaults[&key] {
@@ -865,6 +868,32 @@ mod tests {
         FileSettings::parse(&file)
             .unwrap_or_else(|e| panic!("{file}: {e:#}"))
             .config
+    }
+
+    #[test]
+    fn symbols_are_read_from_the_config_file_and_replace_the_default_market() {
+        let file = r#"
+[[symbols]]
+symbol = "SOLUSDT"
+base-asset = "SOL"
+quote-asset = "USDT"
+price = "150.00"
+level-quantity = "5.000"
+price-filter = { min-price = "0.01", max-price = "10000.00", tick-size = "0.01" }
+lot-size = { min-qty = "0.001", max-qty = "9000.00", step-size = "0.001" }
+market-lot-size = { min-qty = "0", max-qty = "1000.00", step-size = "0" }
+notional = { min-notional = "5.00", apply-min-to-market = true, max-notional = "9000000.00", apply-max-to-market = false, avg-price-mins = 5 }
+"#;
+        let read = config(&[], file).expect("the file is read");
+        assert_eq!(read.symbols.len(), 1);
+        assert_eq!(read.symbols[0].symbol, "SOLUSDT");
+        assert_eq!(read.symbols[0].price.to_string(), "150.00");
+        assert_eq!(
+            read.symbols[0].book_levels, 1000,
+            "a default fills what is left out"
+        );
+        let error = config(&[], &file.replace("price = ", "prize = ")).expect_err("refused");
+        assert!(format!("{error:#}").contains("prize"), "{error:#}");
     }
 
     const README: &str = include_str!("../../../README.md");
