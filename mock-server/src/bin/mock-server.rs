@@ -919,4 +919,20 @@ notional = { min-notional = "5.00", apply-min-to-market = true, max-notional = "
         let file = FileSettings::parse(example).expect("the example parses");
         assert_eq!(file.config, Config::default());
     }
+
+    #[test]
+    fn the_readme_market_example_is_a_config_file_of_one_symbol() {
+        let marker = "```toml\n[[symbols]]";
+        let start = README.find(marker).expect("a market example") + "```toml\n".len();
+        let example = &README[start..];
+        let example = &example[..example.find("```").expect("the example ends")];
+        let file = FileSettings::parse(example).expect("the example parses");
+        let symbols: Vec<&str> = file
+            .config
+            .symbols
+            .iter()
+            .map(|s| s.symbol.as_str())
+            .collect();
+        assert_eq!(symbols, ["SOLUSDT"]);
+    }
 }
