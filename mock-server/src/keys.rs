@@ -277,7 +277,8 @@ impl KeyRegistry {
         keys
     }
 
-    /// Registers the [`demo`] key, with the default permissions, unless a key of its name is
+    /// Registers the [`demo`] key, with every permission (`USER_DATA`, `USER_STREAM` and
+    /// `TRADE`, so that a client can trade with it at once), unless a key of its name is
     /// registered already: a key given under the demo key's name replaces the demo key, never
     /// the reverse.
     pub fn add_demo_key(&mut self) {
@@ -285,7 +286,9 @@ impl KeyRegistry {
             return;
         }
         if let Ok(key) = ed25519_public_key_from_pem(demo::PUBLIC_KEY_PEM) {
-            let _ = self.insert(demo::API_KEY, KeyMaterial::Ed25519(key));
+            if let Ok(demo) = self.insert(demo::API_KEY, KeyMaterial::Ed25519(key)) {
+                demo.permissions = Permissions::ALL;
+            }
         }
     }
 
@@ -386,7 +389,7 @@ mod tests {
         let demo = keys.get(demo::API_KEY).expect("registered");
         assert!(matches!(demo.material, KeyMaterial::Ed25519(_)));
         assert_eq!(demo.account, demo::API_KEY);
-        assert_eq!(demo.permissions, Permissions::default());
+        assert_eq!(demo.permissions, Permissions::ALL);
     }
 
     #[test]
