@@ -871,7 +871,7 @@ async fn market_data_needs_no_key_and_no_logon_and_counts_under_a_custom_limit()
 // The admin symbol routes
 
 #[tokio::test]
-async fn a_price_posted_over_http_shows_in_depth() {
+async fn a_price_posted_over_http_shows_in_depth_the_tickers_and_the_klines() {
     let server = frozen_server().await;
     let admin = Admin::new(&server);
     let answer = admin
@@ -891,6 +891,32 @@ async fn a_price_posted_over_http_shows_in_depth() {
         result(&reply),
         &json!({"lastUpdateId": 2, "bids": [["59000.09000000", "1.00000000"]], "asks": [["59000.11000000", "1.00000000"]]})
     );
+    let ticker = call(&mut client, "ticker.price", r#"{"symbol":"BTCUSDT"}"#).await;
+    assert_eq!(
+        result(&ticker),
+        &json!({"symbol": "BTCUSDT", "price": "59000.10000000"})
+    );
+    let book = call(&mut client, "ticker.book", r#"{"symbol":"BTCUSDT"}"#).await;
+    assert_eq!(
+        result(&book),
+        &json!({"symbol": "BTCUSDT", "bidPrice": "59000.09000000", "bidQty": "1.00000000",
+                "askPrice": "59000.11000000", "askQty": "1.00000000"})
+    );
+    // A minute on, the candle that held the move closes at the new price and the next one
+    // is flat at it.
+    server.clock().advance(Duration::from_secs(60));
+    let klines = call(
+        &mut client,
+        "klines",
+        r#"{"symbol":"BTCUSDT","interval":"1m","limit":2}"#,
+    )
+    .await;
+    let candles = result(&klines).as_array().expect("candles");
+    assert_eq!(candles.len(), 2, "{klines}");
+    assert_eq!(candles[0][4], "59000.10000000", "{klines}");
+    for field in 1..=4 {
+        assert_eq!(candles[1][field], "59000.10000000", "{klines}");
+    }
 }
 
 #[tokio::test]
