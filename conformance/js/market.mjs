@@ -4,32 +4,11 @@
 // LOT_SIZE). Prints each result as a JSON line; exits 1 at the first unexpected result.
 //
 // Usage: node market.mjs WS_URL API_KEY PRIVATE_KEY_PEM_PATH
-import { readFileSync } from 'node:fs';
-import { Spot } from '@binance/spot';
+import { Checks, clientFromArgs } from './connector.mjs';
 
-const [url, apiKey, privateKeyPath] = process.argv.slice(2);
-if (!url || !apiKey || !privateKeyPath) {
-  console.error('usage: node market.mjs WS_URL API_KEY PRIVATE_KEY_PEM_PATH');
-  process.exit(2);
-}
-
-const client = new Spot({
-  configurationWebsocketAPI: {
-    apiKey,
-    privateKey: readFileSync(privateKeyPath),
-    wsURL: url,
-    timeout: 5000,
-    reconnectDelay: 1000,
-  },
-});
-
-let failures = 0;
-function check(step, condition, detail) {
-  if (!condition) {
-    failures += 1;
-    console.error(`FAIL ${step}: ${detail}`);
-  }
-}
+const { client } = clientFromArgs('market.mjs');
+const checks = new Checks();
+const check = checks.check.bind(checks);
 
 const show = (step, result) => console.log(JSON.stringify({ step, result }));
 
@@ -87,19 +66,11 @@ try {
     `reply ${JSON.stringify(refused)}`,
   );
 } catch (error) {
-  failures += 1;
-  // API errors arrive as the reply's `error` object ({code, msg}); others are Errors.
-  const shown = error instanceof Error ? error.stack : JSON.stringify(error);
-  console.error(`FAIL connector error: ${shown}`);
+  checks.crashed(error);
 } finally {
   if (connection) {
     await connection.disconnect().catch(() => {});
   }
 }
 
-if (failures > 0) {
-  console.error(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('JS connector: exchangeInfo, depth, order.test as expected');
-process.exit(0);
+checks.finish('JS connector: exchangeInfo, depth, order.test as expected');

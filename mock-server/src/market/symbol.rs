@@ -325,6 +325,24 @@ fn d(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap_or_default()
 }
 
+/// A `LOT_SIZE` or `MARKET_LOT_SIZE` written in this file.
+fn size(min_qty: &str, max_qty: &str, step_size: &str) -> SizeFilter {
+    SizeFilter {
+        min_qty: d(min_qty),
+        max_qty: d(max_qty),
+        step_size: d(step_size),
+    }
+}
+
+/// A `PRICE_FILTER` written in this file.
+fn prices(min_price: &str, max_price: &str, tick_size: &str) -> PriceFilter {
+    PriceFilter {
+        min_price: d(min_price),
+        max_price: d(max_price),
+        tick_size: d(tick_size),
+    }
+}
+
 impl SymbolConfig {
     /// A `TRADING` symbol of `base` priced in `quote` at `price` (a decimal string; zero if
     /// it does not parse), with every order type and filters that suit a price in the
@@ -343,21 +361,9 @@ impl SymbolConfig {
             base_commission_precision: 8,
             quote_commission_precision: 8,
             order_types: all_order_types(),
-            price_filter: PriceFilter {
-                min_price: d("0.01"),
-                max_price: d("1000000.00"),
-                tick_size: d("0.01"),
-            },
-            lot_size: SizeFilter {
-                min_qty: d("0.00001"),
-                max_qty: d("9000.00"),
-                step_size: d("0.00001"),
-            },
-            market_lot_size: SizeFilter {
-                min_qty: d("0"),
-                max_qty: d("100.00"),
-                step_size: d("0"),
-            },
+            price_filter: prices("0.01", "1000000.00", "0.01"),
+            lot_size: size("0.00001", "9000.00", "0.00001"),
+            market_lot_size: size("0", "100.00", "0"),
             notional: NotionalFilter {
                 min_notional: d("5.00"),
                 apply_min_to_market: true,
@@ -390,47 +396,23 @@ impl SymbolConfig {
     pub fn defaults() -> Vec<SymbolConfig> {
         let btc = SymbolConfig::new("BTCUSDT", "BTC", "USDT", "60000.00");
         let mut eth = SymbolConfig::new("ETHUSDT", "ETH", "USDT", "3000.00");
-        eth.lot_size = SizeFilter {
-            min_qty: d("0.0001"),
-            max_qty: d("9000.00"),
-            step_size: d("0.0001"),
-        };
+        eth.lot_size = size("0.0001", "9000.00", "0.0001");
         eth.market_lot_size.max_qty = d("2000.00");
         eth.level_quantity = d("10.0000");
         let mut bnb = SymbolConfig::new("BNBUSDT", "BNB", "USDT", "600.00");
-        bnb.lot_size = SizeFilter {
-            min_qty: d("0.001"),
-            max_qty: d("9000.00"),
-            step_size: d("0.001"),
-        };
+        bnb.lot_size = size("0.001", "9000.00", "0.001");
         bnb.market_lot_size.max_qty = d("5000.00");
         bnb.level_quantity = d("20.000");
         let mut ethbtc = SymbolConfig::new("ETHBTC", "ETH", "BTC", "0.05000");
-        ethbtc.price_filter = PriceFilter {
-            min_price: d("0.00001"),
-            max_price: d("922327.00"),
-            tick_size: d("0.00001"),
-        };
-        ethbtc.lot_size = SizeFilter {
-            min_qty: d("0.0001"),
-            max_qty: d("100000.00"),
-            step_size: d("0.0001"),
-        };
+        ethbtc.price_filter = prices("0.00001", "922327.00", "0.00001");
+        ethbtc.lot_size = size("0.0001", "100000.00", "0.0001");
         ethbtc.market_lot_size.max_qty = d("2000.00");
         ethbtc.notional.min_notional = d("0.0001");
         ethbtc.notional.max_notional = d("9000000.00");
         ethbtc.level_quantity = d("10.0000");
         let mut life = SymbolConfig::new("币安人生USDT", "币安人生", "USDT", "0.1500");
-        life.price_filter = PriceFilter {
-            min_price: d("0.0001"),
-            max_price: d("1000.00"),
-            tick_size: d("0.0001"),
-        };
-        life.lot_size = SizeFilter {
-            min_qty: d("1"),
-            max_qty: d("90000000"),
-            step_size: d("1"),
-        };
+        life.price_filter = prices("0.0001", "1000.00", "0.0001");
+        life.lot_size = size("1", "90000000", "1");
         life.market_lot_size.max_qty = d("5000000");
         life.level_quantity = d("10000");
         vec![btc, eth, bnb, ethbtc, life]
