@@ -120,7 +120,10 @@ pub fn in_process_builder() -> MockServerBuilder {
     // The primary (the demo key) registered here rather than at start, so that it can be
     // given TRADE below.
     let primary = Some(keys.primary.clone());
-    for pair in [&primary, &keys.secondary, &keys.tertiary].into_iter().flatten() {
+    for pair in [&primary, &keys.secondary, &keys.tertiary]
+        .into_iter()
+        .flatten()
+    {
         if let Some(public) = pair.verifying_key() {
             builder = builder.ed25519_key(pair.api_key(), public);
         }

@@ -357,7 +357,10 @@ fn decimal_of(value: &Value) -> Option<Decimal> {
 fn decimals(what: &str, object: &Value, names: &[&str], problems: &mut Vec<String>) {
     for name in names {
         if !is_decimal(&object[name]) {
-            problems.push(format!("{what}.{name}: {} is not a decimal string", object[name]));
+            problems.push(format!(
+                "{what}.{name}: {} is not a decimal string",
+                object[name]
+            ));
         }
     }
 }
@@ -488,7 +491,10 @@ fn exchange_info_shape(env: &Env, result: &Value) -> Vec<String> {
             ));
         }
     }
-    if !limits.iter().any(|l| l["rateLimitType"] == "REQUEST_WEIGHT") {
+    if !limits
+        .iter()
+        .any(|l| l["rateLimitType"] == "REQUEST_WEIGHT")
+    {
         problems.push("rateLimits: no REQUEST_WEIGHT limit".to_owned());
     }
     if !result["exchangeFilters"].is_array() {
@@ -502,7 +508,14 @@ fn exchange_info_shape(env: &Env, result: &Value) -> Vec<String> {
         ));
         return problems;
     };
-    check_members("symbols[0]", symbol, SYMBOL_FIELDS, &[], exact, &mut problems);
+    check_members(
+        "symbols[0]",
+        symbol,
+        SYMBOL_FIELDS,
+        &[],
+        exact,
+        &mut problems,
+    );
     if symbol["symbol"] != SYMBOL {
         problems.push(format!("symbol {}, expected {SYMBOL:?}", symbol["symbol"]));
     }
@@ -559,10 +572,17 @@ fn exchange_info_shape(env: &Env, result: &Value) -> Vec<String> {
             }
             continue;
         };
-        check_members(&format!("filter {kind}"), filter, fields, &[], true, &mut problems);
-        let (numbers, flags): (Vec<&str>, Vec<&str>) = fields[1..]
-            .iter()
-            .partition(|f| !f.starts_with("apply") && **f != "avgPriceMins" && **f != "maxNumOrders");
+        check_members(
+            &format!("filter {kind}"),
+            filter,
+            fields,
+            &[],
+            true,
+            &mut problems,
+        );
+        let (numbers, flags): (Vec<&str>, Vec<&str>) = fields[1..].iter().partition(|f| {
+            !f.starts_with("apply") && **f != "avgPriceMins" && **f != "maxNumOrders"
+        });
         decimals(&format!("filter {kind}"), filter, &numbers, &mut problems);
         for flag in flags {
             let ok = if flag.starts_with("apply") {
@@ -571,7 +591,10 @@ fn exchange_info_shape(env: &Env, result: &Value) -> Vec<String> {
                 filter[flag].is_u64()
             };
             if !ok {
-                problems.push(format!("filter {kind}.{flag}: {} has the wrong type", filter[flag]));
+                problems.push(format!(
+                    "filter {kind}.{flag}: {} has the wrong type",
+                    filter[flag]
+                ));
             }
         }
     }
@@ -598,7 +621,9 @@ async fn exchange_info_mock_values(env: &mut Env, transcript: &mut Transcript) -
         let limits = result["rateLimits"].as_array().cloned().unwrap_or_default();
         let first_three = Value::Array(limits.iter().take(3).cloned().collect());
         if first_three != want_limits {
-            problems.push(format!("rateLimits {first_three}, expected {want_limits} first"));
+            problems.push(format!(
+                "rateLimits {first_three}, expected {want_limits} first"
+            ));
         }
         let connections = limits.get(3).cloned().unwrap_or(Value::Null);
         if connections["rateLimitType"] != "CONNECTIONS"
@@ -624,7 +649,10 @@ async fn exchange_info_mock_values(env: &mut Env, transcript: &mut Transcript) -
             ("quoteAssetPrecision", Value::from(8)),
             ("permissions", serde_json::json!([])),
             ("permissionSets", serde_json::json!([["SPOT"]])),
-            ("defaultSelfTradePreventionMode", Value::from("EXPIRE_MAKER")),
+            (
+                "defaultSelfTradePreventionMode",
+                Value::from("EXPIRE_MAKER"),
+            ),
         ] {
             if symbol[name] != want {
                 problems.push(format!("{name} {}, expected {want}", symbol[name]));
@@ -639,7 +667,13 @@ async fn exchange_info_mock_values(env: &mut Env, transcript: &mut Transcript) -
 async fn depth_weight_by_limit(env: &mut Env, transcript: &mut Transcript) -> RunResult {
     on_connection!(env, wire, {
         let mut problems = Vec::new();
-        for (limit, weight) in [(None, 5), (Some(1), 5), (Some(101), 25), (Some(501), 50), (Some(1001), 250)] {
+        for (limit, weight) in [
+            (None, 5),
+            (Some(1), 5),
+            (Some(101), 25),
+            (Some(501), 50),
+            (Some(1001), 250),
+        ] {
             let mut params = vec![("symbol", js(SYMBOL))];
             if let Some(limit) = limit {
                 params.push(("limit", limit.to_string()));
@@ -654,9 +688,19 @@ async fn depth_weight_by_limit(env: &mut Env, transcript: &mut Transcript) -> Ru
 
 fn depth_shape(result: &Value, limit: usize, exact: bool, problems: &mut Vec<String>) {
     let what = format!("depth limit {limit}");
-    check_members(&what, result, &["lastUpdateId", "bids", "asks"], &[], exact, problems);
+    check_members(
+        &what,
+        result,
+        &["lastUpdateId", "bids", "asks"],
+        &[],
+        exact,
+        problems,
+    );
     if !result["lastUpdateId"].is_u64() {
-        problems.push(format!("{what}: lastUpdateId {} is not an integer", result["lastUpdateId"]));
+        problems.push(format!(
+            "{what}: lastUpdateId {} is not an integer",
+            result["lastUpdateId"]
+        ));
     }
     let side = |name: &str, problems: &mut Vec<String>| -> Vec<Decimal> {
         let levels = result[name].as_array().cloned().unwrap_or_default();
@@ -694,7 +738,10 @@ fn depth_shape(result: &Value, limit: usize, exact: bool, problems: &mut Vec<Str
 
 async fn depth_synthetic_book(env: &mut Env, transcript: &mut Transcript) -> RunResult {
     on_connection!(env, wire, {
-        let text = public("depth", &[("symbol", js(SYMBOL)), ("limit", "3".to_owned())]);
+        let text = public(
+            "depth",
+            &[("symbol", js(SYMBOL)), ("limit", "3".to_owned())],
+        );
         let result = success(env, &mut wire, &text, 5, transcript).await?;
         let want = serde_json::json!({
             "lastUpdateId": 1,
@@ -716,10 +763,31 @@ async fn avg_price(env: &mut Env, transcript: &mut Transcript) -> RunResult {
         let text = public("avgPrice", &[("symbol", js(SYMBOL))]);
         let result = success(env, &mut wire, &text, 2, transcript).await?;
         let mut problems = Vec::new();
-        check_members("avgPrice", &result, &["mins", "price", "closeTime"], &[], env.in_process, &mut problems);
-        typed("avgPrice", &result, &["mins"], Value::is_u64, "an unsigned integer", &mut problems);
+        check_members(
+            "avgPrice",
+            &result,
+            &["mins", "price", "closeTime"],
+            &[],
+            env.in_process,
+            &mut problems,
+        );
+        typed(
+            "avgPrice",
+            &result,
+            &["mins"],
+            Value::is_u64,
+            "an unsigned integer",
+            &mut problems,
+        );
         decimals("avgPrice", &result, &["price"], &mut problems);
-        typed("avgPrice", &result, &["closeTime"], Value::is_i64, "an integer", &mut problems);
+        typed(
+            "avgPrice",
+            &result,
+            &["closeTime"],
+            Value::is_i64,
+            "an integer",
+            &mut problems,
+        );
         super::verdict(&problems)
     })
 }
@@ -748,7 +816,14 @@ async fn ticker_weights(
         let mut problems = Vec::new();
         let entry = |what: &str, value: &Value, problems: &mut Vec<String>| {
             check_members(what, value, fields, &[], exact, problems);
-            typed(what, value, &["symbol"], Value::is_string, "a string", problems);
+            typed(
+                what,
+                value,
+                &["symbol"],
+                Value::is_string,
+                "a string",
+                problems,
+            );
             decimals(what, value, &fields[1..], problems);
         };
         let one = public(method, &[("symbol", js(SYMBOL))]);
@@ -763,7 +838,9 @@ async fn ticker_weights(
             Some([only]) if only["symbol"] == SYMBOL => {
                 entry(&format!("{method} symbols"), only, &mut problems);
             }
-            _ => problems.push(format!("{method} symbols: {result}, expected [{{{SYMBOL}}}]")),
+            _ => problems.push(format!(
+                "{method} symbols: {result}, expected [{{{SYMBOL}}}]"
+            )),
         }
         let all = public(method, &[]);
         let result = success(env, &mut wire, &all, 4, transcript).await?;
@@ -825,7 +902,11 @@ async fn kline_rows(env: &mut Env, method: &str, transcript: &mut Transcript) ->
     on_connection!(env, wire, {
         let text = public(
             method,
-            &[("symbol", js(SYMBOL)), ("interval", js("1m")), ("limit", "3".to_owned())],
+            &[
+                ("symbol", js(SYMBOL)),
+                ("interval", js("1m")),
+                ("limit", "3".to_owned()),
+            ],
         );
         let result = success(env, &mut wire, &text, 2, transcript).await?;
         let mut problems = Vec::new();
@@ -851,7 +932,10 @@ async fn kline_rows(env: &mut Env, method: &str, transcript: &mut Transcript) ->
                 ));
                 continue;
             }
-            let (open, close) = (cells[0].as_i64().unwrap_or(0), cells[6].as_i64().unwrap_or(0));
+            let (open, close) = (
+                cells[0].as_i64().unwrap_or(0),
+                cells[6].as_i64().unwrap_or(0),
+            );
             if open % 60_000 != 0 || close != open + 59_999 {
                 problems.push(format!(
                     "{method}: row {row}: a 1m candle opens on the minute and closes 59999 ms later"
@@ -863,12 +947,16 @@ async fn kline_rows(env: &mut Env, method: &str, transcript: &mut Transcript) ->
                 .iter()
                 .all(|&i| decimal_of(&cells[i]).is_some_and(|p| Some(p) >= low && Some(p) <= high));
             if !inside {
-                problems.push(format!("{method}: row {row}: open or close outside [low, high]"));
+                problems.push(format!(
+                    "{method}: row {row}: open or close outside [low, high]"
+                ));
             }
             opens.push(open);
         }
         if !opens.windows(2).all(|w| w[1] == w[0] + 60_000) {
-            problems.push(format!("{method}: open times {opens:?} are not consecutive minutes"));
+            problems.push(format!(
+                "{method}: open times {opens:?} are not consecutive minutes"
+            ));
         }
         super::verdict(&problems)
     })
@@ -927,17 +1015,18 @@ impl Rules {
         let d = |filter: &Value, name: &str| {
             decimal_of(&filter[name]).ok_or(format!("{name} {} is not a decimal", filter[name]))
         };
-        let range = |kind: &str, min: &str, max: &str, step: &str| -> Result<Option<Range>, String> {
-            find(kind)
-                .map(|f| {
-                    Ok(Range {
-                        min: d(&f, min)?,
-                        max: d(&f, max)?,
-                        step: d(&f, step)?,
+        let range =
+            |kind: &str, min: &str, max: &str, step: &str| -> Result<Option<Range>, String> {
+                find(kind)
+                    .map(|f| {
+                        Ok(Range {
+                            min: d(&f, min)?,
+                            max: d(&f, max)?,
+                            step: d(&f, step)?,
+                        })
                     })
-                })
-                .transpose()
-        };
+                    .transpose()
+            };
         let notional = find("NOTIONAL")
             .map(|f| -> Result<Notional, String> {
                 Ok(Notional {
@@ -1084,7 +1173,12 @@ async fn order_test_after_logon(env: &mut Env, transcript: &mut Transcript) -> R
 
 const MAKER_TAKER: &[&str] = &["maker", "taker"];
 const FOUR_RATES: &[&str] = &["maker", "taker", "buyer", "seller"];
-const DISCOUNT: &[&str] = &["enabledForAccount", "enabledForSymbol", "discountAsset", "discount"];
+const DISCOUNT: &[&str] = &[
+    "enabledForAccount",
+    "enabledForSymbol",
+    "discountAsset",
+    "discount",
+];
 
 /// The members of `{name: rates}` and of the discount.
 fn commission_shape(
@@ -1100,8 +1194,22 @@ fn commission_shape(
     }
     let discount = &result["discount"];
     check_members("discount", discount, DISCOUNT, &[], exact, problems);
-    typed("discount", discount, &DISCOUNT[..2], Value::is_boolean, "a boolean", problems);
-    typed("discount", discount, &["discountAsset"], Value::is_string, "a string", problems);
+    typed(
+        "discount",
+        discount,
+        &DISCOUNT[..2],
+        Value::is_boolean,
+        "a boolean",
+        problems,
+    );
+    typed(
+        "discount",
+        discount,
+        &["discountAsset"],
+        Value::is_string,
+        "a string",
+        problems,
+    );
     decimals("discount", discount, &["discount"], problems);
 }
 
@@ -1153,9 +1261,7 @@ async fn account_commission(env: &mut Env, transcript: &mut Transcript) -> RunRe
 async fn account_commission_defaults(env: &mut Env, transcript: &mut Transcript) -> RunResult {
     let result = commission_of(env, transcript).await?;
     let zero = "0.00000000";
-    let rates = |maker, taker| {
-        serde_json::json!({"maker": maker, "taker": taker, "buyer": zero, "seller": zero})
-    };
+    let rates = |maker, taker| serde_json::json!({"maker": maker, "taker": taker, "buyer": zero, "seller": zero});
     let want = serde_json::json!({
         "symbol": SYMBOL,
         "standardCommission": rates("0.00100000", "0.00100000"),
@@ -1449,9 +1555,10 @@ fn error_rows() -> Vec<Case> {
             "order.test with a price off BTCUSDT's tick: -1013 \"Filter failure: PRICE_FILTER\"",
             "filters.md:37; errors.md:428",
             KEY,
-            order_row(&[BTC, BUY, LIMIT, GTC, ("price", "\"60000.005\""), QTY], || {
-                filter_failure("PRICE_FILTER")
-            }),
+            order_row(
+                &[BTC, BUY, LIMIT, GTC, ("price", "\"60000.005\""), QTY],
+                || filter_failure("PRICE_FILTER"),
+            ),
         ),
         row(
             "ERR-1013-ORDER-TEST-LOT-SIZE",
@@ -1498,7 +1605,9 @@ fn error_rows() -> Vec<Case> {
             "a MARKET order.test with timeInForce: -1106 naming 'timeInForce'",
             "errors.md:101; docs/FIDELITY.md \"Market\" (-1106, not -1114)",
             KEY,
-            order_row(&[BTC, BUY, MARKET, GTC, QTY], || not_required("timeInForce")),
+            order_row(&[BTC, BUY, MARKET, GTC, QTY], || {
+                not_required("timeInForce")
+            }),
         ),
         row(
             "ERR-1106-ORDER-TEST-PRICE-ON-MARKET",
@@ -1512,7 +1621,9 @@ fn error_rows() -> Vec<Case> {
             "a LIMIT order.test without timeInForce: -1102 naming 'timeInForce'",
             "web-socket-api.md:3573-3648; errors.md:81",
             KEY,
-            order_row(&[BTC, BUY, LIMIT, PRICE, QTY], || spec::mandatory("timeInForce")),
+            order_row(&[BTC, BUY, LIMIT, PRICE, QTY], || {
+                spec::mandatory("timeInForce")
+            }),
         ),
         row(
             "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-PRICE",
@@ -1526,7 +1637,9 @@ fn error_rows() -> Vec<Case> {
             "a LIMIT order.test without quantity: -1102 naming 'quantity'",
             "web-socket-api.md:3573-3648; errors.md:81",
             KEY,
-            order_row(&[BTC, BUY, LIMIT, GTC, PRICE], || spec::mandatory("quantity")),
+            order_row(&[BTC, BUY, LIMIT, GTC, PRICE], || {
+                spec::mandatory("quantity")
+            }),
         ),
         row(
             "ERR-1102-ORDER-TEST-LIMIT-MAKER-WITHOUT-PRICE",
@@ -1604,7 +1717,15 @@ fn error_rows() -> Vec<Case> {
             BASIS,
             IN_PROCESS,
             order_row(
-                &[BTC, BUY, LIMIT, GTC, PRICE, QTY, ("computeCommissionRates", "\"yes\"")],
+                &[
+                    BTC,
+                    BUY,
+                    LIMIT,
+                    GTC,
+                    PRICE,
+                    QTY,
+                    ("computeCommissionRates", "\"yes\""),
+                ],
                 || spec::invalid_parameter("computeCommissionRates"),
             ),
         ),
@@ -1765,7 +1886,12 @@ impl std::fmt::Display for Order {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let side = if self.buy { "BUY" } else { "SELL" };
         match self.price {
-            Some(price) => write!(f, "LIMIT {side} {} at {}", text_of(self.quantity), text_of(price)),
+            Some(price) => write!(
+                f,
+                "LIMIT {side} {} at {}",
+                text_of(self.quantity),
+                text_of(price)
+            ),
             None => write!(f, "MARKET {side} {}", text_of(self.quantity)),
         }
     }
@@ -1923,13 +2049,18 @@ async fn try_order(
     env.pace(1).await;
     let text = signed(env, "order.test", &order.params());
     wire.send_text(&text).await.map_err(|e| e.to_string())?;
-    let (_, reply) = wire.reply().await.map_err(|e| format!("{order}: no reply: {e}"))?;
+    let (_, reply) = wire
+        .reply()
+        .await
+        .map_err(|e| format!("{order}: no reply: {e}"))?;
     transcript.push(Exchange::new(&text, vec![reply.clone()]));
     let value: Value = serde_json::from_str(&reply).map_err(|e| format!("{order}: {e}"))?;
     match value["rateLimits"][0]["count"].as_u64() {
         Some(count) => {
             let count = u32::try_from(count).unwrap_or(u32::MAX);
-            env.weight.observe(1, count).map_err(|e| format!("{order}: {e}"))?;
+            env.weight
+                .observe(1, count)
+                .map_err(|e| format!("{order}: {e}"))?;
         }
         None => return Err(format!("{order}: no rateLimits in {reply}")),
     }
@@ -1938,7 +2069,10 @@ async fn try_order(
         return if broken.is_empty() && value["result"] == serde_json::json!({}) {
             Ok("accepted".to_owned())
         } else if broken.is_empty() {
-            Err(format!("{order}: accepted, but with {}, expected {{}}", value["result"]))
+            Err(format!(
+                "{order}: accepted, but with {}, expected {{}}",
+                value["result"]
+            ))
         } else {
             Err(format!("{order}: accepted, but it breaks {broken:?}"))
         };
@@ -2001,13 +2135,16 @@ async fn order_test_filters_on(
         };
         let judgement = judge(&order, &market, margin);
         if judgement.too_close {
-            *tally.entry("too close to a live bound".to_owned()).or_default() += 1;
+            *tally
+                .entry("too close to a live bound".to_owned())
+                .or_default() += 1;
             continue;
         }
         match try_order(env, wire, &order, &judgement, transcript).await {
             Ok(kind) => *tally.entry(kind).or_default() += 1,
             Err(first) => {
-                let (minimal, steps) = shrink(env, wire, &mut tree, &market, margin, first, transcript).await;
+                let (minimal, steps) =
+                    shrink(env, wire, &mut tree, &market, margin, first, transcript).await;
                 return Err(format!(
                     "seed {seed} (replay: --only MKT-PROP-ORDER-TEST-FILTERS --seed {seed}): \
                      order {n} of {orders}; shrunk in {steps} steps to:\n{minimal}",
@@ -2018,7 +2155,8 @@ async fn order_test_filters_on(
         }
     }
     let shown: Vec<String> = tally.iter().map(|(k, n)| format!("{k} x{n}")).collect();
-    env.notes.push(format!("{orders} orders: {}", shown.join(", ")));
+    env.notes
+        .push(format!("{orders} orders: {}", shown.join(", ")));
     Ok(())
 }
 
@@ -2046,7 +2184,9 @@ async fn shrink<T: ValueTree<Value = Draw>>(
                 if judgement.too_close {
                     None
                 } else {
-                    try_order(env, wire, &order, &judgement, transcript).await.err()
+                    try_order(env, wire, &order, &judgement, transcript)
+                        .await
+                        .err()
                 }
             }
             None => None,
@@ -2122,8 +2262,15 @@ mod tests {
         assert_eq!(broken(order(false, "60000", "0.001005")), ["LOT_SIZE"]);
         assert_eq!(broken(order(false, "60000", "0.00001")), ["NOTIONAL"]);
         assert_eq!(broken(order(true, "", "150")), ["MARKET_LOT_SIZE"]);
-        assert!(broken(order(true, "", "0.0001")).is_empty(), "6 USDT at market");
-        assert_eq!(broken(order(true, "", "0.00008")), ["NOTIONAL"], "4.8 USDT at market");
+        assert!(
+            broken(order(true, "", "0.0001")).is_empty(),
+            "6 USDT at market"
+        );
+        assert_eq!(
+            broken(order(true, "", "0.00008")),
+            ["NOTIONAL"],
+            "4.8 USDT at market"
+        );
     }
 
     #[test]
@@ -2134,7 +2281,10 @@ mod tests {
             let tree = draws().new_tree(&mut runner).expect("a draw");
             if let Some(order) = place(&tree.current(), &market) {
                 assert!(order.quantity.normalize().scale() <= 8, "{order}");
-                assert!(order.price.is_none_or(|p| p.normalize().scale() <= 8), "{order}");
+                assert!(
+                    order.price.is_none_or(|p| p.normalize().scale() <= 8),
+                    "{order}"
+                );
             }
         }
     }
