@@ -49,7 +49,7 @@ pub(super) fn cases() -> Vec<Case> {
         title: "generated LIMIT and MARKET orders, on and off tick and step, inside and outside \
                 the ranges: order.test accepts exactly those that pass the symbol's filters as \
                 its exchangeInfo states them, and refuses the others with a filter they break",
-        basis: "filters.md:37, :111, :157, :194; web-socket-api.md:3984; errors.md:425-438",
+        basis: "filters.md:37, :81, :111, :157, :194; web-socket-api.md:3984; errors.md:428-434",
         needs: KEY,
         body: custom!(order_test_filters),
     });
@@ -78,7 +78,7 @@ fn method_cases() -> Vec<Case> {
             "MKT-EXCHANGEINFO-SYMBOL",
             "exchangeInfo for one symbol: weight 20; timezone, serverTime, rateLimits, \
              exchangeFilters, symbols; the symbol's fields and its filters in documented order",
-            "web-socket-api.md:1448, :1536-1632; filters.md",
+            "web-socket-api.md:1448, :1534-1626; filters.md",
             &[],
             custom!(exchange_info_symbol),
         ),
@@ -93,7 +93,7 @@ fn method_cases() -> Vec<Case> {
             "MKT-DEPTH-WEIGHT-BY-LIMIT",
             "depth with no limit and limits 1, 101, 501, 1001: weights 5, 5, 25, 50, 250; \
              lastUpdateId, bids highest first, asks lowest first, at most limit each",
-            "web-socket-api.md:1701, :1727-1734",
+            "web-socket-api.md:1701, :1726-1734",
             &[],
             custom!(depth_weight_by_limit),
         ),
@@ -116,7 +116,7 @@ fn method_cases() -> Vec<Case> {
             "MKT-TICKER-PRICE-WEIGHTS",
             "ticker.price: symbol → weight 2 and an object; symbols or none → weight 4 and an \
              array; symbol, price",
-            "web-socket-api.md:2980, :2996-3002, :3060-3100",
+            "web-socket-api.md:2980, :3000-3006, :3044",
             &[],
             custom!(ticker_price_weights),
         ),
@@ -124,7 +124,7 @@ fn method_cases() -> Vec<Case> {
             "MKT-TICKER-BOOK-WEIGHTS",
             "ticker.book: symbol → weight 2 and an object; symbols or none → weight 4 and an \
              array; symbol, bidPrice, bidQty, askPrice, askQty",
-            "web-socket-api.md:3103, :3119-3125",
+            "web-socket-api.md:3103, :3122-3128, :3166",
             &[],
             custom!(ticker_book_weights),
         ),
@@ -147,14 +147,14 @@ fn method_cases() -> Vec<Case> {
         custom_case(
             "MKT-UIKLINES",
             "uiKlines 1m, limit 3: weight 2; rows as klines'",
-            "web-socket-api.md:2151, :2166-2172",
+            "web-socket-api.md:2151, :2166",
             &[],
             custom!(ui_klines),
         ),
         custom_case(
             "MKT-ORDER-TEST-SIGNED",
             "order.test of a LIMIT order passing BTCUSDT's filters, signed: {} at weight 1",
-            "web-socket-api.md:3984, :4011-4034",
+            "web-socket-api.md:3984, :4011-4014, :4031",
             KEY,
             custom!(order_test_signed),
         ),
@@ -383,7 +383,7 @@ fn typed(
 
 // exchangeInfo.
 
-/// A symbol's fields in the documented order (web-socket-api.md:1580-1630).
+/// A symbol's fields in the documented order (web-socket-api.md:1569-1617).
 const SYMBOL_FIELDS: &[&str] = &[
     "symbol",
     "status",
@@ -993,7 +993,7 @@ struct Notional {
     apply_max_to_market: bool,
 }
 
-/// `PERCENT_PRICE_BY_SIDE` (filters.md:80): the mock has none; real endpoints do.
+/// `PERCENT_PRICE_BY_SIDE` (filters.md:81): the mock has none; real endpoints do.
 #[derive(Clone, Copy, Debug)]
 struct BySide {
     bid_up: Decimal,
@@ -1455,7 +1455,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1122-EXCHANGEINFO-BAD-SYMBOL-STATUS",
             "exchangeInfo with symbolStatus OPEN: -1122, charged 20",
-            "errors.md:139; web-socket-api.md:1490",
+            "errors.md:139; web-socket-api.md:1501",
             &[],
             public_row(
                 r#"{"id":"err","method":"exchangeInfo","params":{"symbolStatus":"OPEN"}}"#,
@@ -1466,7 +1466,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1122-TICKER-PRICE-BAD-SYMBOL-STATUS",
             "ticker.price with symbolStatus OPEN: -1122, charged 4",
-            "errors.md:139; web-socket-api.md:3024",
+            "errors.md:139; web-socket-api.md:3035",
             &[],
             public_row(
                 r#"{"id":"err","method":"ticker.price","params":{"symbolStatus":"OPEN"}}"#,
@@ -1477,7 +1477,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1128-EXCHANGEINFO-SYMBOL-AND-SYMBOLS",
             "exchangeInfo with symbol and symbols: -1128 naming both, charged 20",
-            "errors.md:149; web-socket-api.md:1495",
+            "errors.md:149; web-socket-api.md:1508",
             &[],
             public_row(
                 r#"{"id":"err","method":"exchangeInfo","params":{"symbol":"BTCUSDT","symbols":["BTCUSDT"]}}"#,
@@ -1488,7 +1488,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1128-TICKER-PRICE-SYMBOL-AND-SYMBOLS",
             "ticker.price with symbol and symbols: -1128 naming both, charged 4",
-            "errors.md:149; web-socket-api.md:3036; docs/FIDELITY.md \"Market\" (ticker weights)",
+            "errors.md:149; web-socket-api.md:3042; docs/FIDELITY.md \"Market\" (ticker weights)",
             &[],
             public_row(
                 r#"{"id":"err","method":"ticker.price","params":{"symbol":"BTCUSDT","symbols":["BTCUSDT"]}}"#,
@@ -1510,7 +1510,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1102-DEPTH-SYMBOL-MISSING",
             "depth without symbol: -1102 naming 'symbol', charged 5",
-            "errors.md:81; web-socket-api.md:1738",
+            "errors.md:81; web-socket-api.md:1739",
             &[],
             public_row(
                 r#"{"id":"err","method":"depth","params":{"limit":5}}"#,
@@ -1563,7 +1563,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1013-ORDER-TEST-LOT-SIZE",
             "order.test with a quantity off BTCUSDT's step: -1013 \"Filter failure: LOT_SIZE\"",
-            "filters.md:111; errors.md:429",
+            "filters.md:111; errors.md:430",
             KEY,
             order_row(
                 &[BTC, BUY, LIMIT, GTC, PRICE, ("quantity", "\"0.001005\"")],
@@ -1574,7 +1574,7 @@ fn error_rows() -> Vec<Case> {
             "ERR-1013-ORDER-TEST-MARKET-LOT-SIZE",
             "a MARKET order.test over BTCUSDT's MARKET_LOT_SIZE maxQty: -1013 \"Filter failure: \
              MARKET_LOT_SIZE\"",
-            "filters.md:194; errors.md:432",
+            "filters.md:194; errors.md:434",
             KEY,
             order_row(&[BTC, BUY, MARKET, ("quantity", "\"150\"")], || {
                 filter_failure("MARKET_LOT_SIZE")
@@ -1583,7 +1583,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1013-ORDER-TEST-NOTIONAL",
             "order.test for 0.00001 BTC at 60000 (0.6 USDT): -1013 \"Filter failure: NOTIONAL\"",
-            "filters.md:157; errors.md:435",
+            "filters.md:157; errors.md:432",
             KEY,
             order_row(
                 &[BTC, BUY, LIMIT, GTC, PRICE, ("quantity", "\"0.00001\"")],
@@ -1612,14 +1612,14 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1106-ORDER-TEST-PRICE-ON-MARKET",
             "a MARKET order.test with a price: -1106 naming 'price'",
-            "errors.md:101; web-socket-api.md:3573-3648",
+            "errors.md:101; web-socket-api.md:3570-3648",
             KEY,
             order_row(&[BTC, BUY, MARKET, PRICE, QTY], || not_required("price")),
         ),
         row(
             "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-TIME-IN-FORCE",
             "a LIMIT order.test without timeInForce: -1102 naming 'timeInForce'",
-            "web-socket-api.md:3573-3648; errors.md:81",
+            "web-socket-api.md:3570-3648; errors.md:81",
             KEY,
             order_row(&[BTC, BUY, LIMIT, PRICE, QTY], || {
                 spec::mandatory("timeInForce")
@@ -1628,14 +1628,14 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-PRICE",
             "a LIMIT order.test without price: -1102 naming 'price'",
-            "web-socket-api.md:3573-3648; errors.md:81",
+            "web-socket-api.md:3570-3648; errors.md:81",
             KEY,
             order_row(&[BTC, BUY, LIMIT, GTC, QTY], || spec::mandatory("price")),
         ),
         row(
             "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-QUANTITY",
             "a LIMIT order.test without quantity: -1102 naming 'quantity'",
-            "web-socket-api.md:3573-3648; errors.md:81",
+            "web-socket-api.md:3570-3648; errors.md:81",
             KEY,
             order_row(&[BTC, BUY, LIMIT, GTC, PRICE], || {
                 spec::mandatory("quantity")
@@ -1644,7 +1644,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1102-ORDER-TEST-LIMIT-MAKER-WITHOUT-PRICE",
             "a LIMIT_MAKER order.test without price: -1102 naming 'price'",
-            "web-socket-api.md:3573-3648; errors.md:81",
+            "web-socket-api.md:3570-3648; errors.md:81",
             KEY,
             order_row(&[BTC, BUY, ("type", "\"LIMIT_MAKER\""), QTY], || {
                 spec::mandatory("price")
@@ -1653,14 +1653,14 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1102-ORDER-TEST-MARKET-WITHOUT-QUANTITY",
             "a MARKET order.test with neither quantity nor quoteOrderQty: -1102 naming both",
-            "web-socket-api.md:3573-3648; errors.md:84",
+            "web-socket-api.md:3570-3648; errors.md:84",
             KEY,
             order_row(&[BTC, BUY, MARKET], || either("quantity", "quoteOrderQty")),
         ),
         row(
             "ERR-1102-ORDER-TEST-STOP-LOSS-WITHOUT-STOP-PRICE",
             "a STOP_LOSS order.test with neither stopPrice nor trailingDelta: -1102 naming both",
-            "web-socket-api.md:3573-3648; errors.md:84",
+            "web-socket-api.md:3570-3648; errors.md:84",
             KEY,
             order_row(&[BTC, BUY, ("type", "\"STOP_LOSS\""), QTY], || {
                 either("stopPrice", "trailingDelta")
@@ -1669,7 +1669,7 @@ fn error_rows() -> Vec<Case> {
         row(
             "ERR-1102-ORDER-TEST-STOP-LOSS-LIMIT-WITHOUT-PRICE",
             "a STOP_LOSS_LIMIT order.test without price: -1102 naming 'price'",
-            "web-socket-api.md:3573-3648; errors.md:81",
+            "web-socket-api.md:3570-3648; errors.md:81",
             KEY,
             order_row(
                 &[
