@@ -236,6 +236,7 @@ fn check_result(
                 }
             }
         }
+        ResultExpect::Unchecked => {}
         ResultExpect::OrdersRateLimits => {
             if env.in_process {
                 // The mock's documented values (spec §6.3; no orders exist).

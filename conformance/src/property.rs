@@ -25,7 +25,7 @@ pub(crate) fn case_seed(seed: u64, id: &str) -> u64 {
 
 /// A runner whose ChaCha stream is proptest's own expansion of `seed`, without failure
 /// files: a replay comes from `--seed`, not from a file left behind.
-fn runner(seed: u64) -> TestRunner {
+pub(crate) fn runner(seed: u64) -> TestRunner {
     let config = Config {
         failure_persistence: None,
         rng_algorithm: RngAlgorithm::ChaCha,

@@ -269,6 +269,159 @@ const REJECTED: &str = golden::REJECTED_API_KEY.template;
     "ERR-HANDSHAKE-418-BANNED",
     refusal(golden::IP_BANNED.render(&[("until", &(T + 120_000).to_string())]))
 )]
+// The market methods' rows (cases/market.rs).
+#[case::market_1121_exchangeinfo_unknown_symbol(
+    "ERR-1121-EXCHANGEINFO-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(22))
+)]
+#[case::market_1121_depth_unknown_symbol(
+    "ERR-1121-DEPTH-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(7))
+)]
+#[case::market_1121_avgprice_unknown_symbol(
+    "ERR-1121-AVGPRICE-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(4))
+)]
+#[case::market_1121_ticker_price_unknown_among_symbols(
+    "ERR-1121-TICKER-PRICE-UNKNOWN-AMONG-SYMBOLS",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(6))
+)]
+#[case::market_1121_ticker_book_unknown_symbol(
+    "ERR-1121-TICKER-BOOK-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(4))
+)]
+#[case::market_1121_klines_unknown_symbol(
+    "ERR-1121-KLINES-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(4))
+)]
+#[case::market_1120_klines_bad_interval(
+    "ERR-1120-KLINES-BAD-INTERVAL",
+    error(ERR, 400, -1120, r#"Invalid interval."#, &weight(4))
+)]
+#[case::market_1120_uiklines_bad_interval(
+    "ERR-1120-UIKLINES-BAD-INTERVAL",
+    error(ERR, 400, -1120, r#"Invalid interval."#, &weight(4))
+)]
+#[case::market_1122_exchangeinfo_bad_symbol_status(
+    "ERR-1122-EXCHANGEINFO-BAD-SYMBOL-STATUS",
+    error(ERR, 400, -1122, r#"Invalid symbolStatus."#, &weight(22))
+)]
+#[case::market_1122_ticker_price_bad_symbol_status(
+    "ERR-1122-TICKER-PRICE-BAD-SYMBOL-STATUS",
+    error(ERR, 400, -1122, r#"Invalid symbolStatus."#, &weight(6))
+)]
+#[case::market_1128_exchangeinfo_symbol_and_symbols(
+    "ERR-1128-EXCHANGEINFO-SYMBOL-AND-SYMBOLS",
+    error(ERR, 400, -1128, r#"Combination of optional parameters invalid. Recommendation: 'symbol' and 'symbols' cannot both be sent."#, &weight(22))
+)]
+#[case::market_1128_ticker_price_symbol_and_symbols(
+    "ERR-1128-TICKER-PRICE-SYMBOL-AND-SYMBOLS",
+    error(ERR, 400, -1128, r#"Combination of optional parameters invalid. Recommendation: 'symbol' and 'symbols' cannot both be sent."#, &weight(6))
+)]
+#[case::market_1151_ticker_book_duplicate_symbols(
+    "ERR-1151-TICKER-BOOK-DUPLICATE-SYMBOLS",
+    error(ERR, 400, -1151, r#"Symbol is present multiple times in the list."#, &weight(6))
+)]
+#[case::market_1102_depth_symbol_missing(
+    "ERR-1102-DEPTH-SYMBOL-MISSING",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."#, &weight(7))
+)]
+#[case::market_1100_depth_limit_not_digits(
+    "ERR-1100-DEPTH-LIMIT-NOT-DIGITS",
+    error(ERR, 400, -1100, r#"Illegal characters found in parameter 'limit'; legal range is '^[0-9]{1,20}$'."#, &weight(7))
+)]
+#[case::market_1130_depth_limit_zero(
+    "ERR-1130-DEPTH-LIMIT-ZERO",
+    error(ERR, 400, -1130, r#"Data sent for parameter 'limit' is not valid."#, &weight(7))
+)]
+#[case::market_1121_order_test_unknown_symbol(
+    "ERR-1121-ORDER-TEST-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(3))
+)]
+#[case::market_1013_order_test_price_filter(
+    "ERR-1013-ORDER-TEST-PRICE-FILTER",
+    error(ERR, 400, -1013, r#"Filter failure: PRICE_FILTER"#, &weight(3))
+)]
+#[case::market_1013_order_test_lot_size(
+    "ERR-1013-ORDER-TEST-LOT-SIZE",
+    error(ERR, 400, -1013, r#"Filter failure: LOT_SIZE"#, &weight(3))
+)]
+#[case::market_1013_order_test_market_lot_size(
+    "ERR-1013-ORDER-TEST-MARKET-LOT-SIZE",
+    error(ERR, 400, -1013, r#"Filter failure: MARKET_LOT_SIZE"#, &weight(3))
+)]
+#[case::market_1013_order_test_notional(
+    "ERR-1013-ORDER-TEST-NOTIONAL",
+    error(ERR, 400, -1013, r#"Filter failure: NOTIONAL"#, &weight(3))
+)]
+#[case::market_1111_order_test_price_precision(
+    "ERR-1111-ORDER-TEST-PRICE-PRECISION",
+    error(ERR, 400, -1111, r#"Parameter 'price' has too much precision."#, &weight(3))
+)]
+#[case::market_1106_order_test_time_in_force_on_market(
+    "ERR-1106-ORDER-TEST-TIME-IN-FORCE-ON-MARKET",
+    error(ERR, 400, -1106, r#"Parameter 'timeInForce' sent when not required."#, &weight(3))
+)]
+#[case::market_1106_order_test_price_on_market(
+    "ERR-1106-ORDER-TEST-PRICE-ON-MARKET",
+    error(ERR, 400, -1106, r#"Parameter 'price' sent when not required."#, &weight(3))
+)]
+#[case::market_1102_order_test_limit_without_time_in_force(
+    "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-TIME-IN-FORCE",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."#, &weight(3))
+)]
+#[case::market_1102_order_test_limit_without_price(
+    "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-PRICE",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'price' was not sent, was empty/null, or malformed."#, &weight(3))
+)]
+#[case::market_1102_order_test_limit_without_quantity(
+    "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-QUANTITY",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."#, &weight(3))
+)]
+#[case::market_1102_order_test_limit_maker_without_price(
+    "ERR-1102-ORDER-TEST-LIMIT-MAKER-WITHOUT-PRICE",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'price' was not sent, was empty/null, or malformed."#, &weight(3))
+)]
+#[case::market_1102_order_test_market_without_quantity(
+    "ERR-1102-ORDER-TEST-MARKET-WITHOUT-QUANTITY",
+    error(ERR, 400, -1102, r#"Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"#, &weight(3))
+)]
+#[case::market_1102_order_test_stop_loss_without_stop_price(
+    "ERR-1102-ORDER-TEST-STOP-LOSS-WITHOUT-STOP-PRICE",
+    error(ERR, 400, -1102, r#"Param 'stopPrice' or 'trailingDelta' must be sent, but both were empty/null!"#, &weight(3))
+)]
+#[case::market_1102_order_test_stop_loss_limit_without_price(
+    "ERR-1102-ORDER-TEST-STOP-LOSS-LIMIT-WITHOUT-PRICE",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'price' was not sent, was empty/null, or malformed."#, &weight(3))
+)]
+#[case::market_1115_order_test_time_in_force(
+    "ERR-1115-ORDER-TEST-TIME-IN-FORCE",
+    error(ERR, 400, -1115, r#"Invalid timeInForce."#, &weight(3))
+)]
+#[case::market_1116_order_test_order_type(
+    "ERR-1116-ORDER-TEST-ORDER-TYPE",
+    error(ERR, 400, -1116, r#"Invalid orderType."#, &weight(3))
+)]
+#[case::market_1117_order_test_side(
+    "ERR-1117-ORDER-TEST-SIDE",
+    error(ERR, 400, -1117, r#"Invalid side."#, &weight(3))
+)]
+#[case::market_1130_order_test_compute_commission_rates(
+    "ERR-1130-ORDER-TEST-COMPUTE-COMMISSION-RATES",
+    error(ERR, 400, -1130, r#"Data sent for parameter 'computeCommissionRates' is not valid."#, &weight(3))
+)]
+#[case::market_1013_order_test_market_closed(
+    "ERR-1013-ORDER-TEST-MARKET-CLOSED",
+    error(ERR, 400, -1013, golden::MARKET_CLOSED.template, &weight(3))
+)]
+#[case::market_1121_account_commission_unknown_symbol(
+    "ERR-1121-ACCOUNT-COMMISSION-UNKNOWN-SYMBOL",
+    error(ERR, 400, -1121, golden::BAD_SYMBOL.template, &weight(22))
+)]
+#[case::market_1102_account_commission_symbol_missing(
+    "ERR-1102-ACCOUNT-COMMISSION-SYMBOL-MISSING",
+    error(ERR, 400, -1102, r#"Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."#, &weight(22))
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_error_gets_its_exact_reply(#[case] id: &str, #[case] reply: String) {
     let target = Target::in_process().await.expect("the mock starts");
@@ -352,6 +505,44 @@ const ROWS: &[&str] = &[
     "ERR-HANDSHAKE-429-CONNECTIONS-WINDOW",
     "ERR-HANDSHAKE-503-BUSY",
     "ERR-HANDSHAKE-418-BANNED",
+    "ERR-1121-EXCHANGEINFO-UNKNOWN-SYMBOL",
+    "ERR-1121-DEPTH-UNKNOWN-SYMBOL",
+    "ERR-1121-AVGPRICE-UNKNOWN-SYMBOL",
+    "ERR-1121-TICKER-PRICE-UNKNOWN-AMONG-SYMBOLS",
+    "ERR-1121-TICKER-BOOK-UNKNOWN-SYMBOL",
+    "ERR-1121-KLINES-UNKNOWN-SYMBOL",
+    "ERR-1120-KLINES-BAD-INTERVAL",
+    "ERR-1120-UIKLINES-BAD-INTERVAL",
+    "ERR-1122-EXCHANGEINFO-BAD-SYMBOL-STATUS",
+    "ERR-1122-TICKER-PRICE-BAD-SYMBOL-STATUS",
+    "ERR-1128-EXCHANGEINFO-SYMBOL-AND-SYMBOLS",
+    "ERR-1128-TICKER-PRICE-SYMBOL-AND-SYMBOLS",
+    "ERR-1151-TICKER-BOOK-DUPLICATE-SYMBOLS",
+    "ERR-1102-DEPTH-SYMBOL-MISSING",
+    "ERR-1100-DEPTH-LIMIT-NOT-DIGITS",
+    "ERR-1130-DEPTH-LIMIT-ZERO",
+    "ERR-1121-ORDER-TEST-UNKNOWN-SYMBOL",
+    "ERR-1013-ORDER-TEST-PRICE-FILTER",
+    "ERR-1013-ORDER-TEST-LOT-SIZE",
+    "ERR-1013-ORDER-TEST-MARKET-LOT-SIZE",
+    "ERR-1013-ORDER-TEST-NOTIONAL",
+    "ERR-1111-ORDER-TEST-PRICE-PRECISION",
+    "ERR-1106-ORDER-TEST-TIME-IN-FORCE-ON-MARKET",
+    "ERR-1106-ORDER-TEST-PRICE-ON-MARKET",
+    "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-TIME-IN-FORCE",
+    "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-PRICE",
+    "ERR-1102-ORDER-TEST-LIMIT-WITHOUT-QUANTITY",
+    "ERR-1102-ORDER-TEST-LIMIT-MAKER-WITHOUT-PRICE",
+    "ERR-1102-ORDER-TEST-MARKET-WITHOUT-QUANTITY",
+    "ERR-1102-ORDER-TEST-STOP-LOSS-WITHOUT-STOP-PRICE",
+    "ERR-1102-ORDER-TEST-STOP-LOSS-LIMIT-WITHOUT-PRICE",
+    "ERR-1115-ORDER-TEST-TIME-IN-FORCE",
+    "ERR-1116-ORDER-TEST-ORDER-TYPE",
+    "ERR-1117-ORDER-TEST-SIDE",
+    "ERR-1130-ORDER-TEST-COMPUTE-COMMISSION-RATES",
+    "ERR-1013-ORDER-TEST-MARKET-CLOSED",
+    "ERR-1121-ACCOUNT-COMMISSION-UNKNOWN-SYMBOL",
+    "ERR-1102-ACCOUNT-COMMISSION-SYMBOL-MISSING",
 ];
 
 #[test]

@@ -895,7 +895,7 @@ pub(super) async fn setup_step(
     }
 }
 
-fn signed_request(
+pub(super) fn signed_request(
     env: &Env,
     method: &str,
     pair: &KeyPair,
@@ -1049,7 +1049,7 @@ fn ok_ping(env: &Env) -> Expected {
     }
 }
 
-fn failing(env: &Env, error: ApiErr, data: Option<RetryData>, charged: u32) -> Expected {
+pub(super) fn failing(env: &Env, error: ApiErr, data: Option<RetryData>, charged: u32) -> Expected {
     Expected {
         conn: 0,
         id: serde_json::Value::from("err"),

@@ -17,6 +17,7 @@ macro_rules! custom {
 mod connections;
 mod errors;
 mod keepalive;
+mod market;
 mod properties;
 mod scenarios;
 
@@ -166,6 +167,7 @@ pub(crate) fn all() -> Vec<Case> {
     cases.extend(connections::cases());
     cases.extend(keepalive::cases());
     cases.extend(properties::cases());
+    cases.extend(market::cases());
     cases
 }
 
