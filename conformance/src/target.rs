@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use mock_server::{Clock, MockServer, MockServerBuilder, Permissions, StartError, Timestamp};
+use mock_server::{Clock, MockServer, MockServerBuilder, StartError, Timestamp};
 
 use crate::keys::TargetKeys;
 use crate::spec;
@@ -107,8 +107,7 @@ impl Target {
 
 /// The settings of the in-process mock: frozen clock, the keys of
 /// [`TargetKeys::in_process`], and keepalive and lifetime so long that moving the clock never
-/// triggers them (the cases here are not about keepalive). The primary key holds TRADE as
-/// well, as a key used for `order.test` on any endpoint must.
+/// triggers them (the cases here are not about keepalive).
 pub fn in_process_builder() -> MockServerBuilder {
     let keys = TargetKeys::in_process();
     let year = Duration::from_secs(365 * 24 * 60 * 60);
@@ -117,13 +116,7 @@ pub fn in_process_builder() -> MockServerBuilder {
         .ping_interval(year)
         .pong_timeout(year)
         .max_lifetime(year);
-    // The primary (the demo key) registered here rather than at start, so that it can be
-    // given TRADE below.
-    let primary = Some(keys.primary.clone());
-    for pair in [&primary, &keys.secondary, &keys.tertiary]
-        .into_iter()
-        .flatten()
-    {
+    for pair in [&keys.secondary, &keys.tertiary].into_iter().flatten() {
         if let Some(public) = pair.verifying_key() {
             builder = builder.ed25519_key(pair.api_key(), public);
         }
@@ -133,10 +126,5 @@ pub fn in_process_builder() -> MockServerBuilder {
             builder = builder.hmac_key(hmac.api_key(), secret.to_vec());
         }
     }
-    let primary = keys.primary.api_key().to_owned();
-    builder.with_keys(move |registry| {
-        if let Some(registered) = registry.get_mut(&primary) {
-            registered.permissions = Permissions::ALL;
-        }
-    })
+    builder
 }

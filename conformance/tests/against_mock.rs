@@ -22,19 +22,8 @@ async fn the_live_clock_checks_pass_against_a_mock_on_a_running_clock() {
     // The mock on the system clock, reached as any URL would be: relative counts, time
     // fields bound as seen, margins around the timing window. No case here waits for a
     // new minute (that one is skipped), and the weight limit is far away.
-    // The demo key registered before start, to be given TRADE for order.test.
-    let demo = conformance::TargetKeys::demo().primary;
     let server = MockServer::builder()
         .weight_limit(1_000_000)
-        .ed25519_key(
-            demo.api_key(),
-            demo.verifying_key().expect("an Ed25519 key"),
-        )
-        .with_keys(|keys| {
-            if let Some(key) = keys.get_mut(mock_server::demo::API_KEY) {
-                key.permissions = mock_server::Permissions::ALL;
-            }
-        })
         .ed25519_key(
             conformance::SECOND_API_KEY,
             conformance::second_key()
