@@ -564,7 +564,7 @@ impl Shared {
             .iter()
             .map(|b| Balance::new(&b.asset, &b.free, &b.locked))
             .collect();
-        state.accounts.set(name, account.clone());
+        state.set_account(name, account.clone());
         Ok(account)
     }
 
@@ -698,10 +698,12 @@ impl Shared {
             .collect()
     }
 
-    /// Moves `symbol`'s price (a decimal string) now: its book, tickers and klines follow.
+    /// Moves `symbol`'s price (a decimal string) now: its book, tickers and klines follow,
+    /// resting orders it crosses fill and stops it reaches trigger (their events delivered).
     pub fn set_price(&self, symbol: &str, price: &str) -> Result<SymbolView, ControlError> {
         let now = self.clock.now();
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         state
             .market
             .set_price(symbol, price, now)
@@ -709,7 +711,16 @@ impl Shared {
                 PriceRefusal::UnknownSymbol(_) => ControlError::not_found(refusal.to_string()),
                 _ => ControlError::bad_request(refusal.to_string()),
             })?;
-        Ok(Self::symbol_view(&state.market, symbol))
+        // Resting orders the new book crosses fill, stops the new price reaches trigger.
+        let events = state.orders.price_moved(symbol, &mut state.market, now);
+        let frames: Vec<(u64, String)> = events
+            .iter()
+            .flat_map(|e| state.user_data_event(&e.account, &e.event))
+            .collect();
+        let view = Self::symbol_view(&state.market, symbol);
+        drop(guard);
+        self.post(&frames);
+        Ok(view)
     }
 
     /// Sets `symbol`'s status: orders meet the errors that status brings.
@@ -742,6 +753,9 @@ impl Shared {
         {
             let mut state = self.lock();
             state.market = Market::new(&self.config.symbols, self.clock.now());
+            // Orders, trades, unfilled order counts and balances as at start-up; order and
+            // trade ids go on (never reused in a process).
+            state.orders.reset();
             state.keys = self.origin.keys.clone();
             state.accounts = Accounts::default();
             for (name, account) in &self.origin.accounts {

@@ -122,6 +122,16 @@ pub(crate) enum ApiError {
     /// An order the API refuses before the matching engine, with one of the documented
     /// messages (`errors.md`, "Messages for -1010 ... -2010"): -1013 on `order.test`.
     OrderRefused(&'static str),
+    /// An account past one of its `ORDERS` limits (429 / -1015, `errors.md`; the interval
+    /// written as `"10 SECOND"` or `"1 DAY"`, as a real server answered).
+    #[allow(dead_code)] // order.place (the orders core returns it) is the next issue's.
+    TooManyOrders { limit: u32, interval: String },
+    /// The matching engine refused a new order (-2010, one of `errors.md`'s messages).
+    #[allow(dead_code)] // order.place (the orders core returns it) is the next issue's.
+    OrderRejected(&'static str),
+    /// The matching engine refused a cancel (-2011, one of `errors.md`'s messages).
+    #[allow(dead_code)] // order.cancel (the orders core returns it) is the next issue's.
+    CancelRejected(&'static str),
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -206,6 +216,9 @@ impl ApiError {
             ApiError::BadStrategyType => (400, -1134),
             ApiError::UnsupportedOrderCombination => (400, -1014),
             ApiError::FilterFailure(_) | ApiError::OrderRefused(_) => (400, -1013),
+            ApiError::TooManyOrders { .. } => (429, -1015),
+            ApiError::OrderRejected(_) => (400, -2010),
+            ApiError::CancelRejected(_) => (400, -2011),
         }
     }
 
@@ -310,7 +323,12 @@ impl ApiError {
             ApiError::BadStrategyType => "strategyType was less than 1000000.".to_owned(),
             ApiError::UnsupportedOrderCombination => "Unsupported order combination.".to_owned(),
             ApiError::FilterFailure(filter) => format!("Filter failure: {filter}"),
-            ApiError::OrderRefused(msg) => (*msg).to_owned(),
+            ApiError::OrderRefused(msg)
+            | ApiError::OrderRejected(msg)
+            | ApiError::CancelRejected(msg) => (*msg).to_owned(),
+            ApiError::TooManyOrders { limit, interval } => {
+                format!("Too many new orders; current limit is {limit} orders per {interval}.")
+            }
         }
     }
 }

@@ -96,6 +96,7 @@ mod keepalive;
 mod keys;
 mod market;
 mod method;
+mod orders;
 mod rate_limit;
 mod server;
 mod session;

@@ -18,6 +18,7 @@ use crate::journal::Journal;
 use crate::keys::KeyRegistry;
 use crate::market::Market;
 use crate::method::{self, MethodTable};
+use crate::orders::Orders;
 use crate::rate_limit::{ConnectionRefusal, Limiter};
 use crate::user_data::{ConnectionId, Routes};
 use crate::Config;
@@ -45,6 +46,8 @@ pub struct Server {
     pub(crate) calls: FnvHashMap<&'static str, u64>,
     /// The symbols, their prices and books.
     pub(crate) market: Market,
+    /// Accounts' orders, trades and live balances.
+    pub(crate) orders: Orders,
 }
 
 /// The durations that end or ping a connection, from [`Config`].
@@ -80,6 +83,7 @@ impl Server {
             faults: Faults::default(),
             calls: FnvHashMap::default(),
             market: Market::new(&config.symbols, Timestamp::EPOCH),
+            orders: Orders::default(),
         }
     }
 
@@ -117,6 +121,8 @@ impl Server {
     /// unless [`RegisteredKey::account`](crate::RegisteredKey::account) says otherwise).
     pub fn set_account(&mut self, name: &str, account: Account) {
         self.accounts.set(name, account);
+        // The new fixture's balances and rates apply from now on.
+        self.orders.forget_account(name);
     }
 
     /// The frames that deliver a User Data Stream `event` to every subscription of

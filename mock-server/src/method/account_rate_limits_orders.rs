@@ -1,5 +1,5 @@
 //! `account.rateLimits.orders` (spec §6.3, USER_DATA): the ORDERS limits with their counts.
-//! No orders exist yet, so both counts are 0.
+//! The counts are the account's unfilled order counts (`faqs_order_count_decrement.md`).
 
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -8,6 +8,7 @@ use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
 use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
+use crate::orders::ORDER_LIMITS;
 
 pub(crate) const SPEC: MethodSpec = MethodSpec {
     name: "account.rateLimits.orders",
@@ -19,9 +20,18 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
 fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
     p.take_credentials();
     p.finish()?;
-    ctx.signed_request(p.all())?;
-    to_json(&json!([
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50, "count": 0},
-        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000, "count": 0}
-    ]))
+    let caller = ctx.signed_request(p.all())?;
+    let counts = ctx
+        .server
+        .orders
+        .unfilled_counts(&caller.key.account, ctx.now);
+    let limits: Vec<_> = ORDER_LIMITS
+        .iter()
+        .zip(counts)
+        .map(|((interval, num, _, limit), count)| {
+            json!({"rateLimitType": "ORDERS", "interval": interval, "intervalNum": num,
+                   "limit": limit, "count": count})
+        })
+        .collect();
+    to_json(&limits)
 }

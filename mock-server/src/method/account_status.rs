@@ -26,6 +26,8 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
             parse_bool(value.text()).ok_or(ApiError::InvalidParameter("omitZeroBalances"))?
         }
     };
-    let account = ctx.server.accounts.get(&caller.key.account);
+    let mut account = ctx.server.accounts.get(&caller.key.account);
+    // Balances as orders have left them (the fixture's until the account places one).
+    account.balances = ctx.server.orders.balances(&caller.key.account, &account);
     to_json(&account.status(caller.key.permissions.trade, omit_zero_balances))
 }
