@@ -615,18 +615,20 @@ fn the_control_plane_fills_a_resting_order_partly_then_wholly_as_maker() {
 fn commission_sums_every_rate_and_rounds_down_to_the_commission_precision() {
     // The FAQ's rates on a taker sell of 0.49975 BTC at 35000: standard 0.01049475, tax
     // 0.04022988 (0.0402298750 rounded down), special 1049.475.
-    let mut commission = Commission::default();
-    commission.standard = CommissionRates {
-        maker: d("0.00000010"),
-        taker: d("0.00000020"),
-        buyer: d("0.00000030"),
-        seller: d("0.00000040"),
-    };
-    commission.tax = CommissionRates {
-        maker: d("0.00000112"),
-        taker: d("0.00000114"),
-        buyer: d("0.00000118"),
-        seller: d("0.00000116"),
+    let commission = Commission {
+        standard: CommissionRates {
+            maker: d("0.00000010"),
+            taker: d("0.00000020"),
+            buyer: d("0.00000030"),
+            seller: d("0.00000040"),
+        },
+        tax: CommissionRates {
+            maker: d("0.00000112"),
+            taker: d("0.00000114"),
+            buyer: d("0.00000118"),
+            seller: d("0.00000116"),
+        },
+        ..Commission::default()
     };
     let account = fixture().with_commission(commission);
     let mut symbols = SymbolConfig::defaults();
