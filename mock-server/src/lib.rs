@@ -73,6 +73,9 @@
 //! - `auth`, `signature`, `timing`, `keys`: who a signed request is performed for, over which
 //!   payload, within which time window, with which key material.
 //! - `user_data`, `account`: User Data Stream subscriptions and events; account fixtures.
+//! - `orders`: accounts' orders without I/O: fills against the market's synthetic book,
+//!   live balances, unfilled order counts, and the `executionReport` and
+//!   `outboundAccountPosition` events each change causes, returned for the caller to deliver.
 //! - `fault`, `journal`: the fault rules a request may match, and the journal each answered
 //!   request is written to.
 //! - `error`: every error, with its one mapping to status, code and message; `close`: why a
