@@ -1,5 +1,5 @@
 //! The unfilled order count of one account (`faqs_order_count_decrement.md`): the `ORDERS`
-//! rate limits, 50 per 10 seconds and 160,000 per day (`web-socket-api.md:3813`), in fixed
+//! rate limits, 50 per 10 seconds and 160,000 per day (`web-socket-api.md:3817`), in fixed
 //! windows (12:34:00 to 12:34:10, then 12:34:10 to 12:34:20; the day in UTC). A placement
 //! adds one to both windows; an order's first fill takes one off both, never below zero;
 //! cancels and expiries change nothing.
