@@ -713,10 +713,7 @@ impl Shared {
             })?;
         // Resting orders the new book crosses fill, stops the new price reaches trigger.
         let events = state.orders.price_moved(symbol, &mut state.market, now);
-        let frames: Vec<(u64, String)> = events
-            .iter()
-            .flat_map(|e| state.user_data_event(&e.account, &e.event))
-            .collect();
+        let frames = state.account_events(&events);
         let view = Self::symbol_view(&state.market, symbol);
         drop(guard);
         self.post(&frames);

@@ -132,6 +132,8 @@ pub(crate) enum ApiError {
     /// The matching engine refused a cancel (-2011, one of `errors.md`'s messages).
     #[allow(dead_code)] // order.cancel (the orders core returns it) is the next issue's.
     CancelRejected(&'static str),
+    /// -2013: an order the account does not have (`errors.md:335`).
+    NoSuchOrder,
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -219,6 +221,7 @@ impl ApiError {
             ApiError::TooManyOrders { .. } => (429, -1015),
             ApiError::OrderRejected(_) => (400, -2010),
             ApiError::CancelRejected(_) => (400, -2011),
+            ApiError::NoSuchOrder => (400, -2013),
         }
     }
 
@@ -326,6 +329,7 @@ impl ApiError {
             ApiError::OrderRefused(msg)
             | ApiError::OrderRejected(msg)
             | ApiError::CancelRejected(msg) => (*msg).to_owned(),
+            ApiError::NoSuchOrder => "Order does not exist.".to_owned(),
             ApiError::TooManyOrders { limit, interval } => {
                 format!("Too many new orders; current limit is {limit} orders per {interval}.")
             }

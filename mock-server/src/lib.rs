@@ -249,6 +249,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Send the User Data Stream events a request causes on its own connection before its
+    /// reply (`true`) or after it (`false`, the default); see [`Config::events_before_reply`].
+    pub fn events_before_reply(mut self, first: bool) -> Self {
+        self.config.events_before_reply = first;
+        self
+    }
+
     /// Accept signatures over the raw payload only (`true`, the default), or also over the
     /// percent-encoded one (`false`): the inverse of [`lenient_signing`](Self::lenient_signing),
     /// kept for callers written when lenient signing was the default.

@@ -1,0 +1,282 @@
+//! The order methods over real sockets: `order.place` (each type, time in force and response
+//! type), `order.status`, `order.cancel`, `openOrders.status`, `openOrders.cancelAll`,
+//! `allOrders`, `myTrades`; the events they cause on subscribed connections, before or after
+//! the reply; fills on price moves and through the control plane; the ORDERS counts and
+//! -1015; the weight of zero on success; the state a reconnecting client finds.
+
+mod common;
+
+use common::admin::Admin;
+use common::*;
+use mock_server::{Account, Balance, MockServer, MockServerBuilder};
+use serde_json::{json, Value};
+
+/// The demo key's account: the one every test trades with.
+fn demo() -> TestKey {
+    TestKey::demo()
+}
+
+/// A request of `method` on a logged-on session: `params` and `timestamp` T0.
+fn request(id: &str, method: &str, mut params: Value) -> String {
+    params["timestamp"] = json!(T0);
+    json!({"id": id, "method": method, "params": params}).to_string()
+}
+
+/// A connection logged on with the demo key.
+async fn logged_on(server: &MockServer) -> Client {
+    let mut client = Client::connect(server).await;
+    let reply = client.request_json(&demo().logon("\"logon\"", T0)).await;
+    assert_eq!(reply["status"], 200, "{reply}");
+    client
+}
+
+/// A connection logged on and subscribed to the demo account's User Data Stream.
+async fn subscribed(server: &MockServer) -> Client {
+    let mut client = logged_on(server).await;
+    let reply = client
+        .request_json(r#"{"id":"sub","method":"userDataStream.subscribe","params":{"returnRateLimits":false}}"#)
+        .await;
+    assert_eq!(reply["status"], 200, "{reply}");
+    client
+}
+
+async fn server_with(builder: MockServerBuilder) -> MockServer {
+    start(builder).await
+}
+
+async fn server() -> MockServer {
+    frozen_server().await
+}
+
+/// A server where the demo account holds 10 BTC and 1,000,000 USDT.
+async fn rich_server() -> MockServer {
+    let account = Account::fixture(&demo().api_key).with_balances(vec![
+        Balance::new("BTC", "10.00000000", "0.00000000"),
+        Balance::new("USDT", "1000000.00000000", "0.00000000"),
+        Balance::new("BNB", "0.00000000", "0.00000000"),
+    ]);
+    start(frozen_builder().account(&demo().api_key, account)).await
+}
+
+/// Sends `text` and parses the reply.
+async fn call(client: &mut Client, text: &str) -> Value {
+    client.request_json(text).await
+}
+
+/// The next frame parsed.
+async fn next(client: &mut Client) -> Value {
+    serde_json::from_str(&client.recv().await).expect("JSON")
+}
+
+fn place(id: &str, params: Value) -> String {
+    request(id, "order.place", params)
+}
+
+fn limit_buy(price: &str, qty: &str) -> Value {
+    json!({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+           "price": price, "quantity": qty})
+}
+
+const REQUEST_WEIGHT_4: &str = r#"{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":4}"#;
+
+const ORDERS_ONE: &str = r#"{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":50,"count":1},{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":160000,"count":1}"#;
+
+#[tokio::test]
+async fn a_stop_loss_limit_is_acknowledged_with_its_order_counts_and_no_weight() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    let params = json!({"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS_LIMIT",
+        "timeInForce": "GTC", "price": "55000.00", "stopPrice": "55000.00", "quantity": "0.10000"});
+    let reply = client.request(&place("p", params)).await;
+    // Connecting weighs 2, logging on 2, a successful order nothing.
+    assert_eq!(
+        reply,
+        format!(
+            r#"{{"id":"p","status":200,"result":{{"symbol":"BTCUSDT","orderId":1,"orderListId":-1,"clientOrderId":"mock000000000000000001","transactTime":{T0}}},"rateLimits":[{ORDERS_ONE},{}]}}"#,
+            REQUEST_WEIGHT_4
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_resting_limit_buy_answers_full_and_order_status_shows_it() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    let reply = call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    let result = &reply["result"];
+    assert_eq!(result["status"], "NEW");
+    assert_eq!(result["fills"], json!([]));
+    assert_eq!(result["workingTime"], T0);
+    let status = client
+        .request(&request(
+            "s",
+            "order.status",
+            json!({"symbol": "BTCUSDT", "orderId": 1, "returnRateLimits": false}),
+        ))
+        .await;
+    assert_eq!(
+        status,
+        format!(
+            r#"{{"id":"s","status":200,"result":{{"symbol":"BTCUSDT","orderId":1,"orderListId":-1,"clientOrderId":"mock000000000000000001","price":"59000.00000000","origQty":"0.10000000","executedQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"NEW","timeInForce":"GTC","type":"LIMIT","side":"BUY","stopPrice":"0.00000000","icebergQty":"0.00000000","time":{T0},"updateTime":{T0},"isWorking":true,"workingTime":{T0},"origQuoteOrderQty":"0.00000000","selfTradePreventionMode":"EXPIRE_MAKER"}}}}"#
+        )
+    );
+}
+
+#[tokio::test]
+async fn order_status_of_an_order_the_account_does_not_have_is_minus_2013() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    let reply = client
+        .request(&request(
+            "s",
+            "order.status",
+            json!({"symbol": "BTCUSDT", "orderId": 7, "returnRateLimits": false}),
+        ))
+        .await;
+    assert_eq!(
+        reply,
+        r#"{"id":"s","status":400,"error":{"code":-2013,"msg":"Order does not exist."}}"#
+    );
+    let reply = call(
+        &mut client,
+        &request("s", "order.status", json!({"symbol": "BTCUSDT"})),
+    )
+    .await;
+    assert_eq!(reply["error"]["code"], -1102, "{reply}");
+}
+
+#[tokio::test]
+async fn a_market_buy_fills_against_the_book_and_the_subscriber_sees_new_then_trade() {
+    let server = rich_server().await;
+    let mut client = subscribed(&server).await;
+    let params =
+        json!({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "1.50000"});
+    let reply = call(&mut client, &place("m", params)).await;
+    let result = &reply["result"];
+    assert_eq!(result["status"], "FILLED", "{reply}");
+    assert_eq!(result["executedQty"], "1.50000000");
+    let fills = result["fills"].as_array().expect("FULL by default");
+    assert_eq!(fills.len(), 2, "one level of 1 BTC, then half the next");
+    assert_eq!(fills[0]["price"], "60000.01000000");
+    assert_eq!(fills[1]["price"], "60000.02000000");
+    // By default the events follow the reply: NEW, a TRADE per level, the position.
+    let new = next(&mut client).await;
+    assert_eq!(new["subscriptionId"], 0);
+    assert_eq!(new["event"]["e"], "executionReport");
+    assert_eq!(new["event"]["x"], "NEW");
+    for level in ["60000.01000000", "60000.02000000"] {
+        let trade = next(&mut client).await;
+        assert_eq!(trade["event"]["x"], "TRADE");
+        assert_eq!(trade["event"]["L"], level);
+    }
+    let position = next(&mut client).await;
+    assert_eq!(position["event"]["e"], "outboundAccountPosition");
+}
+
+#[tokio::test]
+async fn events_go_before_the_reply_when_the_server_is_told_so() {
+    for first in [false, true] {
+        let server = server_with(frozen_builder().events_before_reply(first)).await;
+        let mut client = subscribed(&server).await;
+        client
+            .send(&place("p", limit_buy("59000.00", "0.10000")))
+            .await;
+        let frames = [
+            next(&mut client).await,
+            next(&mut client).await,
+            next(&mut client).await,
+        ];
+        let kinds: Vec<&str> = frames
+            .iter()
+            .map(|f| f["event"]["e"].as_str().unwrap_or("reply"))
+            .collect();
+        if first {
+            assert_eq!(
+                kinds,
+                ["executionReport", "outboundAccountPosition", "reply"]
+            );
+        } else {
+            assert_eq!(
+                kinds,
+                ["reply", "executionReport", "outboundAccountPosition"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn microsecond_connections_get_times_in_microseconds_in_replies_and_events() {
+    let server = server().await;
+    let mut client = Client::connect_with_query(&server, "timeUnit=MICROSECOND").await;
+    let reply = call(&mut client, &demo().logon("\"logon\"", T0)).await;
+    assert_eq!(reply["status"], 200, "{reply}");
+    call(
+        &mut client,
+        r#"{"id":"sub","method":"userDataStream.subscribe"}"#,
+    )
+    .await;
+    let reply = call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    assert_eq!(reply["result"]["transactTime"], T0 * 1000);
+    assert_eq!(reply["result"]["workingTime"], T0 * 1000);
+    let new = next(&mut client).await;
+    for time in ["E", "T", "O", "W"] {
+        assert_eq!(new["event"][time], T0 * 1000, "{time}");
+    }
+    // A price move's fills reach it in microseconds too.
+    next(&mut client).await;
+    Admin::new(&server)
+        .post(
+            "/__admin/symbols/BTCUSDT/price",
+            json!({"price": "58000.00"}),
+        )
+        .await
+        .ok();
+    let trade = next(&mut client).await;
+    assert_eq!(trade["event"]["x"], "TRADE", "{trade}");
+    assert_eq!(trade["event"]["E"], T0 * 1000);
+    let position = next(&mut client).await;
+    assert_eq!(position["event"]["u"], T0 * 1000, "{position}");
+}
+
+#[tokio::test]
+async fn a_price_moved_through_the_control_plane_fills_a_resting_order() {
+    let server = server().await;
+    let mut client = subscribed(&server).await;
+    call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    next(&mut client).await;
+    next(&mut client).await;
+    Admin::new(&server)
+        .post(
+            "/__admin/symbols/BTCUSDT/price",
+            json!({"price": "58000.00"}),
+        )
+        .await
+        .ok();
+    let trade = next(&mut client).await;
+    assert_eq!(trade["event"]["x"], "TRADE");
+    assert_eq!(trade["event"]["X"], "FILLED");
+    assert_eq!(trade["event"]["L"], "59000.00000000");
+    assert_eq!(trade["event"]["m"], true);
+    let position = next(&mut client).await;
+    assert_eq!(position["event"]["e"], "outboundAccountPosition");
+    let status = call(
+        &mut client,
+        &request(
+            "s",
+            "order.status",
+            json!({"symbol": "BTCUSDT", "orderId": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(status["result"]["status"], "FILLED");
+    let account = call(&mut client, &request("a", "account.status", json!({}))).await;
+    let balances = &account["result"]["balances"];
+    assert_eq!(
+        balances[0],
+        json!({"asset": "BTC", "free": "1.09990000", "locked": "0.00000000"})
+    );
+    assert_eq!(
+        balances[1],
+        json!({"asset": "USDT", "free": "4100.00000000", "locked": "0.00000000"})
+    );
+}
