@@ -280,3 +280,149 @@ async fn a_price_moved_through_the_control_plane_fills_a_resting_order() {
         json!({"asset": "USDT", "free": "4100.00000000", "locked": "0.00000000"})
     );
 }
+
+fn cancel(id: &str, params: Value) -> String {
+    request(id, "order.cancel", params)
+}
+
+#[tokio::test]
+async fn order_cancel_by_client_order_id_answers_the_canceled_order_and_reports_it() {
+    let server = server().await;
+    let mut client = subscribed(&server).await;
+    let mut params = limit_buy("59000.00", "0.10000");
+    params["newClientOrderId"] = json!("mine");
+    call(&mut client, &place("p", params)).await;
+    next(&mut client).await;
+    next(&mut client).await;
+    let reply = client
+        .request(&cancel(
+            "c",
+            json!({"symbol": "BTCUSDT", "origClientOrderId": "mine", "newClientOrderId": "undo",
+                   "returnRateLimits": false}),
+        ))
+        .await;
+    assert_eq!(
+        reply,
+        format!(
+            r#"{{"id":"c","status":200,"result":{{"symbol":"BTCUSDT","origClientOrderId":"mine","orderId":1,"orderListId":-1,"clientOrderId":"undo","transactTime":{T0},"price":"59000.00000000","origQty":"0.10000000","executedQty":"0.00000000","origQuoteOrderQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"CANCELED","timeInForce":"GTC","type":"LIMIT","side":"BUY","selfTradePreventionMode":"EXPIRE_MAKER"}}}}"#
+        )
+    );
+    let report = next(&mut client).await;
+    assert_eq!(report["event"]["x"], "CANCELED");
+    assert_eq!(report["event"]["c"], "undo");
+    assert_eq!(report["event"]["C"], "mine");
+    let position = next(&mut client).await;
+    assert_eq!(
+        position["event"]["B"][1]["l"], "0.00000000",
+        "the lock is freed"
+    );
+    // Canceled once, it is unknown to a second cancel.
+    let again = call(
+        &mut client,
+        &cancel(
+            "c2",
+            json!({"symbol": "BTCUSDT", "orderId": 1, "returnRateLimits": false}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        again["error"],
+        json!({"code": -2011, "msg": "Unknown order sent."})
+    );
+}
+
+#[tokio::test]
+async fn a_successful_cancel_weighs_nothing_and_a_failed_one_its_documented_weight() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    let ok = call(
+        &mut client,
+        &cancel("c", json!({"symbol": "BTCUSDT", "orderId": 1})),
+    )
+    .await;
+    assert_eq!(ok["status"], 200);
+    assert_eq!(ok["rateLimits"][0]["count"], 4, "{ok}");
+    let failed = call(
+        &mut client,
+        &cancel("c", json!({"symbol": "BTCUSDT", "orderId": 1})),
+    )
+    .await;
+    assert_eq!(failed["status"], 400);
+    assert_eq!(failed["rateLimits"][0]["count"], 5, "{failed}");
+}
+
+#[tokio::test]
+async fn cancel_restrictions_keep_an_order_of_the_other_status() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    let refused = call(
+        &mut client,
+        &cancel(
+            "c",
+            json!({"symbol": "BTCUSDT", "orderId": 1, "cancelRestrictions": "ONLY_PARTIALLY_FILLED"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        refused["error"],
+        json!({"code": -2011, "msg": "Order was not canceled due to cancel restrictions."})
+    );
+    let done = call(
+        &mut client,
+        &cancel(
+            "c",
+            json!({"symbol": "BTCUSDT", "orderId": 1, "cancelRestrictions": "ONLY_NEW"}),
+        ),
+    )
+    .await;
+    assert_eq!(done["result"]["status"], "CANCELED", "{done}");
+}
+
+#[tokio::test]
+async fn open_orders_lists_what_rests_and_cancel_all_cancels_it_on_one_symbol() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    call(&mut client, &place("a", limit_buy("59000.00", "0.01000"))).await;
+    call(&mut client, &place("b", limit_buy("58000.00", "0.01000"))).await;
+    let eth = json!({"symbol": "ETHUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                     "price": "2000.00", "quantity": "0.0100"});
+    call(&mut client, &place("c", eth)).await;
+    let all = call(&mut client, &request("o", "openOrders.status", json!({}))).await;
+    let ids: Vec<&Value> = all["result"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|o| &o["orderId"])
+        .collect();
+    assert_eq!(ids, [1, 2, 3]);
+    assert_eq!(all["rateLimits"][0]["count"], 4 + 80);
+    let btc = call(
+        &mut client,
+        &request("o", "openOrders.status", json!({"symbol": "BTCUSDT"})),
+    )
+    .await;
+    assert_eq!(btc["result"].as_array().map(Vec::len), Some(2));
+    let canceled = call(
+        &mut client,
+        &request("x", "openOrders.cancelAll", json!({"symbol": "BTCUSDT"})),
+    )
+    .await;
+    let statuses: Vec<&Value> = canceled["result"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|o| &o["status"])
+        .collect();
+    assert_eq!(statuses, ["CANCELED", "CANCELED"]);
+    let none_left = call(
+        &mut client,
+        &request("x", "openOrders.cancelAll", json!({"symbol": "BTCUSDT"})),
+    )
+    .await;
+    assert_eq!(none_left["error"]["code"], -2011);
+    let left = call(&mut client, &request("o", "openOrders.status", json!({}))).await;
+    assert_eq!(left["result"][0]["symbol"], "ETHUSDT");
+    assert_eq!(left["result"].as_array().map(Vec::len), Some(1));
+}

@@ -73,6 +73,9 @@ pub const MOCK_METHODS: &[&str] = &[
     "account.commission",
     "order.place",
     "order.status",
+    "order.cancel",
+    "openOrders.status",
+    "openOrders.cancelAll",
 ];
 
 /// The -1100 for an unknown method: [`ILLEGAL_CHARACTERS`] for `method`, the range being
@@ -231,6 +234,8 @@ golden_table! {
     WOULD_TRIGGER = (400, -2010, "Order would trigger immediately.");
     /// A cancel of an order the account has not open (errors.md -2011 messages).
     UNKNOWN_ORDER = (400, -2011, "Unknown order sent.");
+    /// `order.cancel` with `cancelRestrictions` the order's status does not meet (errors.md -2011 messages).
+    CANCEL_RESTRICTED = (400, -2011, "Order was not canceled due to cancel restrictions.");
     /// `order.status` of an order the account does not have (errors.md -2013).
     NO_SUCH_ORDER = (400, -2013, "Order does not exist.");
 }

@@ -13,6 +13,9 @@ mod depth;
 mod exchange_info;
 mod klines;
 mod market_params;
+mod open_orders_cancel_all;
+mod open_orders_status;
+mod order_cancel;
 mod order_params;
 mod order_place;
 mod order_status;
@@ -70,6 +73,9 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &account_commission::SPEC,
     &order_place::SPEC,
     &order_status::SPEC,
+    &order_cancel::SPEC,
+    &open_orders_status::SPEC,
+    &open_orders_cancel_all::SPEC,
 ]);
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
@@ -299,7 +305,7 @@ mod tests {
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
              userDataStream.subscribe.signature|userDataStream.unsubscribe|exchangeInfo|depth|\
              avgPrice|ticker.price|ticker.book|klines|uiKlines|order.test|account.commission|\
-             order.place|order.status"
+             order.place|order.status|order.cancel|openOrders.status|openOrders.cancelAll"
         );
     }
 
@@ -309,7 +315,7 @@ mod tests {
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
         assert_eq!(
             weights,
-            [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20, 1, 4]
+            [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20, 1, 4, 1, 80, 1]
         );
         let with_rates = Params::from_pairs(&[("computeCommissionRates", "true")]);
         let order_test = TABLE.find("order.test").expect("listed");
