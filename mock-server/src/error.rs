@@ -134,6 +134,9 @@ pub(crate) enum ApiError {
     CancelRejected(&'static str),
     /// -2013: an order the account does not have (`errors.md:335`).
     NoSuchOrder,
+    /// -1127: `startTime` and `endTime` further apart than a history query allows
+    /// (`errors.md:147`).
+    SpanTooLong { hours: u32 },
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -222,6 +225,7 @@ impl ApiError {
             ApiError::OrderRejected(_) => (400, -2010),
             ApiError::CancelRejected(_) => (400, -2011),
             ApiError::NoSuchOrder => (400, -2013),
+            ApiError::SpanTooLong { .. } => (400, -1127),
         }
     }
 
@@ -330,6 +334,9 @@ impl ApiError {
             | ApiError::OrderRejected(msg)
             | ApiError::CancelRejected(msg) => (*msg).to_owned(),
             ApiError::NoSuchOrder => "Order does not exist.".to_owned(),
+            ApiError::SpanTooLong { hours } => {
+                format!("More than {hours} hours between startTime and endTime.")
+            }
             ApiError::TooManyOrders { limit, interval } => {
                 format!("Too many new orders; current limit is {limit} orders per {interval}.")
             }

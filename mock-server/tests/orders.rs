@@ -426,3 +426,125 @@ async fn open_orders_lists_what_rests_and_cancel_all_cancels_it_on_one_symbol() 
     assert_eq!(left["result"][0]["symbol"], "ETHUSDT");
     assert_eq!(left["result"].as_array().map(Vec::len), Some(1));
 }
+
+/// Places `n` resting buys of 0.001 BTC at 59000.00 - i, then fills the first one by a
+/// market sell at the book.
+async fn some_history(client: &mut Client, n: usize) {
+    for i in 0..n {
+        let price = format!("{}.00", 59000 - i);
+        let reply = call(client, &place("p", limit_buy(&price, "0.00100"))).await;
+        assert_eq!(reply["status"], 200, "{reply}");
+    }
+}
+
+#[tokio::test]
+async fn all_orders_pages_by_order_id_and_by_time_and_gives_the_most_recent_by_default() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    some_history(&mut client, 5).await;
+    call(
+        &mut client,
+        &cancel("c", json!({"symbol": "BTCUSDT", "orderId": 2})),
+    )
+    .await;
+    let ids = |reply: &Value| -> Vec<u64> {
+        reply["result"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|o| o["orderId"].as_u64().expect("an id"))
+            .collect()
+    };
+    let recent = call(
+        &mut client,
+        &request("a", "allOrders", json!({"symbol": "BTCUSDT", "limit": 2})),
+    )
+    .await;
+    assert_eq!(ids(&recent), [4, 5]);
+    assert_eq!(recent["rateLimits"][0]["count"], 4 + 20);
+    let from = call(
+        &mut client,
+        &request(
+            "a",
+            "allOrders",
+            json!({"symbol": "BTCUSDT", "orderId": 2, "limit": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(ids(&from), [2, 3]);
+    assert_eq!(from["result"][0]["status"], "CANCELED");
+    let window = call(
+        &mut client,
+        &request(
+            "a",
+            "allOrders",
+            json!({"symbol": "BTCUSDT", "orderId": 4, "startTime": T0, "endTime": T0}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        ids(&window),
+        [1, 2, 3, 4, 5],
+        "orderId is ignored with a window"
+    );
+    let too_long = call(
+        &mut client,
+        &request(
+            "a",
+            "allOrders",
+            json!({"symbol": "BTCUSDT", "startTime": T0, "endTime": T0 + 86_400_001}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        too_long["error"],
+        json!({"code": -1127, "msg": "More than 24 hours between startTime and endTime."})
+    );
+}
+
+#[tokio::test]
+async fn my_trades_lists_the_fills_by_order_and_from_a_trade_id() {
+    let server = rich_server().await;
+    let mut client = logged_on(&server).await;
+    let sell =
+        json!({"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "2.50000"});
+    call(&mut client, &place("s", sell)).await;
+    let buy = json!({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.50000"});
+    call(&mut client, &place("b", buy)).await;
+    let by_order = client
+        .request(&request(
+            "t",
+            "myTrades",
+            json!({"symbol": "BTCUSDT", "orderId": 2, "returnRateLimits": false}),
+        ))
+        .await;
+    assert_eq!(
+        by_order,
+        format!(
+            r#"{{"id":"t","status":200,"result":[{{"symbol":"BTCUSDT","id":4,"orderId":2,"orderListId":-1,"price":"60000.01000000","qty":"0.50000000","quoteQty":"30000.00500000","commission":"0.00050000","commissionAsset":"BTC","time":{T0},"isBuyer":true,"isMaker":false,"isBestMatch":true}}]}}"#
+        )
+    );
+    let from = call(
+        &mut client,
+        &request("t", "myTrades", json!({"symbol": "BTCUSDT", "fromId": 2})),
+    )
+    .await;
+    let ids: Vec<&Value> = from["result"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|t| &t["id"])
+        .collect();
+    assert_eq!(ids, [2, 3, 4]);
+    assert_eq!(from["rateLimits"][0]["count"], 4 + 5 + 20);
+    let both = call(
+        &mut client,
+        &request(
+            "t",
+            "myTrades",
+            json!({"symbol": "BTCUSDT", "orderId": 1, "startTime": T0}),
+        ),
+    )
+    .await;
+    assert_eq!(both["error"]["code"], -1128, "{both}");
+}

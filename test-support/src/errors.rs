@@ -76,6 +76,8 @@ pub const MOCK_METHODS: &[&str] = &[
     "order.cancel",
     "openOrders.status",
     "openOrders.cancelAll",
+    "allOrders",
+    "myTrades",
 ];
 
 /// The -1100 for an unknown method: [`ILLEGAL_CHARACTERS`] for `method`, the range being
@@ -236,6 +238,8 @@ golden_table! {
     UNKNOWN_ORDER = (400, -2011, "Unknown order sent.");
     /// `order.cancel` with `cancelRestrictions` the order's status does not meet (errors.md -2011 messages).
     CANCEL_RESTRICTED = (400, -2011, "Order was not canceled due to cancel restrictions.");
+    /// `allOrders` or `myTrades` with `startTime` and `endTime` more than 24 hours apart (errors.md -1127).
+    SPAN_TOO_LONG = (400, -1127, "More than {hours} hours between startTime and endTime.");
     /// `order.status` of an order the account does not have (errors.md -2013).
     NO_SUCH_ORDER = (400, -2013, "Order does not exist.");
 }

@@ -8,11 +8,13 @@
 mod account_commission;
 mod account_rate_limits_orders;
 mod account_status;
+mod all_orders;
 mod avg_price;
 mod depth;
 mod exchange_info;
 mod klines;
 mod market_params;
+mod my_trades;
 mod open_orders_cancel_all;
 mod open_orders_status;
 mod order_cancel;
@@ -76,6 +78,8 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &order_cancel::SPEC,
     &open_orders_status::SPEC,
     &open_orders_cancel_all::SPEC,
+    &all_orders::SPEC,
+    &my_trades::SPEC,
 ]);
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
@@ -305,7 +309,7 @@ mod tests {
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
              userDataStream.subscribe.signature|userDataStream.unsubscribe|exchangeInfo|depth|\
              avgPrice|ticker.price|ticker.book|klines|uiKlines|order.test|account.commission|\
-             order.place|order.status|order.cancel|openOrders.status|openOrders.cancelAll"
+             order.place|order.status|order.cancel|openOrders.status|openOrders.cancelAll|allOrders|myTrades"
         );
     }
 
@@ -315,7 +319,10 @@ mod tests {
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
         assert_eq!(
             weights,
-            [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20, 1, 4, 1, 80, 1]
+            [
+                1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20, 1, 4, 1, 80, 1, 20,
+                20
+            ]
         );
         let with_rates = Params::from_pairs(&[("computeCommissionRates", "true")]);
         let order_test = TABLE.find("order.test").expect("listed");

@@ -1,10 +1,14 @@
 //! The params the order methods share: the order a request names (`orderId`,
 //! `origClientOrderId`), ids and `limit` as digits.
 
+use std::time::Duration;
+
+use crate::clock::Timestamp;
 use crate::envelope::{ParamValue, Params};
 use crate::error::ApiError;
 use crate::market::Market;
 use crate::orders::{Order, OrderRef, Orders};
+use crate::timing;
 
 use super::market_params::{listed, sent, symbol_name};
 
@@ -12,7 +16,6 @@ use super::market_params::{listed, sent, symbol_name};
 const ID_RANGE: &str = "^[0-9]{1,20}$";
 
 /// The legal range quoted for a malformed `limit`.
-#[allow(dead_code)] // allOrders and myTrades read `limit`.
 const LIMIT_RANGE: &str = "^[0-9]{1,20}$";
 
 /// The mandatory `symbol`, well formed and listed.
@@ -42,7 +45,6 @@ pub(super) fn id(params: &Params<'_>, name: &'static str) -> Result<Option<u64>,
 ///
 /// # Errors
 /// -1100 for anything but digits.
-#[allow(dead_code)] // allOrders and myTrades read `limit`.
 pub(super) fn limit(params: &Params<'_>, default: usize, max: usize) -> Result<usize, ApiError> {
     let Some(value) = sent(params.get("limit")) else {
         return Ok(default);
@@ -103,5 +105,65 @@ impl Named {
             (None, Some(client)) => orders.find(account, symbol, &OrderRef::Client(client.clone())),
             (None, None) => None,
         }
+    }
+}
+
+/// The longest `startTime`..`endTime` of `allOrders` and `myTrades`
+/// (`web-socket-api.md:7279`: "can't be longer than 24 hours").
+const MAX_SPAN: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The `startTime`..`endTime` window of a history query, if either is sent.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+}
+
+impl Window {
+    /// Reads `startTime` and `endTime` (ms or µs, as `timestamp`).
+    ///
+    /// # Errors
+    /// -1100 for a malformed time; -1023 for a start after the end; -1127 for more than 24
+    /// hours between them.
+    pub fn read(params: &Params<'_>) -> Result<Self, ApiError> {
+        let time = |name| {
+            sent(params.get(name))
+                .map(|value| timing::parse_time_param(name, value.text()))
+                .transpose()
+        };
+        let window = Window {
+            start: time("startTime")?,
+            end: time("endTime")?,
+        };
+        if let (Some(start), Some(end)) = (window.start, window.end) {
+            if start > end {
+                return Err(ApiError::StartAfterEnd);
+            }
+            if end.as_micros() - start.as_micros() > MAX_SPAN.as_micros() as i64 {
+                return Err(ApiError::SpanTooLong { hours: 24 });
+            }
+        }
+        Ok(window)
+    }
+
+    /// Whether either bound was sent.
+    pub fn is_set(&self) -> bool {
+        self.start.is_some() || self.end.is_some()
+    }
+
+    /// Whether `at` is within the window (both bounds included).
+    pub fn holds(&self, at: Timestamp) -> bool {
+        self.start.is_none_or(|start| at >= start) && self.end.is_none_or(|end| at <= end)
+    }
+}
+
+/// The first `limit` of `items` (oldest first) when `from_start`, else the last `limit`.
+pub(super) fn page<T>(mut items: Vec<T>, limit: usize, from_start: bool) -> Vec<T> {
+    if from_start {
+        items.truncate(limit);
+        items
+    } else {
+        let skip = items.len().saturating_sub(limit);
+        items.split_off(skip)
     }
 }
