@@ -123,7 +123,7 @@ pub use close::CloseReason;
 pub use config::Config;
 pub use control::{
     AccountView, BalanceView, ClockChange, ClockView, CommissionView, ConnectionInfo, ControlError,
-    DiscountView, KeyInfo, NewKey, RatesView, ResetConnections, SymbolView,
+    DiscountView, FillChange, KeyInfo, NewKey, OrderQuery, RatesView, ResetConnections, SymbolView,
 };
 pub use envelope::TimeUnit;
 pub use fault::{CannedError, Fault, FaultAction, FaultRule};
@@ -753,6 +753,32 @@ impl MockServer {
     /// its `PRICE_FILTER` range, a 404 for an unknown symbol.
     pub fn set_price(&self, symbol: &str, price: &str) -> Result<SymbolView, ControlError> {
         self.shared.set_price(symbol, price)
+    }
+
+    /// Fills resting order `order_id` at its own price, as maker: `qty` of it (a decimal
+    /// string), or all it has left; its `executionReport` and `outboundAccountPosition` go to
+    /// the account's User Data Stream subscriptions. The order as `order.status` shows it,
+    /// plus its `account`.
+    ///
+    /// # Errors
+    /// A 404 for an unknown order, a 409 for one not resting on the book (filled, canceled,
+    /// expired, or a stop still waiting), a 400 for a `qty` that is not a decimal, is zero or
+    /// more than the order has left.
+    pub fn fill_order(
+        &self,
+        order_id: u64,
+        qty: Option<&str>,
+    ) -> Result<serde_json::Value, ControlError> {
+        self.shared.fill_order(order_id, qty)
+    }
+
+    /// Every order `query` selects (by account, symbol, status), oldest first, each as
+    /// `order.status` shows it plus its `account`.
+    ///
+    /// # Errors
+    /// A 400 for a `status` that is no order status.
+    pub fn orders(&self, query: &OrderQuery) -> Result<Vec<serde_json::Value>, ControlError> {
+        self.shared.order_list(query)
     }
 
     /// Sets `symbol`'s trading status.

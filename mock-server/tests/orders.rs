@@ -548,3 +548,158 @@ async fn my_trades_lists_the_fills_by_order_and_from_a_trade_id() {
     .await;
     assert_eq!(both["error"]["code"], -1128, "{both}");
 }
+
+#[tokio::test]
+async fn the_control_plane_fills_a_resting_order_in_parts_and_the_subscriber_sees_each_trade() {
+    let server = server().await;
+    let admin = Admin::new(&server);
+    let mut client = subscribed(&server).await;
+    call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    next(&mut client).await;
+    next(&mut client).await;
+    let part = admin
+        .post("/__admin/orders/1/fill", json!({"qty": "0.04000"}))
+        .await
+        .ok();
+    assert_eq!(part["status"], "PARTIALLY_FILLED", "{part}");
+    assert_eq!(part["executedQty"], "0.04000000");
+    assert_eq!(part["account"], demo().api_key);
+    let trade = next(&mut client).await;
+    assert_eq!(trade["event"]["x"], "TRADE");
+    assert_eq!(trade["event"]["X"], "PARTIALLY_FILLED");
+    assert_eq!(trade["event"]["l"], "0.04000000");
+    assert_eq!(trade["event"]["m"], true);
+    next(&mut client).await;
+    // Too much, then the rest (no qty), then nothing left to fill.
+    let too_much = admin
+        .post("/__admin/orders/1/fill", json!({"qty": "0.07"}))
+        .await;
+    too_much.expect(400);
+    let bad = admin
+        .post("/__admin/orders/1/fill", json!({"qty": "lots"}))
+        .await;
+    bad.expect(400);
+    let rest = server.fill_order(1, None).expect("the rest fills");
+    assert_eq!(rest["status"], "FILLED");
+    let trade = next(&mut client).await;
+    assert_eq!(trade["event"]["X"], "FILLED");
+    assert_eq!(trade["event"]["z"], "0.10000000");
+    let done = admin
+        .post("/__admin/orders/1/fill", json!({}))
+        .await
+        .expect(409);
+    assert!(done.error().contains("not resting"), "{}", done.error());
+    admin
+        .post("/__admin/orders/99/fill", json!({}))
+        .await
+        .expect(404);
+}
+
+#[tokio::test]
+async fn the_control_plane_lists_orders_by_account_symbol_and_status() {
+    let server = server().await;
+    let admin = Admin::new(&server);
+    let mut client = logged_on(&server).await;
+    some_history(&mut client, 3).await;
+    call(
+        &mut client,
+        &cancel("c", json!({"symbol": "BTCUSDT", "orderId": 2})),
+    )
+    .await;
+    let all = admin.get("/__admin/orders").await.ok();
+    assert_eq!(all["orders"].as_array().map(Vec::len), Some(3));
+    assert_eq!(all["orders"][0]["account"], demo().api_key);
+    let query = format!(
+        "/__admin/orders?account={}&symbol=BTCUSDT&status=CANCELED",
+        demo().api_key
+    );
+    let canceled = admin.get(&query).await.ok();
+    assert_eq!(canceled["orders"].as_array().map(Vec::len), Some(1));
+    assert_eq!(canceled["orders"][0]["orderId"], 2);
+    let other = admin.get("/__admin/orders?account=nobody").await.ok();
+    assert_eq!(other["orders"], json!([]));
+    admin.get("/__admin/orders?status=OPEN").await.expect(400);
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_finds_the_state_its_orders_reached_meanwhile() {
+    let server = rich_server().await;
+    let mut client = logged_on(&server).await;
+    for (id, price) in [("a", "59000.00"), ("b", "58000.00")] {
+        let placed = call(&mut client, &place(id, limit_buy(price, "0.10000"))).await;
+        assert_eq!(placed["status"], 200, "{placed}");
+    }
+    drop(client);
+    // While the client is away: the first fills in part, the second in full.
+    server.fill_order(1, Some("0.03")).expect("fills");
+    server.set_price("BTCUSDT", "57000.00").expect("moves");
+    let mut client = logged_on(&server).await;
+    let open = call(
+        &mut client,
+        &request("o", "openOrders.status", json!({"symbol": "BTCUSDT"})),
+    )
+    .await;
+    let open = open["result"].as_array().expect("a list");
+    assert_eq!(open.len(), 0, "the move filled both: {open:?}");
+    let first = call(
+        &mut client,
+        &request(
+            "s",
+            "order.status",
+            json!({"symbol": "BTCUSDT", "orderId": 1}),
+        ),
+    )
+    .await;
+    assert_eq!(first["result"]["status"], "FILLED");
+    assert_eq!(first["result"]["executedQty"], "0.10000000");
+    let second = call(
+        &mut client,
+        &request(
+            "s",
+            "order.status",
+            json!({"symbol": "BTCUSDT", "origClientOrderId": "mock000000000000000002"}),
+        ),
+    )
+    .await;
+    assert_eq!(second["result"]["status"], "FILLED", "{second}");
+}
+
+#[tokio::test]
+async fn a_partly_filled_order_stays_open_for_a_client_that_reconnects() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    call(&mut client, &place("a", limit_buy("59000.00", "0.10000"))).await;
+    drop(client);
+    server.fill_order(1, Some("0.03")).expect("fills");
+    let mut client = logged_on(&server).await;
+    let open = call(&mut client, &request("o", "openOrders.status", json!({}))).await;
+    assert_eq!(open["result"][0]["status"], "PARTIALLY_FILLED");
+    assert_eq!(open["result"][0]["executedQty"], "0.03000000");
+}
+
+#[tokio::test]
+async fn the_fifty_first_order_in_ten_seconds_is_refused_with_minus_1015_until_the_window_ends() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    for _ in 0..50 {
+        let reply = call(&mut client, &place("p", limit_buy("50000.00", "0.00100"))).await;
+        assert_eq!(reply["status"], 200, "{reply}");
+    }
+    let refused = call(&mut client, &place("p", limit_buy("50000.00", "0.00100"))).await;
+    assert_eq!(refused["status"], 429);
+    assert_eq!(
+        refused["error"],
+        json!({"code": -1015, "msg": "Too many new orders; current limit is 50 orders per 10 SECOND."})
+    );
+    assert_eq!(refused["rateLimits"][0]["count"], 50);
+    assert_eq!(refused["rateLimits"][1]["count"], 50);
+    // A refusal is charged its weight: 4 before, the 50 orders free, 1 for the refusal.
+    assert_eq!(refused["rateLimits"][2]["count"], 5);
+    server.clock().advance(std::time::Duration::from_secs(10));
+    let later = request("p", "order.place", limit_buy("50000.00", "0.00100"))
+        .replace(&T0.to_string(), &(T0 + 10_000).to_string());
+    let accepted = call(&mut client, &later).await;
+    assert_eq!(accepted["status"], 200, "{accepted}");
+    assert_eq!(accepted["rateLimits"][0]["count"], 1);
+    assert_eq!(accepted["rateLimits"][1]["count"], 51);
+}

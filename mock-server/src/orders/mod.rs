@@ -366,8 +366,12 @@ impl Orders {
             .map_or([0, 0], |state| state.count.counts(now))
     }
 
+    /// Every order of every account, oldest first (the control plane lists them).
+    pub fn every_order(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
     /// The order `id`.
-    #[allow(dead_code)] // order.place answers from the order it placed.
     pub fn get(&self, id: u64) -> Option<&Order> {
         self.orders.get(&id)
     }
