@@ -703,3 +703,226 @@ async fn the_fifty_first_order_in_ten_seconds_is_refused_with_minus_1015_until_t
     assert_eq!(accepted["rateLimits"][0]["count"], 1);
     assert_eq!(accepted["rateLimits"][1]["count"], 51);
 }
+
+/// An order on BTCUSDT (at 60000.00: best ask 60000.01, best bid 59999.99, 1 BTC a level).
+fn order(side: &str, kind: &str, extra: Value) -> Value {
+    let mut params = json!({"symbol": "BTCUSDT", "side": side, "type": kind});
+    if let (Value::Object(params), Value::Object(extra)) = (&mut params, extra) {
+        params.extend(extra);
+    }
+    params
+}
+
+#[tokio::test]
+async fn each_time_in_force_of_a_limit_order_fills_rests_or_expires_as_documented() {
+    let server = rich_server().await;
+    let mut client = logged_on(&server).await;
+    let limit = |tif: &str, price: &str, qty: &str| {
+        order(
+            "BUY",
+            "LIMIT",
+            json!({"timeInForce": tif, "price": price, "quantity": qty}),
+        )
+    };
+    let gtc = call(
+        &mut client,
+        &place("g", limit("GTC", "60000.02", "3.00000")),
+    )
+    .await;
+    let gtc = &gtc["result"];
+    assert_eq!(
+        gtc["status"], "PARTIALLY_FILLED",
+        "two levels fill, the rest rests: {gtc}"
+    );
+    assert_eq!(gtc["executedQty"], "2.00000000");
+    let ioc = call(
+        &mut client,
+        &place("i", limit("IOC", "60000.02", "3.00000")),
+    )
+    .await;
+    let ioc = &ioc["result"];
+    assert_eq!(ioc["status"], "EXPIRED", "{ioc}");
+    assert_eq!(ioc["executedQty"], "2.00000000");
+    assert_eq!(ioc["expiryReason"], "UNFILLED_IOC_QUANTITY_EXPIRED");
+    let fok = call(
+        &mut client,
+        &place("f", limit("FOK", "60000.02", "3.00000")),
+    )
+    .await;
+    let fok = &fok["result"];
+    assert_eq!(fok["status"], "EXPIRED", "{fok}");
+    assert_eq!(fok["executedQty"], "0.00000000");
+    assert_eq!(fok["fills"], json!([]));
+    assert_eq!(fok["expiryReason"], "UNFILLED_FOK_ORDER_EXPIRED");
+    let whole = call(
+        &mut client,
+        &place("w", limit("FOK", "60000.02", "2.00000")),
+    )
+    .await;
+    assert_eq!(whole["result"]["status"], "FILLED", "{whole}");
+}
+
+#[tokio::test]
+async fn limit_maker_and_stop_orders_answer_ack_by_default_and_wait_for_their_trigger() {
+    let server = rich_server().await;
+    let mut client = logged_on(&server).await;
+    let maker = order(
+        "BUY",
+        "LIMIT_MAKER",
+        json!({"price": "59000.00", "quantity": "0.10000"}),
+    );
+    let maker = call(&mut client, &place("lm", maker)).await;
+    let keys: Vec<&String> = maker["result"].as_object().expect("ACK").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "symbol",
+            "orderId",
+            "orderListId",
+            "clientOrderId",
+            "transactTime"
+        ]
+    );
+    let taker = order(
+        "BUY",
+        "LIMIT_MAKER",
+        json!({"price": "60000.01", "quantity": "0.10000"}),
+    );
+    let taker = call(&mut client, &place("lm", taker)).await;
+    assert_eq!(
+        taker["error"],
+        json!({"code": -2010, "msg": "Order would immediately match and take."})
+    );
+    // A stop-loss sell waits below the market, a take-profit buy too.
+    let stop = order(
+        "SELL",
+        "STOP_LOSS",
+        json!({"stopPrice": "55000.00", "quantity": "0.10000"}),
+    );
+    let stop = call(&mut client, &place("sl", stop)).await;
+    assert_eq!(stop["result"]["orderId"], 2, "{stop}");
+    let profit = order(
+        "BUY",
+        "TAKE_PROFIT",
+        json!({"stopPrice": "55000.00", "quantity": "0.10000", "newOrderRespType": "RESULT"}),
+    );
+    let profit = call(&mut client, &place("tp", profit)).await;
+    let profit = &profit["result"];
+    assert_eq!(profit["status"], "NEW", "{profit}");
+    assert_eq!(profit["stopPrice"], "55000.00000000");
+    assert_eq!(profit["workingTime"], -1);
+    assert!(profit.get("fills").is_none(), "RESULT has no fills");
+    let limit_profit = order(
+        "SELL",
+        "TAKE_PROFIT_LIMIT",
+        json!({"timeInForce": "GTC", "price": "65000.00", "stopPrice": "65000.00",
+               "quantity": "0.10000", "newOrderRespType": "FULL"}),
+    );
+    let limit_profit = call(&mut client, &place("tpl", limit_profit)).await;
+    assert_eq!(limit_profit["result"]["fills"], json!([]), "{limit_profit}");
+    let now = order(
+        "SELL",
+        "STOP_LOSS",
+        json!({"stopPrice": "61000.00", "quantity": "0.10000"}),
+    );
+    let now = call(&mut client, &place("sl", now)).await;
+    assert_eq!(
+        now["error"],
+        json!({"code": -2010, "msg": "Order would trigger immediately."})
+    );
+    let waiting = call(
+        &mut client,
+        &request(
+            "s",
+            "order.status",
+            json!({"symbol": "BTCUSDT", "orderId": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(waiting["result"]["isWorking"], false);
+    assert_eq!(waiting["result"]["workingTime"], -1);
+    // The price falls through both triggers: they work, as market orders, and fill.
+    server.set_price("BTCUSDT", "54000.00").expect("moves");
+    for id in [2, 3] {
+        let done = call(
+            &mut client,
+            &request(
+                "s",
+                "order.status",
+                json!({"symbol": "BTCUSDT", "orderId": id}),
+            ),
+        )
+        .await;
+        assert_eq!(done["result"]["status"], "FILLED", "{done}");
+        assert_eq!(done["result"]["isWorking"], true);
+    }
+    // A stop that is not resting cannot be filled by the control plane.
+    Admin::new(&server)
+        .post("/__admin/orders/4/fill", json!({}))
+        .await
+        .expect(409);
+}
+
+#[tokio::test]
+async fn an_order_placed_on_one_connection_reaches_the_subscriptions_of_every_other() {
+    let server = server().await;
+    let mut watcher = subscribed(&server).await;
+    let mut second = subscribed(&server).await;
+    let mut trader = logged_on(&server).await;
+    let reply = call(&mut trader, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    assert_eq!(reply["status"], 200);
+    for client in [&mut watcher, &mut second] {
+        let new = next(client).await;
+        assert_eq!(new["subscriptionId"], 0);
+        assert_eq!(new["event"]["x"], "NEW");
+        assert_eq!(new["event"]["i"], 1);
+        let position = next(client).await;
+        assert_eq!(position["event"]["e"], "outboundAccountPosition");
+    }
+    // The trader has no subscription: nothing follows its reply.
+    trader.assert_usable().await;
+}
+
+/// `order.status` of the 0.1 BTC buy at 59000.00 placed at T0 as order 1, in `status`.
+fn status_json(status: &str, update: i64) -> String {
+    format!(
+        r#"{{"symbol":"BTCUSDT","orderId":1,"orderListId":-1,"clientOrderId":"mock000000000000000001","price":"59000.00000000","origQty":"0.10000000","executedQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"{status}","timeInForce":"GTC","type":"LIMIT","side":"BUY","stopPrice":"0.00000000","icebergQty":"0.00000000","time":{T0},"updateTime":{update},"isWorking":true,"workingTime":{T0},"origQuoteOrderQty":"0.00000000","selfTradePreventionMode":"EXPIRE_MAKER"}}"#
+    )
+}
+
+#[tokio::test]
+async fn open_orders_cancel_all_and_all_orders_answer_in_their_documented_shapes() {
+    let server = server().await;
+    let mut client = logged_on(&server).await;
+    call(&mut client, &place("p", limit_buy("59000.00", "0.10000"))).await;
+    let quiet = |method: &str| {
+        request(
+            "r",
+            method,
+            json!({"symbol": "BTCUSDT", "returnRateLimits": false}),
+        )
+    };
+    let open = client.request(&quiet("openOrders.status")).await;
+    assert_eq!(
+        open,
+        format!(
+            r#"{{"id":"r","status":200,"result":[{}]}}"#,
+            status_json("NEW", T0)
+        )
+    );
+    let canceled = client.request(&quiet("openOrders.cancelAll")).await;
+    assert_eq!(
+        canceled,
+        format!(
+            r#"{{"id":"r","status":200,"result":[{{"symbol":"BTCUSDT","origClientOrderId":"mock000000000000000001","orderId":1,"orderListId":-1,"clientOrderId":"mock000000000000000002","transactTime":{T0},"price":"59000.00000000","origQty":"0.10000000","executedQty":"0.00000000","origQuoteOrderQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"CANCELED","timeInForce":"GTC","type":"LIMIT","side":"BUY","selfTradePreventionMode":"EXPIRE_MAKER"}}]}}"#
+        )
+    );
+    let all = client.request(&quiet("allOrders")).await;
+    assert_eq!(
+        all,
+        format!(
+            r#"{{"id":"r","status":200,"result":[{}]}}"#,
+            status_json("CANCELED", T0)
+        )
+    );
+}
