@@ -124,13 +124,10 @@ pub(crate) enum ApiError {
     OrderRefused(&'static str),
     /// An account past one of its `ORDERS` limits (429 / -1015, `errors.md`; the interval
     /// written as `"10 SECOND"` or `"1 DAY"`, as a real server answered).
-    #[allow(dead_code)] // order.place (the orders core returns it) is the next issue's.
     TooManyOrders { limit: u32, interval: String },
     /// The matching engine refused a new order (-2010, one of `errors.md`'s messages).
-    #[allow(dead_code)] // order.place (the orders core returns it) is the next issue's.
     OrderRejected(&'static str),
     /// The matching engine refused a cancel (-2011, one of `errors.md`'s messages).
-    #[allow(dead_code)] // order.cancel (the orders core returns it) is the next issue's.
     CancelRejected(&'static str),
     /// -2013: an order the account does not have (`errors.md:335`).
     NoSuchOrder,

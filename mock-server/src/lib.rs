@@ -41,7 +41,11 @@
 //! `userDataStream.unsubscribe`; the market data `exchangeInfo`, `depth`, `avgPrice`,
 //! `ticker.price`, `ticker.book`, `klines`, `uiKlines`; `order.test` (every check before the
 //! matching engine, for a key with `TRADE`) and `account.commission` (the account's
-//! [`Commission`]). Where Binance documents nothing, the choices made are listed in
+//! [`Commission`]); the orders `order.place`, `order.status`, `order.cancel`,
+//! `openOrders.status`, `openOrders.cancelAll`, `allOrders`, `myTrades`, which fill against
+//! the synthetic book, rest, and report `executionReport` and `outboundAccountPosition` to
+//! the account's subscriptions (resting orders fill when a test moves the price or calls
+//! [`MockServer::fill_order`]). Where Binance documents nothing, the choices made are listed in
 //! `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line
