@@ -83,6 +83,8 @@ contract = {
     # The market issue's rows.
     ("GET", "/__admin/symbols"),
     ("POST", "/__admin/symbols/{symbol}/price"), ("POST", "/__admin/symbols/{symbol}/status"),
+    # The order methods issue's rows.
+    ("GET", "/__admin/orders"), ("POST", "/__admin/orders/{orderId}/fill"),
 }
 if documented != contract:
     print("undocumented:", sorted(contract - documented), file=sys.stderr)

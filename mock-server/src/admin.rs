@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::control::{
-    AccountView, ClockChange, ControlError, PriceChange, ResetConnections, StatusChange,
-    MAX_ADVANCE_MS,
+    AccountView, ClockChange, ControlError, FillChange, OrderQuery, PriceChange, ResetConnections,
+    StatusChange, MAX_ADVANCE_MS,
 };
 use crate::fault::Fault;
 use crate::handshake::PATH;
@@ -143,6 +143,8 @@ fn allowed_methods(segments: &[&str]) -> Option<&'static str> {
         ["accounts", _] => "GET, PUT",
         ["symbols"] => "GET",
         ["symbols", _, "price" | "status"] => "POST",
+        ["orders"] => "GET",
+        ["orders", _, "fill"] => "POST",
         _ => return None,
     })
 }
@@ -223,6 +225,21 @@ fn journal_query(query: &str) -> Result<JournalQuery, ControlError> {
     Ok(parsed)
 }
 
+/// The query of `GET /__admin/orders`: `account`, `symbol`, `status`, each optional.
+fn order_query(query: &str) -> Result<OrderQuery, ControlError> {
+    let mut parsed = OrderQuery::default();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = Some(value.into_owned());
+        match name.as_ref() {
+            "account" => parsed.account = value,
+            "symbol" => parsed.symbol = value,
+            "status" => parsed.status = value,
+            _ => {}
+        }
+    }
+    Ok(parsed)
+}
+
 /// The answer of the route `method` `segments` names, or `None` if there is none.
 fn route(
     method: &Method,
@@ -273,6 +290,17 @@ fn route(
         ("POST", ["symbols", symbol, "status"]) => body_as::<StatusChange>(body)
             .and_then(|change| shared.set_symbol_status(symbol, change.status))
             .map(|view| (StatusCode::OK, to_value(view))),
+        ("GET", ["orders"]) => order_query(query)
+            .and_then(|q| shared.order_list(&q))
+            .map(|orders| (StatusCode::OK, json!({ "orders": orders }))),
+        ("POST", ["orders", id, "fill"]) => body_as::<FillChange>(body).and_then(|change| {
+            let id = id
+                .parse::<u64>()
+                .map_err(|_| ControlError::not_found(format!("no order {id}")))?;
+            shared
+                .fill_order(id, change.qty.as_deref())
+                .map(|order| (StatusCode::OK, order))
+        }),
         ("GET", ["connections"]) => ok(json!({ "connections": shared.connection_list() })),
         ("POST", ["connections", id, action]) => connection_call(shared, id, action, body)?,
         ("POST", ["server-shutdown"]) => body_as::<ShutdownBody>(body).and_then(|b| {

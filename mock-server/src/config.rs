@@ -67,6 +67,10 @@ pub struct Config {
     /// How many pushed User Data Stream events may wait for one connection; past it the
     /// connection is closed (1008) rather than allowed to grow the server's memory.
     pub event_queue: usize,
+    /// Send the User Data Stream events a request causes on its own connection before its
+    /// reply instead of after it. Binance documents no order between the two; off by
+    /// default (the reply first), so a client can be tested against both.
+    pub events_before_reply: bool,
     /// Whether the control plane (`/__admin/*`) answers: `None` (the default) turns it on
     /// when the server listens on a loopback address, or when `admin_token` is set.
     pub admin: Option<bool>,
@@ -96,6 +100,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(5),
             write_timeout: Duration::from_secs(30),
             event_queue: 1024,
+            events_before_reply: false,
             admin: None,
             admin_token: None,
             journal_size: 10_000,
@@ -149,7 +154,7 @@ mod tests {
             "max-lifetime": "4s", "lenient-signing": true, "max-message-size": 5,
             "connection-rate-limit": 6, "max-connections": 7, "ban-after": 8,
             "ban-durations": ["9s", "1h"], "shutdown-grace": "10s",
-            "write-timeout": "11s", "event-queue": 12, "admin": false,
+            "write-timeout": "11s", "event-queue": 12, "events-before-reply": true, "admin": false,
             "admin-token": "t", "journal-size": 13,
             "symbols": [{"symbol":"XUSDT","base-asset":"X","quote-asset":"USDT",
                 "price":"1.00","level-quantity":"10",
@@ -177,6 +182,7 @@ mod tests {
             shutdown_grace: secs(10),
             write_timeout: secs(11),
             event_queue: 12,
+            events_before_reply: true,
             admin: Some(false),
             admin_token: Some("t".to_owned()),
             journal_size: 13,

@@ -235,7 +235,10 @@ impl Pump<'_> {
                 overflow: Box::pin(overflow.cancelled_owned()),
             });
         }
+        // Events the request caused for other connections go to their mailboxes.
+        let outbox = state.take_outbox();
         drop(state);
+        self.shared.post(&outbox);
         connection.release_evicted();
     }
 

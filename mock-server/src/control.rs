@@ -16,6 +16,7 @@ use crate::fault::{close_invalid, Fault, FaultRule};
 use crate::journal::{JournalEntry, JournalQuery};
 use crate::keys::{ed25519_public_key_from_pem, rsa_public_key_from_pem, KeyMaterial, Permissions};
 use crate::market::{fixed, Market, PriceRefusal, SymbolStatus};
+use crate::orders::{view, FillRefusal, Order};
 use crate::server::{Command, Shared};
 use crate::session::SessionState;
 
@@ -44,6 +45,47 @@ impl ControlError {
     pub fn not_found(message: impl Into<String>) -> Self {
         ControlError::with(404, message)
     }
+
+    /// A 409: what the call names is not in a state the call applies to.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ControlError::with(409, message)
+    }
+}
+
+/// The body of `POST /__admin/orders/{orderId}/fill`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FillChange {
+    /// How much to fill, a decimal string; all the order has left when absent.
+    #[serde(default)]
+    pub qty: Option<String>,
+}
+
+/// The filters of `GET /__admin/orders`: each one that is given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    /// Only this account's orders.
+    pub account: Option<String>,
+    /// Only orders on this symbol.
+    pub symbol: Option<String>,
+    /// Only orders in this status (`NEW`, `PARTIALLY_FILLED`, `FILLED`, `CANCELED`,
+    /// `EXPIRED`).
+    pub status: Option<String>,
+}
+
+/// The statuses an order of the mock reaches, as `GET /__admin/orders` filters them.
+const ORDER_STATUSES: [&str; 5] = ["NEW", "PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED"];
+
+/// `order` as `order.status` shows it (times in ms), plus its `account`.
+fn order_view(order: &Order, market: &Market) -> Value {
+    let mut view = market
+        .get(&order.symbol)
+        .map(|listed| view::status(order, &listed.config))
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Value::Object(members) = &mut view {
+        members.insert("account".to_owned(), Value::String(order.account.clone()));
+    }
+    view
 }
 
 /// One symbol, as `GET /__admin/symbols` lists it.
@@ -713,14 +755,67 @@ impl Shared {
             })?;
         // Resting orders the new book crosses fill, stops the new price reaches trigger.
         let events = state.orders.price_moved(symbol, &mut state.market, now);
-        let frames: Vec<(u64, String)> = events
-            .iter()
-            .flat_map(|e| state.user_data_event(&e.account, &e.event))
-            .collect();
+        let frames = state.account_events(&events);
         let view = Self::symbol_view(&state.market, symbol);
         drop(guard);
         self.post(&frames);
         Ok(view)
+    }
+
+    /// Fills resting order `id` at its own price, as maker: `qty` of it, or all it has left;
+    /// its events go to its account's subscriptions. The order as it then stands.
+    pub fn fill_order(&self, id: u64, qty: Option<&str>) -> Result<Value, ControlError> {
+        let qty = qty
+            .map(|text| {
+                text.parse::<rust_decimal::Decimal>().map_err(|_| {
+                    ControlError::bad_request(format!("`qty` is not a decimal: {text:?}"))
+                })
+            })
+            .transpose()?;
+        let now = self.clock.now();
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.orders.get(id).is_none() {
+            return Err(ControlError::not_found(format!("no order {id}")));
+        }
+        let events = state
+            .orders
+            .fill_resting(id, qty, &mut state.market, now)
+            .map_err(|refusal| match refusal {
+                FillRefusal::NotResting(_) => ControlError::conflict(refusal.to_string()),
+                FillRefusal::BadQuantity { .. } => ControlError::bad_request(refusal.to_string()),
+            })?;
+        let frames = state.account_events(&events);
+        let order = state
+            .orders
+            .get(id)
+            .map(|order| order_view(order, &state.market))
+            .unwrap_or_default();
+        drop(guard);
+        self.post(&frames);
+        Ok(order)
+    }
+
+    /// Every order `query` selects, oldest first, as `order.status` shows it plus its
+    /// `account`.
+    pub fn order_list(&self, query: &OrderQuery) -> Result<Vec<Value>, ControlError> {
+        if let Some(status) = &query.status {
+            if !ORDER_STATUSES.contains(&status.as_str()) {
+                return Err(ControlError::bad_request(format!(
+                    "`status` is none of {}: {status:?}",
+                    ORDER_STATUSES.join(", ")
+                )));
+            }
+        }
+        let state = self.lock();
+        Ok(state
+            .orders
+            .every_order()
+            .filter(|o| query.account.as_ref().is_none_or(|a| &o.account == a))
+            .filter(|o| query.symbol.as_ref().is_none_or(|s| &o.symbol == s))
+            .filter(|o| query.status.as_ref().is_none_or(|s| o.status.as_str() == s))
+            .map(|o| order_view(o, &state.market))
+            .collect())
     }
 
     /// Sets `symbol`'s status: orders meet the errors that status brings.

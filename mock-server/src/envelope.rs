@@ -354,6 +354,37 @@ impl TimeUnit {
     }
 }
 
+impl TimeUnit {
+    /// Rewrites the members named `keys` of `value` (and of every object or array within
+    /// it), times in ms, into this unit. Negative values (`workingTime` -1: none) stay.
+    ///
+    /// Choice: a time kept in ms is written in microseconds as ms × 1000, as the orders
+    /// core keeps times to the ms.
+    pub(crate) fn convert_millis(self, value: &mut serde_json::Value, keys: &[&str]) {
+        if self == TimeUnit::Millisecond {
+            return;
+        }
+        match value {
+            serde_json::Value::Object(members) => {
+                for (key, member) in members.iter_mut() {
+                    match member.as_i64() {
+                        Some(ms) if ms >= 0 && keys.contains(&key.as_str()) => {
+                            *member = self.render(Timestamp::from_millis(ms)).into();
+                        }
+                        _ => self.convert_millis(member, keys),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    self.convert_millis(item, keys);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One entry of a reply's `rateLimits` array (spec §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -124,14 +124,16 @@ pub(crate) enum ApiError {
     OrderRefused(&'static str),
     /// An account past one of its `ORDERS` limits (429 / -1015, `errors.md`; the interval
     /// written as `"10 SECOND"` or `"1 DAY"`, as a real server answered).
-    #[allow(dead_code)] // order.place (the orders core returns it) is the next issue's.
     TooManyOrders { limit: u32, interval: String },
     /// The matching engine refused a new order (-2010, one of `errors.md`'s messages).
-    #[allow(dead_code)] // order.place (the orders core returns it) is the next issue's.
     OrderRejected(&'static str),
     /// The matching engine refused a cancel (-2011, one of `errors.md`'s messages).
-    #[allow(dead_code)] // order.cancel (the orders core returns it) is the next issue's.
     CancelRejected(&'static str),
+    /// -2013: an order the account does not have (`errors.md:335`).
+    NoSuchOrder,
+    /// -1127: `startTime` and `endTime` further apart than a history query allows
+    /// (`errors.md:147`).
+    SpanTooLong { hours: u32 },
 }
 
 /// `data` member of an error reply (spec §2.3): present only for rate-limit errors.
@@ -219,6 +221,8 @@ impl ApiError {
             ApiError::TooManyOrders { .. } => (429, -1015),
             ApiError::OrderRejected(_) => (400, -2010),
             ApiError::CancelRejected(_) => (400, -2011),
+            ApiError::NoSuchOrder => (400, -2013),
+            ApiError::SpanTooLong { .. } => (400, -1127),
         }
     }
 
@@ -326,6 +330,10 @@ impl ApiError {
             ApiError::OrderRefused(msg)
             | ApiError::OrderRejected(msg)
             | ApiError::CancelRejected(msg) => (*msg).to_owned(),
+            ApiError::NoSuchOrder => "Order does not exist.".to_owned(),
+            ApiError::SpanTooLong { hours } => {
+                format!("More than {hours} hours between startTime and endTime.")
+            }
             ApiError::TooManyOrders { limit, interval } => {
                 format!("Too many new orders; current limit is {limit} orders per {interval}.")
             }

@@ -41,7 +41,11 @@
 //! `userDataStream.unsubscribe`; the market data `exchangeInfo`, `depth`, `avgPrice`,
 //! `ticker.price`, `ticker.book`, `klines`, `uiKlines`; `order.test` (every check before the
 //! matching engine, for a key with `TRADE`) and `account.commission` (the account's
-//! [`Commission`]). Where Binance documents nothing, the choices made are listed in
+//! [`Commission`]); the orders `order.place`, `order.status`, `order.cancel`,
+//! `openOrders.status`, `openOrders.cancelAll`, `allOrders`, `myTrades`, which fill against
+//! the synthetic book, rest, and report `executionReport` and `outboundAccountPosition` to
+//! the account's subscriptions (resting orders fill when a test moves the price or calls
+//! [`MockServer::fill_order`]). Where Binance documents nothing, the choices made are listed in
 //! `docs/FIDELITY.md`.
 //!
 //! The binary `mock-server` runs the same server from the command line
@@ -123,7 +127,7 @@ pub use close::CloseReason;
 pub use config::Config;
 pub use control::{
     AccountView, BalanceView, ClockChange, ClockView, CommissionView, ConnectionInfo, ControlError,
-    DiscountView, KeyInfo, NewKey, RatesView, ResetConnections, SymbolView,
+    DiscountView, FillChange, KeyInfo, NewKey, OrderQuery, RatesView, ResetConnections, SymbolView,
 };
 pub use envelope::TimeUnit;
 pub use fault::{CannedError, Fault, FaultAction, FaultRule};
@@ -246,6 +250,13 @@ impl MockServerBuilder {
     /// signed; see [`Config::lenient_signing`]. Off by default.
     pub fn lenient_signing(mut self, lenient: bool) -> Self {
         self.config.lenient_signing = lenient;
+        self
+    }
+
+    /// Send the User Data Stream events a request causes on its own connection before its
+    /// reply (`true`) or after it (`false`, the default); see [`Config::events_before_reply`].
+    pub fn events_before_reply(mut self, first: bool) -> Self {
+        self.config.events_before_reply = first;
         self
     }
 
@@ -746,6 +757,32 @@ impl MockServer {
     /// its `PRICE_FILTER` range, a 404 for an unknown symbol.
     pub fn set_price(&self, symbol: &str, price: &str) -> Result<SymbolView, ControlError> {
         self.shared.set_price(symbol, price)
+    }
+
+    /// Fills resting order `order_id` at its own price, as maker: `qty` of it (a decimal
+    /// string), or all it has left; its `executionReport` and `outboundAccountPosition` go to
+    /// the account's User Data Stream subscriptions. The order as `order.status` shows it,
+    /// plus its `account`.
+    ///
+    /// # Errors
+    /// A 404 for an unknown order, a 409 for one not resting on the book (filled, canceled,
+    /// expired, or a stop still waiting), a 400 for a `qty` that is not a decimal, is zero or
+    /// more than the order has left.
+    pub fn fill_order(
+        &self,
+        order_id: u64,
+        qty: Option<&str>,
+    ) -> Result<serde_json::Value, ControlError> {
+        self.shared.fill_order(order_id, qty)
+    }
+
+    /// Every order `query` selects (by account, symbol, status), oldest first, each as
+    /// `order.status` shows it plus its `account`.
+    ///
+    /// # Errors
+    /// A 400 for a `status` that is no order status.
+    pub fn orders(&self, query: &OrderQuery) -> Result<Vec<serde_json::Value>, ControlError> {
+        self.shared.order_list(query)
     }
 
     /// Sets `symbol`'s trading status.

@@ -178,6 +178,17 @@ impl Limiter {
         Ok(())
     }
 
+    /// Takes `weight` charged at `now` back off `ip`'s window (a request that weighs
+    /// nothing once it succeeds).
+    pub fn refund(&mut self, ip: IpAddr, weight: u32, now: Timestamp) {
+        let minute = now.as_micros().div_euclid(MINUTE_MICROS);
+        if let Some(state) = self.ips.get_mut(&ip) {
+            if state.weight_minute == minute {
+                state.weight_used = state.weight_used.saturating_sub(weight);
+            }
+        }
+    }
+
     /// Adds `weight` to `ip`'s window at `now`. A request over the limit is still counted
     /// (hammering keeps the count rising, as on the real API), refused with 429, and, after
     /// [`BanPolicy::after_refusals`] such refusals in one window, gets the IP banned.

@@ -45,6 +45,12 @@ pub(crate) struct SessionState {
     pub subscriptions: Subscriptions,
     /// Frames that follow the current reply: `eventStreamTerminated`, the revocation notice.
     pub follow_ups: Vec<String>,
+    /// Frames that go before the current reply: the events it caused on this connection,
+    /// when [`Config::events_before_reply`](crate::Config::events_before_reply) is set.
+    pub preceding: Vec<String>,
+    /// The account's `ORDERS` counts (10 s, 1 day) after the current request, when it is
+    /// one that places orders: its reply's `rateLimits` shows them before REQUEST_WEIGHT.
+    pub order_counts: Option<[u32; 2]>,
 }
 
 impl SessionState {

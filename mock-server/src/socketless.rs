@@ -42,13 +42,16 @@ use serde_json::value::RawValue;
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
 use crate::control::ConnectionInfo;
-use crate::envelope::{parse_request, write_reply, ParamCursor, Rejected, RequestId, TimeUnit};
+use crate::envelope::{
+    parse_request, write_reply, ParamCursor, RateLimitEntry, Rejected, RequestId, TimeUnit,
+};
 use crate::error::ApiError;
 use crate::fault::Applied;
 use crate::journal::{self, JournalEntry, JournalError, SignatureRecord};
 use crate::keepalive::Keepalive;
 use crate::keys::KeyRegistry;
 use crate::method::{parse_bool, Context};
+use crate::orders::ORDER_LIMITS;
 use crate::rate_limit::{Charge, Verdict};
 use crate::session::{ConnectionOptions, RequestSummary, SessionState};
 use crate::user_data::{self, Subscriptions};
@@ -160,6 +163,8 @@ impl Connection {
                 logon: None,
                 subscriptions: Subscriptions::default(),
                 follow_ups: Vec::new(),
+                preceding: Vec::new(),
+                order_counts: None,
             },
             last: None,
             keepalive: Keepalive::new(now, timers.ping_interval, timers.pong_timeout),
@@ -363,7 +368,25 @@ impl Connection {
     /// Writes the reply to an answered request and queues it (or what a fault makes of it),
     /// then the frames that follow it; remembers how it went, journals it and counts it.
     fn finish(&mut self, text: &str, mut answer: Answer, now: Timestamp, server: &mut Server) {
-        let entries = answer.charge.as_ref().map(|charge| [charge.entry()]);
+        let order_counts = self.state.order_counts.take();
+        let entries = answer.charge.as_ref().map(|charge| {
+            // The ORDERS counts of a request that places orders come first, as documented
+            // (`web-socket-api.md:3814`).
+            let orders = order_counts.into_iter().flat_map(|counts| {
+                ORDER_LIMITS.iter().zip(counts).map(
+                    |(&(interval, interval_num, _, limit), count)| RateLimitEntry {
+                        rate_limit_type: "ORDERS",
+                        interval,
+                        interval_num,
+                        limit,
+                        count,
+                    },
+                )
+            });
+            orders
+                .chain(std::iter::once(charge.entry()))
+                .collect::<Vec<_>>()
+        });
         let rate_limits = entries.as_ref().filter(|_| answer.show_rate_limits);
         let reply = write_reply(
             &answer.id,
@@ -393,6 +416,9 @@ impl Connection {
             self.evicted.clear();
             server.journal.push(entry, &mut self.evicted);
         }
+        // The events the request caused here, when they go first (`events-before-reply`).
+        self.transmits
+            .extend(self.state.preceding.drain(..).map(Transmit::Text));
         if let Some(sent) = sent {
             self.transmits.push_back(sent);
         }
@@ -604,6 +630,13 @@ impl Connection {
             cursor.take("returnRateLimits");
             (method.call)(&mut ctx, &mut cursor)
         };
+        let mut charge = charge;
+        if outcome.is_ok() && method.weight.free_on_success() {
+            // Successful order requests weigh nothing (`CHANGELOG.md:176`).
+            server.limiter.refund(self.ip, charge.weight, now);
+            charge.used = charge.used.saturating_sub(charge.weight);
+            charge.weight = 0;
+        }
         Answer {
             id: request.id,
             method: Some(method.name),

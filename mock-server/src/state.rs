@@ -18,7 +18,7 @@ use crate::journal::Journal;
 use crate::keys::KeyRegistry;
 use crate::market::Market;
 use crate::method::{self, MethodTable};
-use crate::orders::Orders;
+use crate::orders::{AccountEvent, Orders};
 use crate::rate_limit::{ConnectionRefusal, Limiter};
 use crate::user_data::{ConnectionId, Routes};
 use crate::Config;
@@ -48,6 +48,12 @@ pub struct Server {
     pub(crate) market: Market,
     /// Accounts' orders, trades and live balances.
     pub(crate) orders: Orders,
+    /// Whether the events a request causes on its own connection go before its reply
+    /// ([`Config::events_before_reply`]).
+    pub(crate) events_before_reply: bool,
+    /// Frames requests caused for other connections (their subscriptions' events), for
+    /// whoever pumps the connections to deliver: [`Server::take_outbox`].
+    pub(crate) outbox: Vec<(ConnectionId, String)>,
 }
 
 /// The durations that end or ping a connection, from [`Config`].
@@ -84,6 +90,8 @@ impl Server {
             calls: FnvHashMap::default(),
             market: Market::new(&config.symbols, Timestamp::EPOCH),
             orders: Orders::default(),
+            events_before_reply: config.events_before_reply,
+            outbox: Vec::new(),
         }
     }
 
@@ -130,6 +138,24 @@ impl Server {
     /// `{"subscriptionId": N, "event": {...}}`).
     pub fn user_data_event(&self, account: &str, event: &serde_json::Value) -> Vec<(u64, String)> {
         self.routes.deliver(account, event, None)
+    }
+
+    /// The frames that deliver events of the orders core (times in ms) to every
+    /// subscription of their accounts, times in each connection's unit.
+    pub(crate) fn account_events(&self, events: &[AccountEvent]) -> Vec<(u64, String)> {
+        events
+            .iter()
+            .flat_map(|e| self.routes.deliver_timed(&e.account, &e.event))
+            .collect()
+    }
+
+    /// The frames requests handled so far caused for other connections than their own
+    /// (User Data Stream events of an order placed or canceled), each with the connection it
+    /// goes to, oldest first. Whoever drives connections delivers them with
+    /// [`Connection::push_text`](crate::socketless::Connection::push_text); the network
+    /// server does so after every request.
+    pub fn take_outbox(&mut self) -> Vec<(u64, String)> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// [`user_data_event`](Self::user_data_event), with `E` set to `now` (in each

@@ -18,6 +18,10 @@ const MAX_ACTIVE: usize = 1_000;
 /// Subscription ids one connection may use over its life (spec §4.6).
 const MAX_IDS: u32 = 65_535;
 
+/// The time members of the orders core's events (`executionReport`,
+/// `outboundAccountPosition`, `user-data-stream.md:29`, `:73`).
+const EVENT_TIMES: [&str; 5] = ["E", "T", "O", "W", "u"];
+
 /// How a subscription was made: it decides what ends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SubscriptionKind {
@@ -96,6 +100,24 @@ impl Routes {
         for (id, subscription) in session.subscriptions.iter() {
             self.remove(&subscription.account, session.connection, id);
         }
+    }
+
+    /// The frames that deliver `event`, an event of the orders core whose times (`E`, `T`,
+    /// `O`, `W`, `u`) are in ms, to every subscription of `account`, by connection, its
+    /// times in each connection's unit.
+    pub fn deliver_timed(&self, account: &str, event: &Value) -> Vec<(ConnectionId, String)> {
+        let Some(targets) = self.by_account.get(account) else {
+            return Vec::new();
+        };
+        targets
+            .iter()
+            .map(|target| {
+                let mut event = event.clone();
+                target.unit.convert_millis(&mut event, &EVENT_TIMES);
+                let frame = json!({"subscriptionId": target.id, "event": event});
+                (target.connection, frame.to_string())
+            })
+            .collect()
     }
 
     /// The frames that deliver `event` to every subscription of `account`, by connection.

@@ -509,6 +509,7 @@ const EVERY_FLAG: &[&[&str]] = &[
     &["--max-lifetime", "1h"],
     &["--strict-signing"],
     &["--lenient-signing"],
+    &["--events-before-reply"],
     &["--connection-rate-limit", "50"],
     &["--max-connections", "20"],
     &["--ban-after", "0"],

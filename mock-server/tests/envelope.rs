@@ -71,7 +71,7 @@ fn first_ping_reply() -> String {
 #[case::array_method(r#"{"id":7,"method":["ping"]}"#, &no_method())]
 #[case::empty_method(r#"{"id":7,"method":""}"#, &no_method())]
 #[case::bare_prefix_method(r#"{"id":7,"method":"v3/"}"#, &no_method())]
-#[case::unknown_method(r#"{"id":7,"method":"order.place"}"#, &unknown_method())]
+#[case::unknown_method(r#"{"id":7,"method":"order.amend.keepPriority"}"#, &unknown_method())]
 #[case::method_in_upper_case(r#"{"id":7,"method":"PING"}"#, &unknown_method())]
 #[case::method_with_another_version(r#"{"id":7,"method":"v2/ping"}"#, &unknown_method())]
 #[case::method_with_a_doubled_prefix(r#"{"id":7,"method":"v3/v3/ping"}"#, &unknown_method())]

@@ -44,7 +44,7 @@ const METHODS: &[&str] = &[
     "v3/session.status",
     "session.logon",
     "session.logout",
-    "order.place",
+    "order.amend.keepPriority",
 ];
 
 #[derive(Debug, Clone)]

@@ -71,6 +71,13 @@ pub const MOCK_METHODS: &[&str] = &[
     "uiKlines",
     "order.test",
     "account.commission",
+    "order.place",
+    "order.status",
+    "order.cancel",
+    "openOrders.status",
+    "openOrders.cancelAll",
+    "allOrders",
+    "myTrades",
 ];
 
 /// The -1100 for an unknown method: [`ILLEGAL_CHARACTERS`] for `method`, the range being
@@ -215,6 +222,26 @@ golden_table! {
     PEG_NOT_FOR_TYPE = (400, -1013, "This order type may not use pegged price.");
     /// `MARKET_PEG` on `LIMIT_MAKER` (errors.md).
     PEG_NOT_FOR_THIS_TYPE = (400, -1013, "This price peg cannot be used with this order type.");
+    /// A trailing stop without `stopPrice`: not modelled (docs/FIDELITY.md "Orders"; an invented message).
+    TRAILING_NOT_MODELLED = (400, -1013, "Trailing stop orders are not supported by this mock.");
+    /// Past an `ORDERS` limit (errors.md -1015; "10 SECOND" or "1 DAY").
+    TOO_MANY_ORDERS = (429, -1015, "Too many new orders; current limit is {limit} orders per {interval}.");
+    /// A `newClientOrderId` an open order of the account has (errors.md -2010 messages).
+    DUPLICATE_ORDER = (400, -2010, "Duplicate order sent.");
+    /// A free balance short of what the order locks (errors.md -2010 messages).
+    INSUFFICIENT_BALANCE = (400, -2010, "Account has insufficient balance for requested action.");
+    /// A `LIMIT_MAKER` that would take (errors.md -2010 messages).
+    WOULD_MATCH = (400, -2010, "Order would immediately match and take.");
+    /// A stop whose trigger is already met (errors.md -2010 messages).
+    WOULD_TRIGGER = (400, -2010, "Order would trigger immediately.");
+    /// A cancel of an order the account has not open (errors.md -2011 messages).
+    UNKNOWN_ORDER = (400, -2011, "Unknown order sent.");
+    /// `order.cancel` with `cancelRestrictions` the order's status does not meet (errors.md -2011 messages).
+    CANCEL_RESTRICTED = (400, -2011, "Order was not canceled due to cancel restrictions.");
+    /// `allOrders` or `myTrades` with `startTime` and `endTime` more than 24 hours apart (errors.md -1127).
+    SPAN_TOO_LONG = (400, -1127, "More than {hours} hours between startTime and endTime.");
+    /// `order.status` of an order the account does not have (errors.md -2013).
+    NO_SUCH_ORDER = (400, -2013, "Order does not exist.");
 }
 
 impl Golden {

@@ -269,7 +269,7 @@ pub(super) fn cases() -> Vec<Case> {
             "docs/FIDELITY.md §10.2 (mock choice)",
             &[],
             text(
-                r#"{"id":"err","method":"order.place"}"#,
+                r#"{"id":"err","method":"order.amend.keepPriority"}"#,
                 spec::unknown_method,
                 true,
                 0,

@@ -107,6 +107,10 @@ struct ConfigFlags {
     /// refuses them with -1022)
     #[arg(long)]
     lenient_signing: bool,
+    /// Send the events an order request causes on its own connection before its reply (by
+    /// default the reply goes first)
+    #[arg(long)]
+    events_before_reply: bool,
     #[arg(long, value_name = "N")]
     #[arg(help = with_default(
         "New connections allowed per IP per 5 minutes",
@@ -201,6 +205,7 @@ impl ConfigFlags {
             max_lifetime,
             strict_signing,
             lenient_signing,
+            events_before_reply,
             connection_rate_limit,
             max_connections,
             ban_after,
@@ -221,6 +226,10 @@ impl ConfigFlags {
         set(
             &mut config.lenient_signing,
             (strict_signing || lenient_signing).then_some(lenient_signing),
+        );
+        set(
+            &mut config.events_before_reply,
+            events_before_reply.then_some(true),
         );
         set(&mut config.connection_rate_limit, connection_rate_limit);
         set(&mut config.max_connections, max_connections);
@@ -706,8 +715,9 @@ mod tests {
     use super::*;
 
     /// The [`Config`] keys set by a switch rather than a flag with a value, tested on their
-    /// own: `lenient-signing` and `admin` (`--no-admin`). `admin-token` is never written out.
-    const SWITCHES: [&str; 2] = ["lenient-signing", "admin"];
+    /// own: `lenient-signing`, `events-before-reply` and `admin` (`--no-admin`).
+    /// `admin-token` is never written out.
+    const SWITCHES: [&str; 3] = ["lenient-signing", "events-before-reply", "admin"];
 
     /// The [`Config`] keys only a config file sets: a list of tables has no flag form.
     const FILE_ONLY: [&str; 1] = ["symbols"];
@@ -775,6 +785,19 @@ mod tests {
             let both = config(&[&flag, flag_value], &file).expect("both are read");
             assert_eq!(both, from_flag, "{key}: the flag wins");
         }
+    }
+
+    #[test]
+    fn events_follow_the_reply_unless_file_or_flag_puts_them_first() {
+        let first =
+            |flags: &[&str], file: &str| config(flags, file).expect("read").events_before_reply;
+        assert!(!first(&[], ""));
+        assert!(first(&[], "events-before-reply = true"));
+        assert!(first(&["--events-before-reply"], ""));
+        assert!(first(
+            &["--events-before-reply"],
+            "events-before-reply = false"
+        ));
     }
 
     #[test]

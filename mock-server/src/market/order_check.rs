@@ -113,7 +113,6 @@ pub(crate) enum PegPriceType {
 
 /// An order that passed every check, its defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // `order.place` (the next issue) reads what `order.test` does not.
 pub(crate) struct CheckedOrder {
     pub symbol: String,
     pub side: Side,

@@ -8,11 +8,19 @@
 mod account_commission;
 mod account_rate_limits_orders;
 mod account_status;
+mod all_orders;
 mod avg_price;
 mod depth;
 mod exchange_info;
 mod klines;
 mod market_params;
+mod my_trades;
+mod open_orders_cancel_all;
+mod open_orders_status;
+mod order_cancel;
+mod order_params;
+mod order_place;
+mod order_status;
 mod order_test;
 mod ping;
 mod session_logon;
@@ -37,6 +45,7 @@ use crate::clock::Timestamp;
 use crate::envelope::{to_json, ParamCursor, Params};
 use crate::error::ApiError;
 use crate::journal::SignatureRecord;
+use crate::orders::AccountEvent;
 use crate::session::SessionState;
 use crate::state::Server;
 use crate::user_data::{self, SubscriptionKind};
@@ -64,6 +73,13 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
     &ui_klines::SPEC,
     &order_test::SPEC,
     &account_commission::SPEC,
+    &order_place::SPEC,
+    &order_status::SPEC,
+    &order_cancel::SPEC,
+    &open_orders_status::SPEC,
+    &open_orders_cancel_all::SPEC,
+    &all_orders::SPEC,
+    &my_trades::SPEC,
 ]);
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
@@ -94,6 +110,11 @@ pub(crate) enum Weight {
     /// that param when it is absent or malformed, since the weight is charged before the
     /// params are checked.
     Rule(fn(&Params<'_>) -> u32),
+    /// This weight for a call that fails, none for one that succeeds: the order methods
+    /// (`CHANGELOG.md:176`, 2026-03-27: "Request weights for the following endpoints and
+    /// methods become 0 when the request is successful. Failed requests are still charged
+    /// the documented weight.").
+    FreeOnSuccess(u32),
 }
 
 impl Weight {
@@ -102,7 +123,13 @@ impl Weight {
         match self {
             Weight::Fixed(weight) => weight,
             Weight::Rule(rule) => rule(params),
+            Weight::FreeOnSuccess(weight) => weight,
         }
+    }
+
+    /// Whether a successful call is refunded its weight.
+    pub fn free_on_success(self) -> bool {
+        matches!(self, Weight::FreeOnSuccess(_))
     }
 }
 
@@ -204,6 +231,41 @@ impl Context<'_> {
         to_json(&serde_json::json!({ "subscriptionId": id }))
     }
 
+    /// Sends the orders core's `events` to every User Data Stream subscription of their
+    /// accounts, times in each connection's unit: on this connection before or after the
+    /// reply ([`Config::events_before_reply`](crate::Config::events_before_reply)), to the
+    /// others through the server's outbox.
+    pub fn deliver(&mut self, events: &[AccountEvent]) {
+        let first = self.server.events_before_reply;
+        for event in events {
+            for (connection, frame) in self
+                .server
+                .routes
+                .deliver_timed(&event.account, &event.event)
+            {
+                if connection != self.session.connection {
+                    self.server.outbox.push((connection, frame));
+                } else if first {
+                    self.session.preceding.push(frame);
+                } else {
+                    self.session.follow_ups.push(frame);
+                }
+            }
+        }
+    }
+
+    /// Shows `account`'s `ORDERS` counts in this request's `rateLimits` (a request that
+    /// places orders).
+    pub fn show_order_counts(&mut self, account: &str) {
+        self.session.order_counts = Some(self.server.orders.unfilled_counts(account, self.now));
+    }
+
+    /// `value`'s members named `keys` (times in ms) in this connection's time unit.
+    pub fn in_time_unit(&self, mut value: serde_json::Value, keys: &[&str]) -> serde_json::Value {
+        self.session.time_unit.convert_millis(&mut value, keys);
+        value
+    }
+
     /// Authenticates a SIGNED request by its own credentials or the session's key (see `auth`).
     pub fn signed_request(&self, params: &Params<'_>) -> Result<Authenticated<'_>, ApiError> {
         auth::signed_request(params, self.session, &self.authority())
@@ -232,7 +294,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), TABLE.specs().len());
-        assert!(TABLE.find("order.place").is_none());
+        assert!(TABLE.find("order.amend.keepPriority").is_none());
     }
 
     #[test]
@@ -246,7 +308,8 @@ mod tests {
             "ping|time|session.logon|session.status|session.logout|session.subscriptions|\
              account.status|account.rateLimits.orders|userDataStream.subscribe|\
              userDataStream.subscribe.signature|userDataStream.unsubscribe|exchangeInfo|depth|\
-             avgPrice|ticker.price|ticker.book|klines|uiKlines|order.test|account.commission"
+             avgPrice|ticker.price|ticker.book|klines|uiKlines|order.test|account.commission|\
+             order.place|order.status|order.cancel|openOrders.status|openOrders.cancelAll|allOrders|myTrades"
         );
     }
 
@@ -256,7 +319,10 @@ mod tests {
         let weights: Vec<u32> = TABLE.specs().iter().map(|m| m.weight.of(&none)).collect();
         assert_eq!(
             weights,
-            [1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20]
+            [
+                1, 1, 2, 2, 2, 2, 20, 40, 2, 2, 2, 20, 5, 2, 4, 4, 2, 2, 1, 20, 1, 4, 1, 80, 1, 20,
+                20
+            ]
         );
         let with_rates = Params::from_pairs(&[("computeCommissionRates", "true")]);
         let order_test = TABLE.find("order.test").expect("listed");

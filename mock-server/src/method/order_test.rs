@@ -25,10 +25,12 @@ fn weight(params: &Params<'_>) -> u32 {
     }
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+/// Takes the params of an order (every one `order.place` and `order.test` share) and the
+/// credentials.
+pub(super) fn take_order_request<'p>(p: &mut ParamCursor<'p, '_>) -> OrderRequest<'p> {
     p.take_credentials();
     let mut text = |name: &str| p.take(name).map(|value| value.text());
-    let request = OrderRequest {
+    OrderRequest {
         symbol: text("symbol"),
         side: text("side"),
         order_type: text("type"),
@@ -47,8 +49,12 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
         peg_price_type: text("pegPriceType"),
         peg_offset_value: text("pegOffsetValue"),
         peg_offset_type: text("pegOffsetType"),
-    };
-    let compute_commission_rates = text("computeCommissionRates");
+    }
+}
+
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+    let request = take_order_request(p);
+    let compute_commission_rates = p.take("computeCommissionRates").map(|value| value.text());
     p.finish()?;
     let caller = ctx.signed_request(p.all())?;
     let account = caller.key.account.clone();

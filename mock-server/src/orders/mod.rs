@@ -127,7 +127,6 @@ impl Execution {
 
 /// How a request names an order: `orderId` or `origClientOrderId`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // The order methods (order.status, order.cancel) name orders this way.
 pub(crate) enum OrderRef {
     Id(u64),
     Client(String),
@@ -224,7 +223,6 @@ pub(crate) struct AccountEvent {
 
 /// A placed order: its id, the trade ids of its immediate fills, and the events.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(dead_code)] // `order.place` answers from these.
 pub(crate) struct Placed {
     pub order_id: u64,
     pub fills: Vec<u64>,
@@ -233,7 +231,6 @@ pub(crate) struct Placed {
 
 /// Why the control plane cannot fill an order (the control plane answers 409 or 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[allow(dead_code)] // The control plane's fill route will map these.
 pub(crate) enum FillRefusal {
     /// No such order, or not resting on the book (filled, canceled, expired, a waiting stop).
     #[error("order {0} is not resting on the book")]
@@ -366,20 +363,22 @@ impl Orders {
             .map_or([0, 0], |state| state.count.counts(now))
     }
 
+    /// Every order of every account, oldest first (the control plane lists them).
+    pub fn every_order(&self) -> impl Iterator<Item = &Order> {
+        self.orders.values()
+    }
+
     /// The order `id`.
-    #[allow(dead_code)] // order.place answers from the order it placed.
     pub fn get(&self, id: u64) -> Option<&Order> {
         self.orders.get(&id)
     }
 
     /// The trade `id`.
-    #[allow(dead_code)] // order.place's FULL response lists its fills.
     pub fn trade(&self, id: u64) -> Option<&Fill> {
         self.trades.iter().find(|t| t.id == id)
     }
 
     /// `account`'s order on `symbol` that `which` names.
-    #[allow(dead_code)] // order.status and order.cancel look orders up.
     pub fn find(&self, account: &str, symbol: &str, which: &OrderRef) -> Option<&Order> {
         match which {
             OrderRef::Id(id) => self
@@ -394,7 +393,6 @@ impl Orders {
     }
 
     /// `account`'s open orders, on `symbol` or every symbol, oldest first.
-    #[allow(dead_code)] // openOrders.status lists them.
     pub fn open_orders<'a>(
         &'a self,
         account: &'a str,
@@ -406,7 +404,6 @@ impl Orders {
     }
 
     /// `account`'s orders on `symbol`, oldest first.
-    #[allow(dead_code)] // allOrders lists them.
     pub fn all_orders<'a>(
         &'a self,
         account: &'a str,
@@ -418,7 +415,6 @@ impl Orders {
     }
 
     /// `account`'s trades on `symbol`, oldest first.
-    #[allow(dead_code)] // myTrades lists them.
     pub fn trades<'a>(
         &'a self,
         account: &'a str,
@@ -437,7 +433,6 @@ impl Orders {
     /// that would take, a stop already triggered, or a short free balance; -1013
     /// `LOT_SIZE` for a `quoteOrderQty` that buys or sells no allowed quantity. Nothing
     /// changes then.
-    #[allow(dead_code)] // order.place calls this.
     pub fn place(
         &mut self,
         account: &str,
@@ -794,7 +789,6 @@ impl Orders {
     ///
     /// # Errors
     /// -2011 "Unknown order sent." when the account has no such open order.
-    #[allow(dead_code)] // order.cancel calls this.
     pub fn cancel(
         &mut self,
         account: &str,
@@ -847,7 +841,6 @@ impl Orders {
     /// # Errors
     /// -2011 "Unknown order sent." when there is none (as Binance answers
     /// `openOrders.cancelAll` without open orders; fidelity notes).
-    #[allow(dead_code)] // openOrders.cancelAll calls this.
     pub fn cancel_all(
         &mut self,
         account: &str,
@@ -991,7 +984,6 @@ impl Orders {
     /// # Errors
     /// [`FillRefusal::NotResting`] for an order not on the book; [`FillRefusal::BadQuantity`]
     /// for zero or more than is left.
-    #[allow(dead_code)] // The control plane's fill calls this.
     pub fn fill_resting(
         &mut self,
         id: u64,

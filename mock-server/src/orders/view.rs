@@ -146,7 +146,6 @@ pub(crate) fn account_position(holdings: &[&Holding], now: Timestamp) -> Value {
 }
 
 /// The `ACK` result of `order.place`.
-#[allow(dead_code)] // order.place answers with it.
 pub(crate) fn ack(order: &Order) -> Value {
     json!({
         "symbol": order.symbol,
@@ -159,7 +158,6 @@ pub(crate) fn ack(order: &Order) -> Value {
 
 /// The `RESULT` result of `order.place`; with `fills`, the `FULL` one (its `fills` before
 /// `selfTradePreventionMode`, as `faqs_market_orders_faq.md` shows).
-#[allow(dead_code)] // order.place answers with it.
 pub(crate) fn result(order: &Order, config: &SymbolConfig, fills: Option<&[&Fill]>) -> Value {
     let mut result = object(ack(order));
     let rest = object(json!({
@@ -228,7 +226,6 @@ fn fill(fill: &Fill, config: &SymbolConfig) -> Value {
 /// An order as `order.status`, `openOrders.status` and `allOrders` list it
 /// (`web-socket-api.md:7088`): `stopPrice` and `icebergQty` always, `workingTime` -1 while a
 /// stop waits.
-#[allow(dead_code)] // order.status, openOrders.status and allOrders answer with it.
 pub(crate) fn status(order: &Order, config: &SymbolConfig) -> Value {
     let zero = rust_decimal::Decimal::ZERO;
     let mut status = object(json!({
@@ -267,7 +264,6 @@ pub(crate) fn status(order: &Order, config: &SymbolConfig) -> Value {
 }
 
 /// A canceled order as `order.cancel` answers it (`web-socket-api.md:4196`).
-#[allow(dead_code)] // order.cancel and openOrders.cancelAll answer with it.
 pub(crate) fn canceled(order: &Order, config: &SymbolConfig) -> Value {
     let mut canceled = object(json!({
         "symbol": order.symbol,
@@ -295,7 +291,6 @@ pub(crate) fn canceled(order: &Order, config: &SymbolConfig) -> Value {
 }
 
 /// A trade as `myTrades` lists it (`web-socket-api.md:7680`).
-#[allow(dead_code)] // myTrades answers with it.
 pub(crate) fn trade(fill: &Fill, config: &SymbolConfig) -> Value {
     json!({
         "symbol": fill.symbol,
