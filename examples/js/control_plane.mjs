@@ -2,11 +2,12 @@
 //
 //   cd examples/js && npm ci && node control_plane.mjs   # MOCK_URL=http://127.0.0.1:9443
 //
-// Four checks on one WebSocket connection, each through a plain HTTP call (fetch) to /__admin/*:
+// Five checks on one WebSocket connection, each through a plain HTTP call (fetch) to /__admin/*:
 //   (a) freeze the clock, log on, advance 61 s: the REQUEST_WEIGHT window rolls over;
 //   (b) push a balanceUpdate to the subscribed account: it arrives on the socket;
 //   (c) fault the next session.status: the canned reply carries our id, the one after is normal;
-//   (d) move BTCUSDT's price: ticker.price and depth follow at once; a price off the tick is 400.
+//   (d) move BTCUSDT's price: ticker.price and depth follow at once; a price off the tick is 400;
+//   (e) place a resting LIMIT order, find it through the control plane and fill it there.
 // Then POST /__admin/reset. Every wait has a timeout; any failure exits with code 1.
 import { createPrivateKey, sign as ed25519Sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -233,6 +234,25 @@ async function run() {
     const offTick = await admin('POST', '/__admin/symbols/BTCUSDT/price', { price: '61000.005' }, 400);
     check(offTick.error?.includes('tickSize'), `off-tick price: ${JSON.stringify(offTick)}`);
     console.log('(d) BTCUSDT moved to 61000.00: ticker.price and depth followed');
+
+    // (e) An order rests under the market until the test fills it. The session's key signs
+    // it: no apiKey or signature, only a timestamp, on the mock's clock.
+    const { now: mockNow } = await admin('GET', '/__admin/clock');
+    const placed = await ws.call('buy', 'order.place', {
+      symbol: 'BTCUSDT', side: 'BUY', type: 'LIMIT', timeInForce: 'GTC',
+      price: '60000.00', quantity: '0.00100', timestamp: mockNow,
+    });
+    check(placed.result?.status === 'NEW', `order.place: ${JSON.stringify(placed)}`);
+    const orderId = placed.result.orderId;
+    const { orders } = await admin('GET', '/__admin/orders?symbol=BTCUSDT&status=NEW');
+    check(same(orders.map((o) => o.orderId), [orderId]), `resting orders: ${JSON.stringify(orders)}`);
+    const filled = await admin('POST', `/__admin/orders/${orderId}/fill`, {});
+    check(filled.status === 'FILLED', `fill: ${JSON.stringify(filled)}`);
+    const status = await ws.call('order', 'order.status', {
+      symbol: 'BTCUSDT', orderId, timestamp: mockNow,
+    });
+    check(status.result?.executedQty === '0.00100000', `order.status: ${JSON.stringify(status)}`);
+    console.log(`(e) order ${orderId} rested, then the control plane filled it`);
   } finally {
     ws.close();
   }
@@ -255,5 +275,5 @@ try {
   }
 }
 if (failed) process.exit(1);
-console.log('js: 4 passed, 0 failed');
+console.log('js: 5 passed, 0 failed');
 process.exit(0);

@@ -4,11 +4,12 @@
     python3 -m venv .venv && .venv/bin/pip install -r examples/python/requirements.txt
     .venv/bin/python examples/python/control_plane.py   # MOCK_URL=http://127.0.0.1:9443
 
-Four checks on one WebSocket connection, each through a plain HTTP call to /__admin/*:
+Five checks on one WebSocket connection, each through a plain HTTP call to /__admin/*:
   (a) freeze the clock, log on, advance 61 s: the REQUEST_WEIGHT window rolls over;
   (b) push a balanceUpdate to the subscribed account: it arrives on the socket;
   (c) fault the next session.status: the canned reply carries our id, the one after is normal;
-  (d) move BTCUSDT's price: ticker.price and depth follow at once; a price off the tick is 400.
+  (d) move BTCUSDT's price: ticker.price and depth follow at once; a price off the tick is 400;
+  (e) place a resting LIMIT order, find it through the control plane and fill it there.
 Then POST /__admin/reset. Every wait has a timeout; any failure exits with code 1.
 """
 
@@ -196,6 +197,24 @@ async def run(private_key):
         check("tickSize" in off_tick.get("error", ""), f"off-tick price: {off_tick}")
         print("(d) BTCUSDT moved to 61000.00: ticker.price and depth followed")
 
+        # (e) An order rests under the market until the test fills it. The session's key signs
+        # it: no apiKey or signature, only a timestamp, on the mock's clock.
+        mock_now = admin("GET", "/__admin/clock")["now"]
+        placed = await ws.call("buy", "order.place", {
+            "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+            "price": "60000.00", "quantity": "0.00100", "timestamp": mock_now,
+        })
+        check(placed.get("result", {}).get("status") == "NEW", f"order.place: {placed}")
+        order_id = placed["result"]["orderId"]
+        resting = admin("GET", "/__admin/orders?symbol=BTCUSDT&status=NEW")["orders"]
+        check([o["orderId"] for o in resting] == [order_id], f"resting orders: {resting}")
+        filled = admin("POST", f"/__admin/orders/{order_id}/fill", {})
+        check(filled.get("status") == "FILLED", f"fill: {filled}")
+        status = await ws.call("order", "order.status",
+                               {"symbol": "BTCUSDT", "orderId": order_id, "timestamp": mock_now})
+        check(status.get("result", {}).get("executedQty") == "0.00100000", f"order.status: {status}")
+        print(f"(e) order {order_id} rested, then the control plane filled it")
+
 
 def main():
     private_key = load_pem_private_key(PRIVATE_KEY_PEM.read_bytes(), password=None)
@@ -216,7 +235,7 @@ def main():
             failed = True
     if failed:
         sys.exit(1)
-    print("python: 4 passed, 0 failed")
+    print("python: 5 passed, 0 failed")
 
 
 if __name__ == "__main__":
