@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The official JavaScript connector (npm @binance/spot, pinned in conformance/js/package-lock.json)
 # against the mock binary: logon with the demo Ed25519 key, status, logout, status; then
-# exchangeInfo, depth and order.test on the default market.
+# exchangeInfo, depth and order.test on the default market; then orders that rest, fill
+# through the control plane and are cancelled, with their executionReports.
 # Any unexpected reply, a crash or a timeout fails the script (and CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +26,8 @@ timeout 60 node conformance/js/session.mjs "$url" "$api_key" \
 
 step "JS connector: exchangeInfo, depth, order.test"
 timeout 60 node conformance/js/market.mjs "$url" "$api_key" \
+  mock-server/keys/demo-ed25519-private.pem
+
+step "JS connector: orders (place, NEW report, control-plane fill, TRADE report, cancel, openOrders.status)"
+timeout 60 node conformance/js/orders.mjs "$url" "$api_key" \
   mock-server/keys/demo-ed25519-private.pem
