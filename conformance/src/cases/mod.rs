@@ -18,6 +18,7 @@ mod connections;
 mod errors;
 mod keepalive;
 mod market;
+mod orders;
 mod properties;
 mod scenarios;
 
@@ -168,6 +169,7 @@ pub(crate) fn all() -> Vec<Case> {
     cases.extend(keepalive::cases());
     cases.extend(properties::cases());
     cases.extend(market::cases());
+    cases.extend(orders::cases());
     cases
 }
 
