@@ -240,6 +240,8 @@ struct Market {
     tick: Decimal,
     level: Decimal,
     levels: u32,
+    /// `LOT_SIZE`'s `stepSize`.
+    step: Decimal,
     base_precision: u32,
     quote_precision: u32,
     /// The summed rates: (maker, taker) × (buyer, seller).
@@ -640,7 +642,7 @@ fn check_reports(expected: &[Report], got: &[Report], problems: &mut Vec<String>
     if expected != got {
         let show = |rs: &[Report]| rs.iter().map(|r| format!("\n    {r}")).collect::<String>();
         problems.push(format!(
-            "executionReports:{}\n  expected:{}",
+            "executionReports received:{}\n  expected:{}",
             show(got),
             show(expected)
         ));
@@ -684,6 +686,13 @@ async fn read_market(
         .call("exchangeInfo", &[("symbol", js(SYMBOL))], transcript)
         .await?;
     let symbol = &info["symbols"][0];
+    let step = symbol["filters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["filterType"] == "LOT_SIZE")
+        .map(|f| dec_of(&f["stepSize"], "exchangeInfo LOT_SIZE stepSize"))
+        .ok_or("exchangeInfo: no LOT_SIZE filter")??;
     let precision = |name: &str| {
         symbol[name]
             .as_u64()
@@ -717,6 +726,7 @@ async fn read_market(
         tick,
         level,
         levels: u32::try_from(levels).unwrap_or(0),
+        step,
         base_precision: precision("baseCommissionPrecision")?,
         quote_precision: precision("quoteCommissionPrecision")?,
         maker_buy: rate("maker")? + rate("buyer")?,
@@ -835,15 +845,17 @@ fn check_placed(placed: &Placed, reply: &Value, problems: &mut Vec<String>) -> O
 /// among the open orders), so that a shrunk sequence stays meaningful.
 #[derive(Clone, Debug)]
 enum Draw {
-    /// A LIMIT order `offset` ticks from the price, `halves` × half a level.
+    /// A LIMIT order `offset` ticks from the price, `halves` × half a level and `steps`
+    /// lot steps (so that commissions need rounding).
     Limit {
         buy: bool,
         offset: i64,
         halves: u32,
+        steps: u32,
         tif: u8,
     },
     /// A MARKET order by quantity.
-    Market { buy: bool, halves: u32 },
+    Market { buy: bool, halves: u32, steps: u32 },
     /// Cancels an open order (none open: nothing).
     Cancel { pick: usize },
     /// Moves the price.
@@ -855,9 +867,11 @@ enum Draw {
 fn draws() -> impl Strategy<Value = Vec<Draw>> {
     use proptest::prelude::*;
     let step = prop_oneof![
-        4 => (any::<bool>(), -4i64..=3, 1u32..=5, 0u8..3)
-            .prop_map(|(buy, offset, halves, tif)| Draw::Limit { buy, offset, halves, tif }),
-        1 => (any::<bool>(), 1u32..=5).prop_map(|(buy, halves)| Draw::Market { buy, halves }),
+        4 => (any::<bool>(), -4i64..=3, 1u32..=5, 0u32..1000, 0u8..3).prop_map(
+            |(buy, offset, halves, steps, tif)| Draw::Limit { buy, offset, halves, steps, tif }
+        ),
+        1 => (any::<bool>(), 1u32..=5, 0u32..1000)
+            .prop_map(|(buy, halves, steps)| Draw::Market { buy, halves, steps }),
         1 => (0usize..8).prop_map(|pick| Draw::Cancel { pick }),
         2 => prop_oneof![-3i64..=-1, 1i64..=3].prop_map(|ticks| Draw::Move { ticks }),
         2 => (0usize..8, any::<bool>()).prop_map(|(pick, half)| Draw::Fill { pick, half }),
@@ -958,12 +972,13 @@ async fn steps(
                 buy,
                 offset,
                 halves,
+                steps,
                 tif,
             } => {
                 let side = if *buy { Side::Buy } else { Side::Sell };
                 let tif = [Tif::Gtc, Tif::Ioc, Tif::Fok][usize::from(*tif % 3)];
                 let price = model.market.price + model.market.tick * Decimal::from(*offset);
-                let qty = half * Decimal::from(*halves);
+                let qty = half * Decimal::from(*halves) + model.market.step * Decimal::from(*steps);
                 let label = format!(
                     "LIMIT {} {tif:?} {} @ {}",
                     side.name(),
@@ -988,9 +1003,9 @@ async fn steps(
                 let expected = bind_placed(&mut model, id, side, price, qty, &placed);
                 (events, expected, label)
             }
-            Draw::Market { buy, halves } => {
+            Draw::Market { buy, halves, steps } => {
                 let side = if *buy { Side::Buy } else { Side::Sell };
-                let qty = half * Decimal::from(*halves);
+                let qty = half * Decimal::from(*halves) + model.market.step * Decimal::from(*steps);
                 let label = format!("MARKET {} {}", side.name(), qty.normalize());
                 let params = vec![
                     ("symbol", js(SYMBOL)),
@@ -1056,8 +1071,8 @@ async fn steps(
                 }
                 let at = pick % model.open.len();
                 let order = model.open[at].clone();
-                let part = (order.left() / Decimal::TWO)
-                    .round_dp_with_strategy(order.left().scale().max(5), RoundingStrategy::ToZero);
+                let step = model.market.step;
+                let part = (order.left() / Decimal::TWO / step).floor() * step;
                 let qty = if *half && !part.is_zero() {
                     part
                 } else {
