@@ -649,6 +649,46 @@ fn check_reports(expected: &[Report], got: &[Report], problems: &mut Vec<String>
     }
 }
 
+/// The events of an accepted placement end with one `outboundAccountPosition` (the
+/// market-orders FAQ's sample), after the last `executionReport`, showing the model's free
+/// and locked amounts of every asset it lists.
+fn check_position(model: &Model, events: &[String], problems: &mut Vec<String>) -> RunResult {
+    let mut kinds = Vec::new();
+    let mut positions = Vec::new();
+    for text in events {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("{e}: {text}"))?;
+        let kind = value["event"]["e"].as_str().unwrap_or_default().to_owned();
+        if kind == "outboundAccountPosition" {
+            positions.push(value["event"].clone());
+        }
+        kinds.push(kind);
+    }
+    let last_report = kinds.iter().rposition(|k| k == "executionReport");
+    let first_position = kinds.iter().position(|k| k == "outboundAccountPosition");
+    if positions.len() != 1 || first_position < last_report {
+        problems.push(format!(
+            "events {kinds:?}: expected one outboundAccountPosition after the last \
+             executionReport"
+        ));
+        return Ok(());
+    }
+    for balance in positions[0]["B"].as_array().into_iter().flatten() {
+        let asset = balance["a"].as_str().unwrap_or_default();
+        let Some((&asset, free)) = model.free.get_key_value(asset) else {
+            continue;
+        };
+        let got = (dec(&balance["f"]), dec(&balance["l"]));
+        if got != (Some(*free), Some(model.locked[asset])) {
+            problems.push(format!(
+                "outboundAccountPosition {asset}: {balance}, expected free {} locked {}",
+                free.normalize(),
+                model.locked[asset].normalize()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Reads the market and the commission rates the model starts from.
 async fn read_market(
     env: &Env,
@@ -1092,6 +1132,9 @@ async fn steps(
         events.extend(after);
         check_reports(&expected, &reports_of(&events)?, &mut problems);
         check_balances(&model, &shown, &mut problems);
+        if matches!(draw, Draw::Limit { .. } | Draw::Market { .. }) && !expected.is_empty() {
+            check_position(&model, &events, &mut problems)?;
+        }
         done.push(label);
         if !problems.is_empty() {
             return Err(format!(
