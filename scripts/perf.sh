@@ -45,7 +45,7 @@ taskset -c 0 cargo bench -p benches --bench round_trip -- $criterion_args | tee 
 taskset -c 0 cargo bench -p benches --bench in_process -- $criterion_args | tee "$out/criterion-in_process.txt"
 
 step "latency: 1 connection, 1 in flight, client and servers pinned to core 0"
-for mix in ping status logon; do
+for mix in ping status logon place; do
   taskset -c 0 "$load" compare -c 1 -d 1 --duration "$duration" --mix "$mix" --rounds "$rounds" \
     | tee "$out/pinned-$mix.jsonl"
 done

@@ -59,6 +59,12 @@ impl Mix {
         self.pattern.contains(&RequestKind::Logon)
     }
 
+    /// Whether any request of the mix places an order: each connection then logs on once,
+    /// before the load, and the mock needs room for the orders (ORDERS limits, a balance).
+    pub fn has_place(&self) -> bool {
+        self.pattern.contains(&RequestKind::Place)
+    }
+
     fn kind_at(&self, index: u64) -> RequestKind {
         let len = self.pattern.len() as u64;
         self.pattern[(index % len) as usize]
@@ -76,8 +82,9 @@ impl FromStr for Mix {
                 Some((name, weight)) => (name, weight.parse::<u32>().ok()),
                 None => (part, Some(1)),
             };
-            let kind = RequestKind::parse(name)
-                .with_context(|| format!("unknown request {name:?}: ping, status or logon"))?;
+            let kind = RequestKind::parse(name).with_context(|| {
+                format!("unknown request {name:?}: ping, status, logon or place")
+            })?;
             let weight = weight
                 .filter(|w| (1..=1000).contains(w))
                 .with_context(|| format!("weight of {name} must be 1 to 1000"))?;
@@ -149,8 +156,8 @@ impl LoadSpec {
         if self.duration.is_zero() || self.duration > MAX_DURATION || self.warmup > MAX_DURATION {
             bail!("duration must be more than 0 and at most {MAX_DURATION:?}");
         }
-        if self.mix.has_logon() && self.signer.is_none() {
-            bail!("a mix with logons needs a key");
+        if (self.mix.has_logon() || self.mix.has_place()) && self.signer.is_none() {
+            bail!("a mix with logons or orders needs a key");
         }
         Ok(())
     }
@@ -405,6 +412,9 @@ impl RequestWriter {
                 };
                 signer.write_request(id, signed, &mut self.text);
             }
+            (RequestKind::Place, _) => {
+                requests::write_place(id, requests::now_millis(), &mut self.text);
+            }
             (kind, _) => requests::write_unsigned(kind, id, &mut self.text),
         }
         (id, Message::text(self.text.as_str()))
@@ -448,6 +458,26 @@ async fn drive(
         text: String::new(),
     };
     let mut pending: VecDeque<(u64, Instant)> = VecDeque::with_capacity(depth);
+
+    if writer.spec.mix.has_place() {
+        if let Some(signer) = writer.spec.signer.clone() {
+            // Orders ride on the session: one logon (id 0, before any other id), not counted.
+            let logon = signer.request_now(0, None);
+            match client::round_trip(&mut ws, &logon).await {
+                Ok(reply) => match reply_head(&reply) {
+                    Some((0, None | Some(200))) => {}
+                    Some((0, Some(status))) => {
+                        *outcome.errors.status.entry(status).or_default() += 1;
+                    }
+                    _ => outcome.errors.bad_reply += 1,
+                },
+                Err(_) => {
+                    outcome.errors.closed += 1;
+                    return outcome;
+                }
+            }
+        }
+    }
 
     for _ in 0..depth {
         let (id, message) = writer.next_request();
@@ -524,6 +554,10 @@ mod tests {
         let mix: Mix = "ping,status,logon".parse()?;
         assert_eq!(mix.pattern.len(), 3);
         assert!(mix.has_logon());
+        assert!(!mix.has_place());
+        let mix: Mix = "place=3,ping=1".parse()?;
+        assert_eq!(mix.pattern.len(), 4);
+        assert!(mix.has_place() && !mix.has_logon());
         assert!("ping=0".parse::<Mix>().is_err());
         assert!("order".parse::<Mix>().is_err());
         assert!("".parse::<Mix>().is_err());

@@ -22,6 +22,9 @@ pub enum RequestKind {
     Status,
     /// `session.logon`, signed with the load's key.
     Logon,
+    /// `order.place` of [`write_place`]: a `LIMIT` buy that rests, on a connection logged
+    /// on once before the load.
+    Place,
 }
 
 impl RequestKind {
@@ -31,15 +34,18 @@ impl RequestKind {
             RequestKind::Ping => "ping",
             RequestKind::Status => "session.status",
             RequestKind::Logon => "session.logon",
+            RequestKind::Place => "order.place",
         }
     }
 
-    /// Parses `ping`, `status` / `session.status`, `logon` / `session.logon`.
+    /// Parses `ping`, `status` / `session.status`, `logon` / `session.logon`, `place` /
+    /// `order.place`.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "ping" => Some(RequestKind::Ping),
             "status" | "session.status" => Some(RequestKind::Status),
             "logon" | "session.logon" => Some(RequestKind::Logon),
+            "place" | "order.place" => Some(RequestKind::Place),
             _ => None,
         }
     }
@@ -143,8 +149,24 @@ impl LogonSigner {
     }
 }
 
+/// The `order.place` of the `place` mix: a `LIMIT` `GTC` buy of 0.00100 BTCUSDT at 30000.00,
+/// half the default market's 60000.00, so it rests and never fills; it locks 30 USDT. `ACK`,
+/// so the reply is the placement alone (the default for `LIMIT` is `FULL`, whose result is
+/// a serialization of the whole order): what is measured is the orders core.
+pub const PLACE_PARAMS: &str = r#""symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","price":"30000.00","quantity":"0.00100","newOrderRespType":"ACK""#;
+
+/// Appends the text of an `order.place` ([`PLACE_PARAMS`]) with this `id` and `timestamp`
+/// (ms, the mock's clock: the system's for a mock this tool starts) to `out`. It is not
+/// signed: it rides on the session's logon.
+pub fn write_place(id: u64, timestamp: i64, out: &mut String) {
+    let _ = write!(
+        out,
+        r#"{{"id":{id},"method":"order.place","params":{{{PLACE_PARAMS},"timestamp":{timestamp}}}}}"#
+    );
+}
+
 /// Appends the text of a `ping` or `session.status` request with this `id` to `out`;
-/// a logon needs [`LogonSigner::write_request`].
+/// a logon needs [`LogonSigner::write_request`], an order [`write_place`].
 pub fn write_unsigned(kind: RequestKind, id: u64, out: &mut String) {
     let _ = write!(out, r#"{{"id":{id},"method":"{}"}}"#, kind.method());
 }
@@ -182,6 +204,28 @@ mod tests {
             reply.starts_with(r#"{"id":9,"status":200,"result":{"apiKey":"demo"#),
             "{reply}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_place_rests_on_a_logged_on_session_of_the_mock_core() -> anyhow::Result<()> {
+        let signer = LogonSigner::demo()?;
+        let mut core = Server::new(&Config::default(), KeyRegistry::with_demo_key());
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
+        let mut text = String::new();
+        signer.write_request(1, &signer.sign(now.as_millis(), None), &mut text);
+        let logon = conn.reply_to(&text, now, &mut core).expect("a reply");
+        assert!(logon.contains(r#""status":200"#), "{logon}");
+        text.clear();
+        write_place(2, now.as_millis(), &mut text);
+        let reply = conn.reply_to(&text, now, &mut core).expect("a reply");
+        assert!(
+            reply.starts_with(r#"{"id":2,"status":200,"result":{"symbol":"BTCUSDT","orderId":1,"#),
+            "{reply}"
+        );
+        assert_eq!(RequestKind::parse("place"), Some(RequestKind::Place));
         Ok(())
     }
 

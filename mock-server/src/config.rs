@@ -80,6 +80,12 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How many requests the journal keeps (`GET /__admin/requests`); 0 keeps none.
     pub journal_size: usize,
+    /// `ORDERS`: new orders one account may place per 10 seconds (`web-socket-api.md:3817`:
+    /// 50); past it `order.place` is refused with -1015. A first fill takes one off the count.
+    pub orders_per_10s: u32,
+    /// `ORDERS`: new orders one account may place per UTC day (`web-socket-api.md:3817`:
+    /// 160,000).
+    pub orders_per_day: u32,
     /// The market's symbols, in the order `exchangeInfo` lists them (`[[symbols]]` in the
     /// config file); [`SymbolConfig::defaults`] unless given.
     pub symbols: Vec<SymbolConfig>,
@@ -104,6 +110,8 @@ impl Default for Config {
             admin: None,
             admin_token: None,
             journal_size: 10_000,
+            orders_per_10s: 50,
+            orders_per_day: 160_000,
             symbols: SymbolConfig::defaults(),
         }
     }
@@ -155,7 +163,8 @@ mod tests {
             "connection-rate-limit": 6, "max-connections": 7, "ban-after": 8,
             "ban-durations": ["9s", "1h"], "shutdown-grace": "10s",
             "write-timeout": "11s", "event-queue": 12, "events-before-reply": true, "admin": false,
-            "admin-token": "t", "journal-size": 13,
+            "admin-token": "t", "journal-size": 13, "orders-per-10s": 14,
+            "orders-per-day": 15,
             "symbols": [{"symbol":"XUSDT","base-asset":"X","quote-asset":"USDT",
                 "price":"1.00","level-quantity":"10",
                 "price-filter":{"min-price":"0.01","max-price":"100","tick-size":"0.01"},
@@ -186,6 +195,8 @@ mod tests {
             admin: Some(false),
             admin_token: Some("t".to_owned()),
             journal_size: 13,
+            orders_per_10s: 14,
+            orders_per_day: 15,
             symbols: config.symbols.clone(),
         };
         assert_eq!(config, expected);

@@ -324,6 +324,20 @@ impl MockServerBuilder {
         self
     }
 
+    /// `ORDERS`: new orders one account may place per 10 seconds (50, as the API); see
+    /// [`Config::orders_per_10s`]. `exchangeInfo` and `account.rateLimits.orders` show it.
+    pub fn orders_per_10s(mut self, limit: u32) -> Self {
+        self.config.orders_per_10s = limit;
+        self
+    }
+
+    /// `ORDERS`: new orders one account may place per UTC day (160,000, as the API); see
+    /// [`Config::orders_per_day`].
+    pub fn orders_per_day(mut self, limit: u32) -> Self {
+        self.config.orders_per_day = limit;
+        self
+    }
+
     /// Adds `symbol` to the market, or replaces the symbol of the same name in its place.
     ///
     /// ```

@@ -51,7 +51,7 @@ use crate::journal::{self, JournalEntry, JournalError, SignatureRecord};
 use crate::keepalive::Keepalive;
 use crate::keys::KeyRegistry;
 use crate::method::{parse_bool, Context};
-use crate::orders::ORDER_LIMITS;
+use crate::orders::OrderLimit;
 use crate::rate_limit::{Charge, Verdict};
 use crate::session::{ConnectionOptions, RequestSummary, SessionState};
 use crate::user_data::{self, Subscriptions};
@@ -372,9 +372,17 @@ impl Connection {
         let entries = answer.charge.as_ref().map(|charge| {
             // The ORDERS counts of a request that places orders come first, as documented
             // (`web-socket-api.md:3814`).
+            let limits = server.orders.limits().each();
             let orders = order_counts.into_iter().flat_map(|counts| {
-                ORDER_LIMITS.iter().zip(counts).map(
-                    |(&(interval, interval_num, _, limit), count)| RateLimitEntry {
+                limits.into_iter().zip(counts).map(
+                    |(
+                        OrderLimit {
+                            interval,
+                            interval_num,
+                            limit,
+                        },
+                        count,
+                    )| RateLimitEntry {
                         rate_limit_type: "ORDERS",
                         interval,
                         interval_num,

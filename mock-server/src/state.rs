@@ -18,7 +18,7 @@ use crate::journal::Journal;
 use crate::keys::KeyRegistry;
 use crate::market::Market;
 use crate::method::{self, MethodTable};
-use crate::orders::{AccountEvent, Orders};
+use crate::orders::{AccountEvent, OrderLimits, Orders};
 use crate::rate_limit::{ConnectionRefusal, Limiter};
 use crate::user_data::{ConnectionId, Routes};
 use crate::Config;
@@ -89,7 +89,10 @@ impl Server {
             faults: Faults::default(),
             calls: FnvHashMap::default(),
             market: Market::new(&config.symbols, Timestamp::EPOCH),
-            orders: Orders::default(),
+            orders: Orders::new(OrderLimits {
+                per_10s: config.orders_per_10s,
+                per_day: config.orders_per_day,
+            }),
             events_before_reply: config.events_before_reply,
             outbox: Vec::new(),
         }

@@ -926,3 +926,76 @@ async fn open_orders_cancel_all_and_all_orders_answer_in_their_documented_shapes
         )
     );
 }
+
+#[tokio::test]
+async fn lowered_orders_limits_refuse_the_next_order_with_minus_1015_naming_them() {
+    let server = server_with(frozen_builder().orders_per_10s(3).orders_per_day(5)).await;
+    let mut client = logged_on(&server).await;
+    for _ in 0..3 {
+        let reply = call(&mut client, &place("p", limit_buy("50000.00", "0.00100"))).await;
+        assert_eq!(reply["status"], 200, "{reply}");
+        assert_eq!(reply["rateLimits"][0]["limit"], 3, "{reply}");
+        assert_eq!(reply["rateLimits"][1]["limit"], 5, "{reply}");
+    }
+    let refused = call(&mut client, &place("p", limit_buy("50000.00", "0.00100"))).await;
+    assert_eq!(refused["status"], 429, "{refused}");
+    assert_eq!(
+        refused["error"],
+        json!({"code": -1015, "msg": "Too many new orders; current limit is 3 orders per 10 SECOND."})
+    );
+    // The next window: two more fit in the day, the third meets the day's limit.
+    server.clock().advance(std::time::Duration::from_secs(10));
+    let later = request("p", "order.place", limit_buy("50000.00", "0.00100"))
+        .replace(&T0.to_string(), &(T0 + 10_000).to_string());
+    for _ in 0..2 {
+        let reply = call(&mut client, &later).await;
+        assert_eq!(reply["status"], 200, "{reply}");
+    }
+    let refused = call(&mut client, &later).await;
+    assert_eq!(
+        refused["error"],
+        json!({"code": -1015, "msg": "Too many new orders; current limit is 5 orders per 1 DAY."})
+    );
+    let limits = call(
+        &mut client,
+        &request("l", "account.rateLimits.orders", json!({}))
+            .replace(&T0.to_string(), &(T0 + 10_000).to_string()),
+    )
+    .await;
+    assert_eq!(
+        limits["result"],
+        json!([
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 3, "count": 2},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 5, "count": 5},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn exchange_info_shows_the_configured_orders_limits() {
+    let server = server_with(
+        frozen_builder()
+            .orders_per_10s(1_000)
+            .orders_per_day(2_000_000),
+    )
+    .await;
+    let mut client = Client::connect(&server).await;
+    let info = call(
+        &mut client,
+        r#"{"id":"x","method":"exchangeInfo","params":{"symbol":"BTCUSDT"}}"#,
+    )
+    .await;
+    let orders: Vec<&Value> = info["result"]["rateLimits"]
+        .as_array()
+        .expect("rateLimits")
+        .iter()
+        .filter(|limit| limit["rateLimitType"] == "ORDERS")
+        .collect();
+    assert_eq!(
+        orders,
+        [
+            &json!({"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 1000}),
+            &json!({"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 2000000}),
+        ]
+    );
+}

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! load run     --target mock -c 100 -d 16 --duration 5s --mix ping=8,status=1,logon=1
+//! load compare -c 1 -d 1 --duration 4s --mix place --rounds 3    # order.place, resting
 //! load compare -c 1 -d 1 --duration 5s --mix ping --rounds 3      # floors and mock, ratios
 //! load idle    --target mock -n 10000                              # server RSS per connection
 //! load run     --target ws://127.0.0.1:PORT/ws-api/v3 --server-pid PID
@@ -28,11 +29,25 @@ use benches::requests::{LogonSigner, PING};
 use benches::{client, floor, procfs};
 use clap::{Args, Parser, Subcommand};
 use futures_util::StreamExt;
-use mock_server::{BanPolicy, MockServer};
+use mock_server::{demo, Account, Balance, BanPolicy, MockServer};
 use serde_json::{json, Value};
 
 /// The mock's cap on open connections when this tool starts it: above any load it sends.
 const MOCK_MAX_CONNECTIONS: usize = 2 * load::MAX_CONNECTIONS;
+
+/// The USDT of the demo account in a mock this tool starts: each order of the `place` mix
+/// locks 30 USDT, so the fixture's 10,000 would refuse the 334th with -2010; this lasts
+/// 3 × 10^10 orders.
+const BENCH_USDT: &str = "1000000000000.00000000";
+
+/// The demo account's balances in a mock this tool starts: the fixture's, but [`BENCH_USDT`].
+fn bench_balances() -> [(&'static str, &'static str); 3] {
+    [
+        ("BTC", "1.00000000"),
+        ("USDT", BENCH_USDT),
+        ("BNB", "0.00000000"),
+    ]
+}
 
 #[derive(Parser)]
 #[command(
@@ -90,13 +105,18 @@ struct LoadArgs {
 
 #[derive(Args, Clone)]
 struct ServerArgs {
-    /// Run the `mock` target as this `mock-server` binary
-    /// (`--listen 127.0.0.1:0 --weight-limit N`) instead of the mock library in `load serve`.
+    /// Run the `mock` target as this `mock-server` binary (`--listen 127.0.0.1:0
+    /// --weight-limit N --orders-per-10s N --orders-per-day N --config FILE`, the file giving
+    /// the demo account its balances) instead of the mock library in `load serve`.
     #[arg(long)]
     mock_bin: Option<PathBuf>,
     /// REQUEST_WEIGHT per minute of the mock this tool starts (the API's is 6000).
     #[arg(long, default_value_t = u32::MAX)]
     weight_limit: u32,
+    /// ORDERS per 10 seconds and per day of the mock this tool starts (the API's are 50 and
+    /// 160000).
+    #[arg(long, default_value_t = u32::MAX)]
+    orders_limit: u32,
     /// Read buffer of the floor servers, in bytes (the mock's is 2 KiB).
     #[arg(long, default_value_t = floor::READ_BUFFER_SIZE)]
     floor_read_buffer: usize,
@@ -164,6 +184,9 @@ struct ServeArgs {
     /// REQUEST_WEIGHT per minute of the mock.
     #[arg(long, default_value_t = u32::MAX)]
     weight_limit: u32,
+    /// ORDERS per 10 seconds and per day of the mock.
+    #[arg(long, default_value_t = u32::MAX)]
+    orders_limit: u32,
     /// Read buffer of a floor server, in bytes.
     #[arg(long, default_value_t = floor::READ_BUFFER_SIZE)]
     read_buffer: usize,
@@ -216,16 +239,47 @@ impl Target {
 struct ServerProcess {
     child: Child,
     url: String,
+    /// The config file written for a `mock-server` binary, removed when dropped.
+    config_file: Option<PathBuf>,
+}
+
+/// Writes the `mock-server` binary's config file for a load: the demo account's
+/// [`bench_balances`] (balances have no flag).
+fn write_mock_config() -> anyhow::Result<PathBuf> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "load-mock-{}-{}.toml",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let balances: Vec<String> = bench_balances()
+        .iter()
+        .map(|(asset, free)| format!("{{ asset = {asset:?}, free = {free:?} }}"))
+        .collect();
+    let text = format!(
+        "[accounts.{:?}]\nbalances = [{}]\n",
+        mock_server::demo::API_KEY,
+        balances.join(", ")
+    );
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 impl ServerProcess {
     /// Starts `target` in a child process and reads its URL from the first stdout line.
     fn spawn(target: &Target, server: &ServerArgs) -> anyhow::Result<Self> {
+        let mut config_file = None;
         let mut command = match (target, &server.mock_bin) {
             (Target::Mock, Some(bin)) => {
                 let mut command = Command::new(bin);
                 command.args(["--listen", "127.0.0.1:0", "--weight-limit"]);
                 command.arg(server.weight_limit.to_string());
+                let orders = server.orders_limit.to_string();
+                command.args(["--orders-per-10s", &orders, "--orders-per-day", &orders]);
+                let path = write_mock_config()?;
+                command.arg("--config").arg(&path);
+                config_file = Some(path);
                 // Load opens more connections, faster, than the API allows one IP.
                 command.args(["--connection-rate-limit", &u32::MAX.to_string()]);
                 command.args(["--max-connections", &MOCK_MAX_CONNECTIONS.to_string()]);
@@ -237,6 +291,8 @@ impl ServerProcess {
                 let mut command = Command::new(std::env::current_exe()?);
                 command.args(["serve", "--target", named.name(), "--weight-limit"]);
                 command.arg(server.weight_limit.to_string());
+                command.arg("--orders-limit");
+                command.arg(server.orders_limit.to_string());
                 command.arg("--read-buffer");
                 command.arg(server.floor_read_buffer.to_string());
                 if server.floor_batch_writes {
@@ -245,12 +301,18 @@ impl ServerProcess {
                 command
             }
         };
-        let mut child = command
+        let child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("cannot start the {} server", target.name()))?;
+        let mut process = ServerProcess {
+            child,
+            url: String::new(),
+            config_file,
+        };
+        let child = &mut process.child;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut first = String::new();
         BufReader::new(stdout).read_line(&mut first)?;
@@ -261,13 +323,13 @@ impl ServerProcess {
             .unwrap_or_default()
             .to_owned();
         if let Err(error) = client::ensure_loopback(&url) {
-            let _ = child.kill();
             bail!(
                 "the {} server printed no loopback URL: {error}",
                 target.name()
             );
         }
-        Ok(ServerProcess { child, url })
+        process.url = url;
+        Ok(process)
     }
 
     fn pid(&self) -> u32 {
@@ -280,6 +342,9 @@ impl Drop for ServerProcess {
         drop(self.child.stdin.take());
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(path) = self.config_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -556,8 +621,16 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                     after_refusals: 0,
                     ..BanPolicy::default()
                 };
+                let balances = bench_balances()
+                    .iter()
+                    .map(|(asset, free)| Balance::new(asset, free, "0.00000000"))
+                    .collect();
+                let account = Account::fixture(demo::API_KEY).with_balances(balances);
                 let server = MockServer::builder()
                     .weight_limit(args.weight_limit)
+                    .orders_per_10s(args.orders_limit)
+                    .orders_per_day(args.orders_limit)
+                    .account(demo::API_KEY, account)
                     .connection_rate_limit(u32::MAX)
                     .max_connections(MOCK_MAX_CONNECTIONS)
                     .ban_policy(bans)

@@ -172,6 +172,18 @@ struct ConfigFlags {
         Config::default().journal_size,
     ))]
     journal_size: Option<usize>,
+    #[arg(long = "orders-per-10s", value_name = "N")]
+    #[arg(help = with_default(
+        "ORDERS: new orders per account per 10 seconds; past it order.place gets -1015",
+        Config::default().orders_per_10s,
+    ))]
+    orders_per_10s: Option<u32>,
+    #[arg(long = "orders-per-day", value_name = "N")]
+    #[arg(help = with_default(
+        "ORDERS: new orders per account per UTC day",
+        Config::default().orders_per_day,
+    ))]
+    orders_per_day: Option<u32>,
 }
 
 /// A flag's help: `text`, then the default it leaves in place (clap shows a default only
@@ -217,6 +229,8 @@ impl ConfigFlags {
             no_admin,
             admin_token,
             journal_size,
+            orders_per_10s,
+            orders_per_day,
         } = self;
         set(&mut config.weight_limit, weight_limit);
         set(&mut config.ping_interval, ping_interval);
@@ -242,6 +256,8 @@ impl ConfigFlags {
         set(&mut config.admin, no_admin.then_some(Some(false)));
         set(&mut config.admin_token, admin_token.map(Some));
         set(&mut config.journal_size, journal_size);
+        set(&mut config.orders_per_10s, orders_per_10s);
+        set(&mut config.orders_per_day, orders_per_day);
     }
 }
 
@@ -724,7 +740,7 @@ mod tests {
 
     /// For every other [`Config`] key: a value for the file and one for the flag, each
     /// unlike the default and unlike each other.
-    const SAMPLES: [(&str, &str, &str); 13] = [
+    const SAMPLES: [(&str, &str, &str); 15] = [
         ("weight-limit", "7", "8"),
         ("ping-interval", "\"7s\"", "8s"),
         ("pong-timeout", "\"7s\"", "8s"),
@@ -738,6 +754,8 @@ mod tests {
         ("write-timeout", "\"7s\"", "8s"),
         ("event-queue", "7", "8"),
         ("journal-size", "7", "8"),
+        ("orders-per-10s", "7", "8"),
+        ("orders-per-day", "7", "8"),
     ];
 
     /// The keys of [`Config`]'s file form.

@@ -8,7 +8,7 @@ use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
 use crate::envelope::{to_json, ParamCursor};
 use crate::error::ApiError;
-use crate::orders::ORDER_LIMITS;
+use crate::orders::OrderLimit;
 
 pub(crate) const SPEC: MethodSpec = MethodSpec {
     name: "account.rateLimits.orders",
@@ -25,11 +25,20 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
         .server
         .orders
         .unfilled_counts(&caller.key.account, ctx.now);
-    let limits: Vec<_> = ORDER_LIMITS
-        .iter()
+    let limits: Vec<_> = ctx
+        .server
+        .orders
+        .limits()
+        .each()
+        .into_iter()
         .zip(counts)
-        .map(|((interval, num, _, limit), count)| {
-            json!({"rateLimitType": "ORDERS", "interval": interval, "intervalNum": num,
+        .map(|(limit, count)| {
+            let OrderLimit {
+                interval,
+                interval_num,
+                limit,
+            } = limit;
+            json!({"rateLimitType": "ORDERS", "interval": interval, "intervalNum": interval_num,
                    "limit": limit, "count": count})
         })
         .collect();

@@ -287,6 +287,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
             .collect(),
     };
     let limiter = &ctx.server.limiter;
+    let [per_10s, per_day] = ctx.server.orders.limits().each();
     let rate_limit = |rate_limit_type, interval, interval_num, limit| RateLimit {
         rate_limit_type,
         interval,
@@ -298,9 +299,19 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
         server_time: ctx.session.time_unit.render(ctx.now),
         rate_limits: [
             rate_limit("REQUEST_WEIGHT", "MINUTE", 1, limiter.weight_limit()),
-            // The ORDERS limits account.rateLimits.orders reports.
-            rate_limit("ORDERS", "SECOND", 10, 50),
-            rate_limit("ORDERS", "DAY", 1, 160_000),
+            // The ORDERS limits in force, as account.rateLimits.orders reports them.
+            rate_limit(
+                "ORDERS",
+                per_10s.interval,
+                per_10s.interval_num,
+                per_10s.limit,
+            ),
+            rate_limit(
+                "ORDERS",
+                per_day.interval,
+                per_day.interval_num,
+                per_day.limit,
+            ),
             rate_limit("CONNECTIONS", "MINUTE", 5, limiter.connection_limit()),
         ],
         exchange_filters: [],

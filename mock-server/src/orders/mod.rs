@@ -38,7 +38,7 @@ use crate::market::order_check::{CheckedOrder, PegPriceType, Side, TimeInForce};
 use crate::market::{Listed, Market, OrderType, SelfTradePreventionMode, SymbolConfig, Trade};
 
 use count::UnfilledCount;
-pub(crate) use count::ORDER_LIMITS;
+pub(crate) use count::{OrderLimit, OrderLimits};
 use wallet::Wallet;
 
 /// -2010 for a buy or sell the free balance cannot cover (`errors.md`, -2010 messages).
@@ -265,11 +265,21 @@ pub(crate) struct Orders {
     /// Accounts that have placed an order since start-up or the last reset; the others
     /// stand as their fixture says.
     accounts: FnvHashMap<String, AccountState>,
+    /// The `ORDERS` limits placements are refused past.
+    limits: OrderLimits,
 }
 
 impl Default for Orders {
     fn default() -> Self {
+        Orders::new(OrderLimits::default())
+    }
+}
+
+impl Orders {
+    /// No orders yet, placements refused past `limits`.
+    pub fn new(limits: OrderLimits) -> Self {
         Orders {
+            limits,
             next_order_id: 1,
             next_trade_id: 1,
             next_execution_id: 1,
@@ -277,6 +287,11 @@ impl Default for Orders {
             trades: Vec::new(),
             accounts: FnvHashMap::default(),
         }
+    }
+
+    /// The `ORDERS` limits in force, as `exchangeInfo` and every `rateLimits` show them.
+    pub fn limits(&self) -> OrderLimits {
+        self.limits
     }
 }
 
@@ -356,7 +371,7 @@ impl Orders {
         }
     }
 
-    /// `account`'s unfilled order count in each of [`ORDER_LIMITS`] at `now`.
+    /// `account`'s unfilled order count in each of [`OrderLimits::each`] at `now`.
     pub fn unfilled_counts(&self, account: &str, now: Timestamp) -> [u32; 2] {
         self.accounts
             .get(account)
@@ -443,8 +458,9 @@ impl Orders {
     ) -> Result<Placed, ApiError> {
         let listed = market.get(&order.symbol).ok_or(ApiError::BadSymbol)?;
         let config = &listed.config;
+        let limits = self.limits;
         let state = self.state(account, fixture);
-        if let Some((limit, interval)) = state.count.exceeded(now) {
+        if let Some((limit, interval)) = state.count.exceeded(now, limits) {
             return Err(ApiError::TooManyOrders { limit, interval });
         }
         if let Some(client) = &order.new_client_order_id {
