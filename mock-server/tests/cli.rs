@@ -521,6 +521,8 @@ const EVERY_FLAG: &[&[&str]] = &[
     &["--event-queue", "16"],
     &["--journal-size", "0"],
     &["--journal-size", "5"],
+    &["--orders-per-10s", "500"],
+    &["--orders-per-day", "1000000"],
     &["--no-admin"],
     &["--admin-token", "secret"],
     &["--log-level", "debug"],
