@@ -93,33 +93,60 @@ impl Listed {
     /// The book's best `limit` levels each side: bids from the highest down, asks from the
     /// lowest up, as (price, quantity).
     pub fn book(&self, limit: usize) -> Book {
+        Book {
+            bids: self.bids().take(limit).collect(),
+            asks: self.asks().take(limit).collect(),
+        }
+    }
+
+    /// The asks, lowest first.
+    pub fn asks(&self) -> impl Iterator<Item = (Decimal, Decimal)> + '_ {
+        self.met_by(true)
+    }
+
+    /// The bids, highest first.
+    pub fn bids(&self) -> impl Iterator<Item = (Decimal, Decimal)> + '_ {
+        self.met_by(false)
+    }
+
+    /// The side a taker meets, best first: the asks for a buy (up to `max_price`), the bids
+    /// for a sell (above zero and from `min_price`). Levels are made as they are read, so a
+    /// taker walks only the ones it reaches, not the whole book.
+    pub fn met_by(&self, buy: bool) -> impl Iterator<Item = (Decimal, Decimal)> + '_ {
+        let filter = &self.config.price_filter;
+        let (floor, ceiling) = (filter.min_price, filter.max_price);
+        let step: fn(Decimal, Decimal) -> Decimal = if buy {
+            |level, tick| level + tick
+        } else {
+            |level, tick| level - tick
+        };
+        self.side(step).take_while(move |&(level, _)| {
+            if buy {
+                ceiling.is_zero() || level <= ceiling
+            } else {
+                level > Decimal::ZERO && level >= floor
+            }
+        })
+    }
+
+    /// `book_levels` levels of `level_quantity`, each a tick further from the price by
+    /// `step`; none without a tick.
+    fn side(
+        &self,
+        step: fn(Decimal, Decimal) -> Decimal,
+    ) -> impl Iterator<Item = (Decimal, Decimal)> + '_ {
         let tick = self.config.price_filter.tick_size;
-        let levels = limit.min(self.config.book_levels as usize);
+        let levels = if tick.is_zero() {
+            0
+        } else {
+            self.config.book_levels as usize
+        };
         let quantity = self.config.level_quantity;
-        if tick.is_zero() {
-            return Book::default();
-        }
-        let floor = self.config.price_filter.min_price;
-        let ceiling = self.config.price_filter.max_price;
-        let mut bids = Vec::with_capacity(levels);
-        let mut asks = Vec::with_capacity(levels);
-        let mut bid = self.price;
-        let mut ask = self.price;
-        for _ in 0..levels {
-            bid -= tick;
-            if bid <= Decimal::ZERO || bid < floor {
-                break;
-            }
-            bids.push((bid, quantity));
-        }
-        for _ in 0..levels {
-            ask += tick;
-            if !ceiling.is_zero() && ask > ceiling {
-                break;
-            }
-            asks.push((ask, quantity));
-        }
-        Book { bids, asks }
+        std::iter::successors(Some(step(self.price, tick)), move |&level| {
+            Some(step(level, tick))
+        })
+        .take(levels)
+        .map(move |level| (level, quantity))
     }
 
     /// Writes a price at the quote asset's precision, as Binance writes prices.

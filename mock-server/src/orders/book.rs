@@ -9,14 +9,14 @@ use rust_decimal::Decimal;
 /// The (price, quantity) fills that taking up to `qty` from `levels` (best first) gives,
 /// stopping at the first level beyond `limit` (above it for a buy, below for a sell).
 pub(crate) fn walk(
-    levels: &[(Decimal, Decimal)],
+    levels: impl IntoIterator<Item = (Decimal, Decimal)>,
     buy: bool,
     limit: Option<Decimal>,
     qty: Decimal,
 ) -> Vec<(Decimal, Decimal)> {
     let mut fills = Vec::new();
     let mut left = qty;
-    for &(price, available) in levels {
+    for (price, available) in levels {
         if left <= Decimal::ZERO {
             break;
         }
@@ -42,13 +42,13 @@ pub(crate) fn notional(fills: &[(Decimal, Decimal)]) -> Decimal {
 /// `quote` (`web-socket-api.md:3790`: "as close as possible to requested `quoteOrderQty`");
 /// of two equally close, the smaller. At most what the whole book holds.
 pub(crate) fn quantity_for_quote(
-    levels: &[(Decimal, Decimal)],
+    levels: impl IntoIterator<Item = (Decimal, Decimal)>,
     quote: Decimal,
     step: Decimal,
 ) -> Decimal {
     let mut qty = Decimal::ZERO;
     let mut spent = Decimal::ZERO;
-    for &(price, available) in levels {
+    for (price, available) in levels {
         let level_cost = price * available;
         if spent + level_cost <= quote {
             spent += level_cost;
@@ -97,26 +97,26 @@ mod tests {
     #[test]
     fn a_walk_takes_one_fill_per_level_and_stops_at_the_limit() {
         assert_eq!(
-            walk(&asks(), true, None, d("1.5")),
+            walk(asks(), true, None, d("1.5")),
             [(d("100.01"), d("1")), (d("100.02"), d("0.5"))]
         );
         assert_eq!(
-            walk(&asks(), true, Some(d("100.02")), d("5")),
+            walk(asks(), true, Some(d("100.02")), d("5")),
             [(d("100.01"), d("1")), (d("100.02"), d("1"))]
         );
-        assert!(walk(&asks(), true, Some(d("100.00")), d("5")).is_empty());
+        assert!(walk(asks(), true, Some(d("100.00")), d("5")).is_empty());
     }
 
     #[test]
     fn a_quote_quantity_is_the_step_whose_notional_is_closest() {
         // 150 USDT: 1 at 100.01 (100.01), then 49.99 / 100.02 = 0.49980... of the next.
-        let qty = quantity_for_quote(&asks(), d("150"), d("0.001"));
+        let qty = quantity_for_quote(asks(), d("150"), d("0.001"));
         assert_eq!(qty, d("1.500"));
-        let qty = quantity_for_quote(&asks(), d("150"), d("0.1"));
+        let qty = quantity_for_quote(asks(), d("150"), d("0.1"));
         assert_eq!(qty, d("1.5"));
         // 100.01 + 0.4 * 100.02 = 140.018 is 0.018 away; 0.5 overshoots by 10.
-        assert_eq!(quantity_for_quote(&asks(), d("140"), d("0.1")), d("1.4"));
+        assert_eq!(quantity_for_quote(asks(), d("140"), d("0.1")), d("1.4"));
         // More than the book holds: all of it.
-        assert_eq!(quantity_for_quote(&asks(), d("1000"), d("0.1")), d("3"));
+        assert_eq!(quantity_for_quote(asks(), d("1000"), d("0.1")), d("3"));
     }
 }

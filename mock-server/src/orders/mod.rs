@@ -493,18 +493,17 @@ impl Orders {
                 return Err(ApiError::OrderRejected(WOULD_TRIGGER));
             }
         }
-        let book = listed.book(config.book_levels as usize);
-        let other_side = if buy { &book.asks } else { &book.bids };
+        let other_side = || listed.met_by(buy);
         let price = match (order.price, order.peg_price_type) {
             (Some(price), _) => Some(price),
             (None, Some(peg)) => peg_price(listed, buy, peg, order.peg_offset_value),
             (None, None) => None,
         };
         if order.order_type == OrderType::LimitMaker {
-            let crosses = other_side
-                .first()
+            let crosses = other_side()
+                .next()
                 .zip(price)
-                .is_some_and(|(&(best, _), price)| if buy { price >= best } else { price <= best });
+                .is_some_and(|((best, _), price)| if buy { price >= best } else { price <= best });
             if crosses {
                 return Err(ApiError::OrderRejected(WOULD_MATCH));
             }
@@ -512,7 +511,7 @@ impl Orders {
         let qty = match (order.quantity, order.quote_order_qty) {
             (Some(qty), _) => qty,
             (None, Some(quote)) => {
-                let qty = book::quantity_for_quote(other_side, quote, config.lot_size.step_size);
+                let qty = book::quantity_for_quote(other_side(), quote, config.lot_size.step_size);
                 let lot = &config.lot_size;
                 if qty <= Decimal::ZERO
                     || qty < lot.min_qty
@@ -534,7 +533,7 @@ impl Orders {
         } else if let Some(stop) = stop_price {
             stop * qty
         } else {
-            book::notional(&book::walk(other_side, true, None, qty))
+            book::notional(&book::walk(other_side(), true, None, qty))
         };
         let spend_asset = if buy {
             &config.quote_asset
@@ -619,9 +618,7 @@ impl Orders {
         };
         let buy = order.is_buy();
         let limit = order.has_limit().then_some(order.price);
-        let book = listed.book(config.book_levels as usize);
-        let levels = if buy { &book.asks } else { &book.bids };
-        let fills = book::walk(levels, buy, limit, order.remaining());
+        let fills = book::walk(listed.met_by(buy), buy, limit, order.remaining());
         let fillable: Decimal = fills.iter().map(|(_, q)| q).sum();
         let whole = fillable == order.remaining();
         let time_in_force = order.time_in_force;
@@ -898,9 +895,8 @@ impl Orders {
         };
         let config = listed.config.clone();
         let price = listed.price;
-        let book = listed.book(1);
-        let best_ask = book.asks.first().map(|&(p, _)| p);
-        let best_bid = book.bids.first().map(|&(p, _)| p);
+        let best_ask = listed.asks().next().map(|(p, _)| p);
+        let best_bid = listed.bids().next().map(|(p, _)| p);
         let resting = |o: &&Order| o.symbol == symbol && o.is_resting();
         let mut buys: Vec<&Order> = self
             .orders
@@ -968,8 +964,7 @@ impl Orders {
         self.report(id, Execution::New, None, config, now, effects);
         if market_buy {
             let cost = market.get(&config.symbol).map_or(Decimal::ZERO, |listed| {
-                let book = listed.book(config.book_levels as usize);
-                book::notional(&book::walk(&book.asks, true, None, qty))
+                book::notional(&book::walk(listed.asks(), true, None, qty))
             });
             let Some(state) = self.accounts.get_mut(&account) else {
                 return;
