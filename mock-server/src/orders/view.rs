@@ -160,18 +160,7 @@ pub(crate) fn ack(order: &Order) -> Value {
 /// `selfTradePreventionMode`, as `faqs_market_orders_faq.md` shows).
 pub(crate) fn result(order: &Order, config: &SymbolConfig, fills: Option<&[&Fill]>) -> Value {
     let mut result = object(ack(order));
-    let rest = object(json!({
-        "price": price(config, order.price),
-        "origQty": qty(config, order.orig_qty),
-        "executedQty": qty(config, order.executed_qty),
-        "origQuoteOrderQty": price(config, order.orig_quote_order_qty),
-        "cummulativeQuoteQty": price(config, order.cummulative_quote_qty),
-        "status": order.status.as_str(),
-        "timeInForce": time_in_force(order.time_in_force),
-        "type": order.order_type.as_str(),
-        "side": side(order.side),
-    }));
-    result.extend(rest);
+    result.extend(execution(order, config));
     conditional(&mut result, order, config);
     result.insert(
         "workingTime".into(),
@@ -187,6 +176,23 @@ pub(crate) fn result(order: &Order, config: &SymbolConfig, fills: Option<&[&Fill
     );
     expiry(&mut result, order);
     Value::Object(result)
+}
+
+/// What an order has executed, in the order the `RESULT` and `order.cancel` replies list it
+/// (`web-socket-api.md:3831`, `:4196`): its price and quantities, status, time in force,
+/// type and side.
+fn execution(order: &Order, config: &SymbolConfig) -> Map<String, Value> {
+    object(json!({
+        "price": price(config, order.price),
+        "origQty": qty(config, order.orig_qty),
+        "executedQty": qty(config, order.executed_qty),
+        "origQuoteOrderQty": price(config, order.orig_quote_order_qty),
+        "cummulativeQuoteQty": price(config, order.cummulative_quote_qty),
+        "status": order.status.as_str(),
+        "timeInForce": time_in_force(order.time_in_force),
+        "type": order.order_type.as_str(),
+        "side": side(order.side),
+    }))
 }
 
 /// `stopPrice`, `icebergQty`, `strategyId`, `strategyType` where they apply
@@ -272,16 +278,8 @@ pub(crate) fn canceled(order: &Order, config: &SymbolConfig) -> Value {
         "orderListId": -1,
         "clientOrderId": order.cancel_client_order_id.as_deref().unwrap_or(""),
         "transactTime": ms(order.update_time),
-        "price": price(config, order.price),
-        "origQty": qty(config, order.orig_qty),
-        "executedQty": qty(config, order.executed_qty),
-        "origQuoteOrderQty": price(config, order.orig_quote_order_qty),
-        "cummulativeQuoteQty": price(config, order.cummulative_quote_qty),
-        "status": order.status.as_str(),
-        "timeInForce": time_in_force(order.time_in_force),
-        "type": order.order_type.as_str(),
-        "side": side(order.side),
     }));
+    canceled.extend(execution(order, config));
     conditional(&mut canceled, order, config);
     canceled.insert(
         "selfTradePreventionMode".into(),
