@@ -97,34 +97,7 @@ const EXCHANGE_INFO_KEYS: [&str; 5] = [
     "symbols",
 ];
 const RATE_LIMIT_KEYS: [&str; 4] = ["rateLimitType", "interval", "intervalNum", "limit"];
-const SYMBOL_KEYS: [&str; 26] = [
-    "symbol",
-    "status",
-    "baseAsset",
-    "baseAssetPrecision",
-    "quoteAsset",
-    "quotePrecision",
-    "quoteAssetPrecision",
-    "baseCommissionPrecision",
-    "quoteCommissionPrecision",
-    "orderTypes",
-    "icebergAllowed",
-    "ocoAllowed",
-    "otoAllowed",
-    "opoAllowed",
-    "quoteOrderQtyMarketAllowed",
-    "allowTrailingStop",
-    "cancelReplaceAllowed",
-    "amendAllowed",
-    "pegInstructionsAllowed",
-    "isSpotTradingAllowed",
-    "isMarginTradingAllowed",
-    "filters",
-    "permissions",
-    "permissionSets",
-    "defaultSelfTradePreventionMode",
-    "allowedSelfTradePreventionModes",
-];
+const SYMBOL_KEYS: [&str; 26] = test_support::shapes::EXCHANGE_INFO_SYMBOL;
 const DEPTH_KEYS: [&str; 3] = ["lastUpdateId", "bids", "asks"];
 const AVG_PRICE_KEYS: [&str; 3] = ["mins", "price", "closeTime"];
 const PRICE_TICKER_KEYS: [&str; 2] = ["symbol", "price"];

@@ -7,7 +7,8 @@
 //! - [`envelope`]: the documented envelope rule every reply is checked against;
 //! - [`errors`]: the golden table of every error reply (status, code, message template);
 //! - [`recv_window`]: `recvWindow` parsed from its documented legal range;
-//! - [`strategy`]: the shared proptest strategies.
+//! - [`strategy`]: the shared proptest strategies;
+//! - [`shapes`]: the documented member order of the market replies.
 //!
 //! It does not depend on `mock-server`: the mock's own tests use it, and the harness derives
 //! its rules from the spec and the golden table, never from the mock's code.
@@ -24,6 +25,7 @@
 pub mod envelope;
 pub mod errors;
 pub mod recv_window;
+pub mod shapes;
 pub mod signer;
 pub mod strategy;
 pub mod wire;

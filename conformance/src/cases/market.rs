@@ -384,34 +384,7 @@ fn typed(
 // exchangeInfo.
 
 /// A symbol's fields in the documented order (web-socket-api.md:1569-1617).
-const SYMBOL_FIELDS: &[&str] = &[
-    "symbol",
-    "status",
-    "baseAsset",
-    "baseAssetPrecision",
-    "quoteAsset",
-    "quotePrecision",
-    "quoteAssetPrecision",
-    "baseCommissionPrecision",
-    "quoteCommissionPrecision",
-    "orderTypes",
-    "icebergAllowed",
-    "ocoAllowed",
-    "otoAllowed",
-    "opoAllowed",
-    "quoteOrderQtyMarketAllowed",
-    "allowTrailingStop",
-    "cancelReplaceAllowed",
-    "amendAllowed",
-    "pegInstructionsAllowed",
-    "isSpotTradingAllowed",
-    "isMarginTradingAllowed",
-    "filters",
-    "permissions",
-    "permissionSets",
-    "defaultSelfTradePreventionMode",
-    "allowedSelfTradePreventionModes",
-];
+const SYMBOL_FIELDS: &[&str] = &test_support::shapes::EXCHANGE_INFO_SYMBOL;
 
 /// The members of the filters the harness knows, as filters.md writes them.
 fn filter_fields(filter_type: &str) -> Option<&'static [&'static str]> {
