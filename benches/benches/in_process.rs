@@ -19,11 +19,11 @@ use std::time::Instant;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use benches::floor::json_reply;
-use benches::requests::{signature_payload, LogonSigner, PING, STATUS};
+use benches::requests::{signature_payload, write_place, LogonSigner, PING, STATUS};
 use criterion::{criterion_group, criterion_main, Criterion};
 use ed25519_dalek::{Signature, VerifyingKey};
 use mock_server::socketless::{Connection, Server};
-use mock_server::{Config, ConnectionOptions, KeyRegistry, Timestamp};
+use mock_server::{demo, Account, Balance, Config, ConnectionOptions, KeyRegistry, Timestamp};
 
 fn in_process(c: &mut Criterion) {
     let signer = LogonSigner::demo().expect("the demo key parses");
@@ -74,6 +74,35 @@ fn in_process(c: &mut Criterion) {
         }
     }
 
+    // order.place (LIMIT, resting, ACK) on a logged-on session with no User Data Stream
+    // subscription, as the `place` mix of `load` sends it. Each batch gets a new server, so
+    // the orders a batch leaves resting do not pile up across batches.
+    let mut place = String::new();
+    write_place(2, now.as_millis(), &mut place);
+    let floor_place = "in_process/floor-json/order.place";
+    group.bench_function("floor-json/order.place", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(json_reply(black_box(&place)));
+            }
+            support::record(floor_place, iters, start.elapsed())
+        });
+    });
+    group.bench_function("mock/order.place", |b| {
+        b.iter_custom(|iters| {
+            let (mut core, mut conn) = placing_session(&logon, now, ip);
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(
+                    conn.reply_to(black_box(&place), now, &mut core)
+                        .expect("a reply"),
+                );
+            }
+            support::record("in_process/mock/order.place", iters, start.elapsed())
+        });
+    });
+
     // What session.logon adds: the payload over its params, the signature decoded, and one
     // strict Ed25519 verification (the mock's `signature::verify` for a raw-payload signature).
     let public: VerifyingKey =
@@ -105,7 +134,7 @@ fn in_process(c: &mut Criterion) {
     group.finish();
 
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
-    for method in ["ping", "session.status", "session.logon"] {
+    for method in ["ping", "session.status", "session.logon", "order.place"] {
         let floor = format!("in_process/floor-json/{method}");
         rows.push((floor.clone(), vec![]));
         rows.push((format!("in_process/mock/{method}"), vec![floor]));
@@ -124,6 +153,32 @@ fn in_process(c: &mut Criterion) {
             support::human(verify)
         );
     }
+}
+
+/// A server whose ORDERS limits and demo account's USDT never refuse an order, and a
+/// connection logged on to it with `logon`, its first `order.place` checked.
+fn placing_session(logon: &str, now: Timestamp, ip: IpAddr) -> (Server, Connection) {
+    let mut config = Config::default();
+    config.weight_limit = u32::MAX;
+    config.orders_per_10s = u32::MAX;
+    config.orders_per_day = u32::MAX;
+    let mut core = Server::new(&config, KeyRegistry::with_demo_key());
+    let balances = vec![
+        Balance::new("BTC", "1.00000000", "0.00000000"),
+        Balance::new("USDT", "1000000000000.00000000", "0.00000000"),
+    ];
+    core.set_account(
+        demo::API_KEY,
+        Account::fixture(demo::API_KEY).with_balances(balances),
+    );
+    let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
+    let reply = conn.reply_to(logon, now, &mut core).expect("a reply");
+    assert!(reply.contains(r#""status":200"#), "{reply}");
+    let mut place = String::new();
+    write_place(1, now.as_millis(), &mut place);
+    let reply = conn.reply_to(&place, now, &mut core).expect("a reply");
+    assert!(reply.contains(r#""orderId":1"#), "{reply}");
+    (core, conn)
 }
 
 criterion_group!(benches, in_process);

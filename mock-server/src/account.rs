@@ -268,10 +268,15 @@ impl Accounts {
     }
 
     pub fn get(&self, name: &str) -> Account {
-        self.configured
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Account::fixture(name))
+        self.get_ref(name).into_owned()
+    }
+
+    /// As [`get`](Self::get), without a copy of a configured account.
+    pub fn get_ref(&self, name: &str) -> std::borrow::Cow<'_, Account> {
+        match self.configured.get(name) {
+            Some(account) => std::borrow::Cow::Borrowed(account),
+            None => std::borrow::Cow::Owned(Account::fixture(name)),
+        }
     }
 }
 

@@ -754,7 +754,9 @@ impl Shared {
                 _ => ControlError::bad_request(refusal.to_string()),
             })?;
         // Resting orders the new book crosses fill, stops the new price reaches trigger.
-        let events = state.orders.price_moved(symbol, &mut state.market, now);
+        let events = state
+            .orders
+            .price_moved(&state.routes, symbol, &mut state.market, now);
         let frames = state.account_events(&events);
         let view = Self::symbol_view(&state.market, symbol);
         drop(guard);
@@ -780,7 +782,7 @@ impl Shared {
         }
         let events = state
             .orders
-            .fill_resting(id, qty, &mut state.market, now)
+            .fill_resting(&state.routes, id, qty, &mut state.market, now)
             .map_err(|refusal| match refusal {
                 FillRefusal::NotResting(_) => ControlError::conflict(refusal.to_string()),
                 FillRefusal::BadQuantity { .. } => ControlError::bad_request(refusal.to_string()),

@@ -468,10 +468,17 @@ pub(crate) fn write_reply(
             rate_limits,
         },
     };
-    // Serializing these plain structs cannot fail; the fallback keeps this path panic-free.
-    serde_json::to_string(&body).unwrap_or_else(|_| {
-        r#"{"id":null,"status":500,"error":{"code":-1000,"msg":"An unknown error occurred while processing the request."}}"#.to_owned()
-    })
+    // Room for the envelope and a few rate limits besides the result: one allocation.
+    let result_len = body.result.map_or(0, |r| r.get().len());
+    let mut out = Vec::with_capacity(result_len + 96 + 96 * rate_limits.map_or(0, <[_]>::len));
+    // Serializing these plain structs cannot fail, and serde_json writes UTF-8; the fallback
+    // keeps this path panic-free.
+    serde_json::to_writer(&mut out, &body)
+        .ok()
+        .and_then(|()| String::from_utf8(out).ok())
+        .unwrap_or_else(|| {
+            r#"{"id":null,"status":500,"error":{"code":-1000,"msg":"An unknown error occurred while processing the request."}}"#.to_owned()
+        })
 }
 
 #[cfg(test)]

@@ -78,6 +78,12 @@ struct Target {
     unit: TimeUnit,
 }
 
+impl crate::orders::Audience for Routes {
+    fn hears(&self, account: &str) -> bool {
+        self.by_account.contains_key(account)
+    }
+}
+
 impl Routes {
     fn add(&mut self, account: &str, target: Target) {
         self.by_account

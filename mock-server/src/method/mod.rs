@@ -42,7 +42,7 @@ use serde_json::value::RawValue;
 
 use crate::auth::{self, Authenticated, Authority, CheckedSignature, KeyTypes, Security};
 use crate::clock::Timestamp;
-use crate::envelope::{to_json, ParamCursor, Params};
+use crate::envelope::{to_json, ParamCursor, Params, TimeUnit};
 use crate::error::ApiError;
 use crate::journal::SignatureRecord;
 use crate::orders::AccountEvent;
@@ -258,6 +258,11 @@ impl Context<'_> {
     /// places orders).
     pub fn show_order_counts(&mut self, account: &str) {
         self.session.order_counts = Some(self.server.orders.unfilled_counts(account, self.now));
+    }
+
+    /// This connection's unit for time fields.
+    pub fn time_unit(&self) -> TimeUnit {
+        self.session.time_unit
     }
 
     /// `value`'s members named `keys` (times in ms) in this connection's time unit.

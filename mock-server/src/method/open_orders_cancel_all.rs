@@ -30,9 +30,10 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
     let caller = ctx.signed_request(params)?;
     let account = caller.key.account.clone();
     let server = &mut *ctx.server;
-    let (ids, events) = server
-        .orders
-        .cancel_all(&account, symbol, &server.market, ctx.now)?;
+    let (ids, events) =
+        server
+            .orders
+            .cancel_all(&server.routes, &account, symbol, &server.market, ctx.now)?;
     ctx.deliver(&events);
     let listed = ctx.server.market.get(symbol).ok_or(ApiError::BadSymbol)?;
     let canceled: Vec<serde_json::Value> = ids

@@ -60,6 +60,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
     let which = OrderRef::Id(order.id);
     let server = &mut *ctx.server;
     let (id, events) = server.orders.cancel(
+        &server.routes,
         &account,
         symbol,
         &which,

@@ -34,11 +34,16 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
     // Once the account is known, every reply shows its counts (refusals too).
     ctx.show_order_counts(&account);
     let order = order_check::check(&request, &ctx.server.market)?;
-    let fixture = ctx.server.accounts.get(&account);
     let server = &mut *ctx.server;
-    let placed = server
-        .orders
-        .place(&account, &fixture, &order, &mut server.market, ctx.now);
+    let fixture = server.accounts.get_ref(&account);
+    let placed = server.orders.place(
+        &server.routes,
+        &account,
+        &fixture,
+        &order,
+        &mut server.market,
+        ctx.now,
+    );
     ctx.show_order_counts(&account);
     let placed = placed?;
     ctx.deliver(&placed.events);
@@ -51,7 +56,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
         .ok_or(ApiError::Internal)?
         .config;
     let result = match order.response_type {
-        ResponseType::Ack => view::ack(placed_order),
+        ResponseType::Ack => return to_json(&view::Ack::new(placed_order, ctx.time_unit())),
         ResponseType::Result => view::result(placed_order, config, None),
         ResponseType::Full => {
             let fills: Vec<_> = placed

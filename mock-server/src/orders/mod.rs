@@ -25,8 +25,6 @@ mod count;
 pub(crate) mod view;
 mod wallet;
 
-use std::collections::BTreeMap;
-
 use fnv::FnvHashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
@@ -252,6 +250,45 @@ struct AccountState {
     commission: Commission,
 }
 
+/// Every order since start-up or the last reset, by id. Ids are given out one after another
+/// and an order leaves only with a reset, so the orders sit in a vector from the first id:
+/// a placement appends, a lookup indexes.
+#[derive(Debug, Clone, Default)]
+struct OrderStore {
+    first_id: u64,
+    orders: Vec<Order>,
+}
+
+impl OrderStore {
+    fn get(&self, id: u64) -> Option<&Order> {
+        let index = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
+        self.orders.get(index).filter(|o| o.id == id)
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Order> {
+        let index = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
+        self.orders.get_mut(index).filter(|o| o.id == id)
+    }
+
+    /// Appends `order`, whose id follows the last one's.
+    fn push(&mut self, order: Order) {
+        match self.orders.last() {
+            None => self.first_id = order.id,
+            Some(last) => debug_assert_eq!(order.id, last.id + 1, "order ids are consecutive"),
+        }
+        self.orders.push(order);
+    }
+
+    /// Oldest first.
+    fn values(&self) -> std::slice::Iter<'_, Order> {
+        self.orders.iter()
+    }
+
+    fn clear(&mut self) {
+        self.orders.clear();
+    }
+}
+
 /// Every account's orders, trades and balances (in [`Server`](crate::state::Server)).
 #[derive(Debug, Clone)]
 pub(crate) struct Orders {
@@ -259,7 +296,7 @@ pub(crate) struct Orders {
     next_trade_id: u64,
     next_execution_id: u64,
     /// By id: oldest first.
-    orders: BTreeMap<u64, Order>,
+    orders: OrderStore,
     /// Oldest first.
     trades: Vec<Fill>,
     /// Accounts that have placed an order since start-up or the last reset; the others
@@ -283,7 +320,7 @@ impl Orders {
             next_order_id: 1,
             next_trade_id: 1,
             next_execution_id: 1,
-            orders: BTreeMap::new(),
+            orders: OrderStore::default(),
             trades: Vec::new(),
             accounts: FnvHashMap::default(),
         }
@@ -295,12 +332,43 @@ impl Orders {
     }
 }
 
+/// Who receives an account's events. The core builds an event only for an account that
+/// someone hears: the JSON of an `executionReport` built for nobody was most of what a
+/// placement cost (`docs/PERFORMANCE.md`, "order.place"). Ids are given out the same either
+/// way, so what a listener sees does not depend on who else listened before.
+pub(crate) trait Audience {
+    /// Whether anyone receives `account`'s events.
+    fn hears(&self, account: &str) -> bool;
+}
+
+/// An audience that hears every account (the core's own tests, which read every event).
+#[cfg(test)]
+pub(crate) struct Everyone;
+
+#[cfg(test)]
+impl Audience for Everyone {
+    fn hears(&self, _account: &str) -> bool {
+        true
+    }
+}
+
 /// What one change to the orders produced, gathered as it goes.
-#[derive(Default)]
-struct Effects {
+struct Effects<'a> {
+    audience: &'a dyn Audience,
     events: Vec<AccountEvent>,
     fills: Vec<u64>,
     market_trades: Vec<(String, Trade)>,
+}
+
+impl<'a> Effects<'a> {
+    fn new(audience: &'a dyn Audience) -> Self {
+        Effects {
+            audience,
+            events: Vec::new(),
+            fills: Vec::new(),
+            market_trades: Vec::new(),
+        }
+    }
 }
 
 /// The rate a fill pays: standard plus tax plus special, each maker or taker plus buyer or
@@ -353,14 +421,21 @@ impl Orders {
         self.accounts.remove(account);
     }
 
-    fn state(&mut self, account: &str, fixture: &Account) -> &mut AccountState {
-        self.accounts
-            .entry(account.to_owned())
-            .or_insert_with(|| AccountState {
+    /// `account`'s live state, made from its fixture the first time.
+    ///
+    /// # Errors
+    /// [`ApiError::Internal`] if it is missing after being made, which cannot happen.
+    fn state(&mut self, account: &str, fixture: &Account) -> Result<&mut AccountState, ApiError> {
+        // The name is copied only the first time: this runs for every placement.
+        if !self.accounts.contains_key(account) {
+            let state = AccountState {
                 wallet: Wallet::from_fixture(fixture),
                 count: UnfilledCount::default(),
                 commission: fixture.commission.clone(),
-            })
+            };
+            self.accounts.insert(account.to_owned(), state);
+        }
+        self.accounts.get_mut(account).ok_or(ApiError::Internal)
     }
 
     /// `account`'s balances now: its fixture's until it has placed an order.
@@ -385,12 +460,14 @@ impl Orders {
 
     /// The order `id`.
     pub fn get(&self, id: u64) -> Option<&Order> {
-        self.orders.get(&id)
+        self.orders.get(id)
     }
 
     /// The trade `id`.
     pub fn trade(&self, id: u64) -> Option<&Fill> {
-        self.trades.iter().find(|t| t.id == id)
+        // Trades are appended as their ids are given out: in order.
+        let index = self.trades.binary_search_by_key(&id, |t| t.id).ok()?;
+        self.trades.get(index)
     }
 
     /// `account`'s order on `symbol` that `which` names.
@@ -398,7 +475,7 @@ impl Orders {
         match which {
             OrderRef::Id(id) => self
                 .orders
-                .get(id)
+                .get(*id)
                 .filter(|o| o.account == account && o.symbol == symbol),
             // The newest of that id: an id is free again once its order is done.
             OrderRef::Client(client) => self.orders.values().rev().find(|o| {
@@ -450,6 +527,7 @@ impl Orders {
     /// changes then.
     pub fn place(
         &mut self,
+        audience: &dyn Audience,
         account: &str,
         fixture: &Account,
         order: &CheckedOrder,
@@ -459,7 +537,7 @@ impl Orders {
         let listed = market.get(&order.symbol).ok_or(ApiError::BadSymbol)?;
         let config = &listed.config;
         let limits = self.limits;
-        let state = self.state(account, fixture);
+        let state = self.state(account, fixture)?;
         if let Some((limit, interval)) = state.count.exceeded(now, limits) {
             return Err(ApiError::TooManyOrders { limit, interval });
         }
@@ -540,7 +618,7 @@ impl Orders {
         } else {
             &config.base_asset
         };
-        let state = self.state(account, fixture);
+        let state = self.state(account, fixture)?;
         state
             .wallet
             .lock(spend_asset, lock)
@@ -578,18 +656,17 @@ impl Orders {
             working_time: (!is_stop).then_some(now),
             locked: lock,
         };
-        let config = config.clone();
-        self.orders.insert(id, placed);
-        let mut effects = Effects::default();
-        self.report(id, Execution::New, None, &config, now, &mut effects);
+        self.orders.push(placed);
+        let mut effects = Effects::new(audience);
+        self.report(id, Execution::New, None, config, now, &mut effects);
         if !is_stop {
-            self.execute(id, market, &config, now, &mut effects);
+            self.execute(id, market, config, now, &mut effects);
         }
-        self.position(account, &config, now, &mut effects);
+        self.position(account, config, now, &mut effects);
         Ok(self.finish(market, id, effects))
     }
 
-    fn finish(&mut self, market: &mut Market, order_id: u64, effects: Effects) -> Placed {
+    fn finish(&mut self, market: &mut Market, order_id: u64, effects: Effects<'_>) -> Placed {
         for (symbol, trade) in effects.market_trades {
             market.record_trade(&symbol, trade);
         }
@@ -608,12 +685,12 @@ impl Orders {
         market: &Market,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
         let Some(listed) = market.get(&config.symbol) else {
             return;
         };
-        let Some(order) = self.orders.get(&id) else {
+        let Some(order) = self.orders.get(id) else {
             return;
         };
         let buy = order.is_buy();
@@ -658,9 +735,9 @@ impl Orders {
         market: &Market,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
-        let Some(order) = self.orders.get_mut(&id) else {
+        let Some(order) = self.orders.get_mut(id) else {
             return;
         };
         let Some(state) = self.accounts.get_mut(&order.account) else {
@@ -768,7 +845,7 @@ impl Orders {
         config: &SymbolConfig,
         now: Timestamp,
     ) {
-        let Some(order) = self.orders.get_mut(&id) else {
+        let Some(order) = self.orders.get_mut(id) else {
             return;
         };
         if let Some(state) = self.accounts.get_mut(&order.account) {
@@ -791,7 +868,7 @@ impl Orders {
         reason: ExpiryReason,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
         self.end(id, OrderStatus::Expired, Some(reason), config, now);
         self.report(id, Execution::Expired, None, config, now, effects);
@@ -804,6 +881,7 @@ impl Orders {
     /// -2011 "Unknown order sent." when the account has no such open order.
     pub fn cancel(
         &mut self,
+        audience: &dyn Audience,
         account: &str,
         symbol: &str,
         which: &OrderRef,
@@ -816,13 +894,9 @@ impl Orders {
             .filter(|o| o.status.is_open())
             .ok_or(ApiError::CancelRejected(UNKNOWN_ORDER))?;
         let id = order.id;
-        let config = market
-            .get(symbol)
-            .ok_or(ApiError::BadSymbol)?
-            .config
-            .clone();
-        let mut effects = Effects::default();
-        self.cancel_one(id, new_client_order_id, &config, now, &mut effects);
+        let config = &market.get(symbol).ok_or(ApiError::BadSymbol)?.config;
+        let mut effects = Effects::new(audience);
+        self.cancel_one(id, new_client_order_id, config, now, &mut effects);
         Ok((id, effects.events))
     }
 
@@ -832,18 +906,18 @@ impl Orders {
         new_client_order_id: Option<String>,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
         let cancel_id = new_client_order_id.unwrap_or_else(|| {
             let execution = self.next_execution_id;
             generated_client_id(execution)
         });
-        if let Some(order) = self.orders.get_mut(&id) {
+        if let Some(order) = self.orders.get_mut(id) {
             order.cancel_client_order_id = Some(cancel_id);
         }
         self.end(id, OrderStatus::Canceled, None, config, now);
         self.report(id, Execution::Canceled, None, config, now, effects);
-        if let Some(account) = self.orders.get(&id).map(|o| o.account.clone()) {
+        if let Some(account) = self.orders.get(id).map(|o| o.account.clone()) {
             self.position(&account, config, now, effects);
         }
     }
@@ -856,16 +930,13 @@ impl Orders {
     /// `openOrders.cancelAll` without open orders; fidelity notes).
     pub fn cancel_all(
         &mut self,
+        audience: &dyn Audience,
         account: &str,
         symbol: &str,
         market: &Market,
         now: Timestamp,
     ) -> Result<(Vec<u64>, Vec<AccountEvent>), ApiError> {
-        let config = market
-            .get(symbol)
-            .ok_or(ApiError::BadSymbol)?
-            .config
-            .clone();
+        let config = &market.get(symbol).ok_or(ApiError::BadSymbol)?.config;
         let ids: Vec<u64> = self
             .open_orders(account, Some(symbol))
             .map(|o| o.id)
@@ -873,9 +944,9 @@ impl Orders {
         if ids.is_empty() {
             return Err(ApiError::CancelRejected(UNKNOWN_ORDER));
         }
-        let mut effects = Effects::default();
+        let mut effects = Effects::new(audience);
         for &id in &ids {
-            self.cancel_one(id, None, &config, now, &mut effects);
+            self.cancel_one(id, None, config, now, &mut effects);
         }
         Ok((ids, effects.events))
     }
@@ -886,6 +957,7 @@ impl Orders {
     /// work, oldest first.
     pub fn price_moved(
         &mut self,
+        audience: &dyn Audience,
         symbol: &str,
         market: &mut Market,
         now: Timestamp,
@@ -927,7 +999,7 @@ impl Orders {
             })
             .map(|o| o.id)
             .collect();
-        let mut effects = Effects::default();
+        let mut effects = Effects::new(audience);
         for (id, price, qty, account) in crossed {
             self.fill(id, price, qty, true, market, &config, now, &mut effects);
             self.position(&account, &config, now, &mut effects);
@@ -950,9 +1022,9 @@ impl Orders {
         market: &Market,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
-        let Some(order) = self.orders.get_mut(&id) else {
+        let Some(order) = self.orders.get_mut(id) else {
             return;
         };
         order.working_time = Some(now);
@@ -981,7 +1053,7 @@ impl Orders {
                 self.position(&account, config, now, effects);
                 return;
             }
-            if let Some(order) = self.orders.get_mut(&id) {
+            if let Some(order) = self.orders.get_mut(id) {
                 order.locked = cost;
             }
         }
@@ -997,6 +1069,7 @@ impl Orders {
     /// for zero or more than is left.
     pub fn fill_resting(
         &mut self,
+        audience: &dyn Audience,
         id: u64,
         qty: Option<Decimal>,
         market: &mut Market,
@@ -1004,7 +1077,7 @@ impl Orders {
     ) -> Result<Vec<AccountEvent>, FillRefusal> {
         let order = self
             .orders
-            .get(&id)
+            .get(id)
             .filter(|o| o.is_resting())
             .ok_or(FillRefusal::NotResting(id))?;
         let left = order.remaining();
@@ -1022,7 +1095,7 @@ impl Orders {
             .ok_or(FillRefusal::NotResting(id))?
             .config
             .clone();
-        let mut effects = Effects::default();
+        let mut effects = Effects::new(audience);
         self.fill(id, price, qty, true, market, &config, now, &mut effects);
         self.position(&account, &config, now, &mut effects);
         for (symbol, trade) in effects.market_trades {
@@ -1044,10 +1117,14 @@ impl Orders {
         trade: Option<&Fill>,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
         let execution_id = self.next_execution();
-        if let Some(order) = self.orders.get(&id) {
+        if let Some(order) = self
+            .orders
+            .get(id)
+            .filter(|o| effects.audience.hears(&o.account))
+        {
             effects.events.push(AccountEvent {
                 account: order.account.clone(),
                 event: view::execution_report(order, config, execution, trade, execution_id, now),
@@ -1062,11 +1139,14 @@ impl Orders {
         account: &str,
         config: &SymbolConfig,
         now: Timestamp,
-        effects: &mut Effects,
+        effects: &mut Effects<'_>,
     ) {
         let Some(state) = self.accounts.get(account) else {
             return;
         };
+        if !effects.audience.hears(account) {
+            return;
+        }
         let discount = &state.commission.discount;
         let mut assets = vec![config.base_asset.as_str(), config.quote_asset.as_str()];
         if discount.enabled_for_account && discount.enabled_for_symbol {

@@ -98,6 +98,7 @@ fn a_market_buy_fills_level_by_level_and_expires_what_the_book_cannot_fill() {
     let mut orders = Orders::default();
     let placed = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &market_order(Side::Buy, "0.05"),
@@ -107,6 +108,7 @@ fn a_market_buy_fills_level_by_level_and_expires_what_the_book_cannot_fill() {
         .expect("placed");
     assert_eq!(placed.fills.len(), 1);
     let placed = orders.place(
+        &Everyone,
         "alice",
         &fixture(),
         &{
@@ -129,7 +131,7 @@ fn a_market_buy_fills_level_by_level_and_expires_what_the_book_cannot_fill() {
     let mut big = market_order(Side::Buy, "2.5");
     big.quantity = Some(d("2.5"));
     let placed = orders
-        .place("bob", &rich, &big, &mut market, at(7))
+        .place(&Everyone, "bob", &rich, &big, &mut market, at(7))
         .expect("placed");
     assert_eq!(
         kinds(&placed.events),
@@ -170,6 +172,7 @@ fn the_execution_report_has_every_documented_field_in_order() {
     let mut orders = Orders::default();
     let placed = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Buy, "59000.00", "0.01"),
@@ -211,6 +214,7 @@ fn a_resting_order_fills_at_its_own_price_when_the_price_moves_through_it() {
     let mut orders = Orders::default();
     let a = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Buy, "59000.00", "0.01"),
@@ -221,6 +225,7 @@ fn a_resting_order_fills_at_its_own_price_when_the_price_moves_through_it() {
         .order_id;
     let b = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Buy, "59500.00", "0.01"),
@@ -231,6 +236,7 @@ fn a_resting_order_fills_at_its_own_price_when_the_price_moves_through_it() {
         .order_id;
     let c = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Buy, "59000.00", "0.01"),
@@ -242,13 +248,13 @@ fn a_resting_order_fills_at_its_own_price_when_the_price_moves_through_it() {
     market
         .set_price("BTCUSDT", "59200.00", at(4))
         .expect("moved");
-    let events = orders.price_moved("BTCUSDT", &mut market, at(4));
+    let events = orders.price_moved(&Everyone, "BTCUSDT", &mut market, at(4));
     assert_eq!(kinds(&events), ["TRADE/FILLED", "outboundAccountPosition"]);
     assert_eq!(events[0].event["i"], b);
     market
         .set_price("BTCUSDT", "58000.00", at(5))
         .expect("moved");
-    let events = orders.price_moved("BTCUSDT", &mut market, at(5));
+    let events = orders.price_moved(&Everyone, "BTCUSDT", &mut market, at(5));
     let ids: Vec<&Value> = events
         .iter()
         .filter(|e| e.event["e"] == "executionReport")
@@ -272,6 +278,7 @@ fn a_crossing_limit_order_takes_up_to_its_price_then_rests_the_rest() {
     let mut market = market();
     let mut orders = Orders::default();
     let placed = orders.place(
+        &Everyone,
         "alice",
         &fixture(),
         &limit(Side::Buy, "60000.02", "2.5"),
@@ -288,6 +295,7 @@ fn a_crossing_limit_order_takes_up_to_its_price_then_rests_the_rest() {
     ]);
     let placed = orders
         .place(
+            &Everyone,
             "bob",
             &rich,
             &limit(Side::Buy, "60000.02", "2.5"),
@@ -316,7 +324,7 @@ fn a_crossing_limit_order_takes_up_to_its_price_then_rests_the_rest() {
     let mut sell = limit(Side::Sell, "59999.98", "2.5");
     sell.time_in_force = Some(TimeInForce::Ioc);
     let placed = orders
-        .place("bob", &rich, &sell, &mut market, at(2))
+        .place(&Everyone, "bob", &rich, &sell, &mut market, at(2))
         .expect("placed");
     assert_eq!(
         kinds(&placed.events),
@@ -344,7 +352,7 @@ fn an_ioc_or_fok_order_expires_with_its_reason() {
     let mut fok = limit(Side::Sell, "59999.99", "0.5");
     fok.time_in_force = Some(TimeInForce::Fok);
     let placed = orders
-        .place("alice", &fixture(), &fok, &mut market, at(1))
+        .place(&Everyone, "alice", &fixture(), &fok, &mut market, at(1))
         .expect("placed");
     assert_eq!(kinds(&placed.events)[..2], ["NEW/NEW", "TRADE/FILLED"]);
     fok.price = Some(d("59999.98"));
@@ -352,14 +360,14 @@ fn an_ioc_or_fok_order_expires_with_its_reason() {
     let mut ioc = fok.clone();
     fok.price = Some(d("60000.00"));
     let placed = orders
-        .place("alice", &fixture(), &fok, &mut market, at(2))
+        .place(&Everyone, "alice", &fixture(), &fok, &mut market, at(2))
         .expect("placed");
     assert_eq!(kinds(&placed.events)[..2], ["NEW/NEW", "EXPIRED/EXPIRED"]);
     assert_eq!(placed.events[1].event["eR"], "UNFILLED_FOK_ORDER_EXPIRED");
     ioc.time_in_force = Some(TimeInForce::Ioc);
     ioc.price = Some(d("60000.00"));
     let placed = orders
-        .place("alice", &fixture(), &ioc, &mut market, at(3))
+        .place(&Everyone, "alice", &fixture(), &ioc, &mut market, at(3))
         .expect("placed");
     assert_eq!(
         placed.events[1].event["eR"],
@@ -376,7 +384,7 @@ fn a_limit_maker_that_would_take_is_refused_and_one_that_would_not_rests() {
     let mut maker = limit(Side::Buy, "60000.01", "0.01");
     maker.order_type = OrderType::LimitMaker;
     maker.time_in_force = None;
-    let refused = orders.place("alice", &fixture(), &maker, &mut market, at(1));
+    let refused = orders.place(&Everyone, "alice", &fixture(), &maker, &mut market, at(1));
     assert_eq!(
         refused.map(|p| p.order_id),
         Err(ApiError::OrderRejected(WOULD_MATCH))
@@ -388,7 +396,7 @@ fn a_limit_maker_that_would_take_is_refused_and_one_that_would_not_rests() {
     );
     maker.price = Some(d("60000.00"));
     let placed = orders
-        .place("alice", &fixture(), &maker, &mut market, at(2))
+        .place(&Everyone, "alice", &fixture(), &maker, &mut market, at(2))
         .expect("placed");
     assert!(orders.get(placed.order_id).is_some_and(Order::is_resting));
     // A refused order took no id.
@@ -404,13 +412,13 @@ fn stops_wait_on_their_side_and_refuse_a_trigger_already_met() {
     stop.stop_price = Some(d("60000.00"));
     assert_eq!(
         orders
-            .place("alice", &fixture(), &stop, &mut market, at(1))
+            .place(&Everyone, "alice", &fixture(), &stop, &mut market, at(1))
             .map(|p| p.order_id),
         Err(ApiError::OrderRejected(WOULD_TRIGGER))
     );
     stop.stop_price = Some(d("59000.00"));
     let placed = orders
-        .place("alice", &fixture(), &stop, &mut market, at(1))
+        .place(&Everyone, "alice", &fixture(), &stop, &mut market, at(1))
         .expect("placed");
     let new = &placed.events[0].event;
     assert_eq!(new["w"], false);
@@ -427,16 +435,25 @@ fn stops_wait_on_their_side_and_refuse_a_trigger_already_met() {
     take_profit.price = Some(d("58000.00"));
     take_profit.time_in_force = Some(TimeInForce::Gtc);
     orders
-        .place("alice", &fixture(), &take_profit, &mut market, at(1))
+        .place(
+            &Everyone,
+            "alice",
+            &fixture(),
+            &take_profit,
+            &mut market,
+            at(1),
+        )
         .expect("placed");
     market
         .set_price("BTCUSDT", "59500.00", at(2))
         .expect("moved");
-    assert!(orders.price_moved("BTCUSDT", &mut market, at(2)).is_empty());
+    assert!(orders
+        .price_moved(&Everyone, "BTCUSDT", &mut market, at(2))
+        .is_empty());
     market
         .set_price("BTCUSDT", "59000.00", at(3))
         .expect("moved");
-    let events = orders.price_moved("BTCUSDT", &mut market, at(3));
+    let events = orders.price_moved(&Everyone, "BTCUSDT", &mut market, at(3));
     assert_eq!(
         kinds(&events),
         ["NEW/NEW", "TRADE/FILLED", "outboundAccountPosition"],
@@ -446,7 +463,7 @@ fn stops_wait_on_their_side_and_refuse_a_trigger_already_met() {
     market
         .set_price("BTCUSDT", "57990.00", at(4))
         .expect("moved");
-    let events = orders.price_moved("BTCUSDT", &mut market, at(4));
+    let events = orders.price_moved(&Everyone, "BTCUSDT", &mut market, at(4));
     // The take-profit buy triggers and its limit 58000.00 crosses the ask 57990.01.
     assert_eq!(kinds(&events)[..2], ["NEW/NEW", "TRADE/FILLED"]);
     assert_eq!(events[1].event["L"], "57990.01000000");
@@ -459,7 +476,7 @@ fn a_quote_order_qty_market_buy_executes_the_closest_lot_size_quantity() {
     let mut buy = order(OrderType::Market, Side::Buy);
     buy.quote_order_qty = Some(d("100.00"));
     let placed = orders
-        .place("alice", &fixture(), &buy, &mut market, at(1))
+        .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(1))
         .expect("placed");
     let order = orders.get(placed.order_id).expect("order");
     // 100 / 60000.01 = 0.0016666...: 0.00167 costs 100.2000167, 0.00166 costs 99.6000166.
@@ -470,7 +487,7 @@ fn a_quote_order_qty_market_buy_executes_the_closest_lot_size_quantity() {
     buy.quote_order_qty = Some(d("0.0001"));
     assert_eq!(
         orders
-            .place("alice", &fixture(), &buy, &mut market, at(2))
+            .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(2))
             .map(|p| p.order_id),
         Err(ApiError::FilterFailure("LOT_SIZE"))
     );
@@ -483,17 +500,18 @@ fn cancels_unlock_and_report_with_both_client_ids() {
     let mut buy = limit(Side::Buy, "50000.00", "0.1");
     buy.new_client_order_id = Some("mine".to_owned());
     let id = orders
-        .place("alice", &fixture(), &buy, &mut market, at(1))
+        .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(1))
         .expect("placed")
         .order_id;
     assert_eq!(
         orders
-            .place("alice", &fixture(), &buy, &mut market, at(1))
+            .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(1))
             .map(|p| p.order_id),
         Err(ApiError::OrderRejected(DUPLICATE_ORDER))
     );
     let (canceled, events) = orders
         .cancel(
+            &Everyone,
             "alice",
             "BTCUSDT",
             &OrderRef::Client("mine".to_owned()),
@@ -518,16 +536,25 @@ fn cancels_unlock_and_report_with_both_client_ids() {
     assert_eq!(view["clientOrderId"], "undo");
     assert_eq!(
         orders
-            .cancel("alice", "BTCUSDT", &OrderRef::Id(id), None, &market, at(3))
+            .cancel(
+                &Everyone,
+                "alice",
+                "BTCUSDT",
+                &OrderRef::Id(id),
+                None,
+                &market,
+                at(3)
+            )
             .map(|(id, _)| id),
         Err(ApiError::CancelRejected(UNKNOWN_ORDER))
     );
     // The id is free again once its order is done.
     orders
-        .place("alice", &fixture(), &buy, &mut market, at(4))
+        .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(4))
         .expect("placed");
     orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Sell, "70000.00", "0.5"),
@@ -536,7 +563,7 @@ fn cancels_unlock_and_report_with_both_client_ids() {
         )
         .expect("placed");
     let (ids, events) = orders
-        .cancel_all("alice", "BTCUSDT", &market, at(5))
+        .cancel_all(&Everyone, "alice", "BTCUSDT", &market, at(5))
         .expect("canceled");
     assert_eq!(ids.len(), 2);
     assert_eq!(events.len(), 4);
@@ -550,6 +577,7 @@ fn the_control_plane_fills_a_resting_order_partly_then_wholly_as_maker() {
     let mut orders = Orders::default();
     let id = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Sell, "61000.00", "0.5"),
@@ -559,7 +587,7 @@ fn the_control_plane_fills_a_resting_order_partly_then_wholly_as_maker() {
         .expect("placed")
         .order_id;
     assert_eq!(
-        orders.fill_resting(id, Some(d("0.6")), &mut market, at(2)),
+        orders.fill_resting(&Everyone, id, Some(d("0.6")), &mut market, at(2)),
         Err(FillRefusal::BadQuantity {
             order: id,
             left: d("0.5"),
@@ -567,7 +595,7 @@ fn the_control_plane_fills_a_resting_order_partly_then_wholly_as_maker() {
         })
     );
     let events = orders
-        .fill_resting(id, Some(d("0.2")), &mut market, at(2))
+        .fill_resting(&Everyone, id, Some(d("0.2")), &mut market, at(2))
         .expect("filled");
     assert_eq!(
         kinds(&events),
@@ -575,11 +603,11 @@ fn the_control_plane_fills_a_resting_order_partly_then_wholly_as_maker() {
     );
     assert_eq!(events[0].event["w"], true);
     let events = orders
-        .fill_resting(id, None, &mut market, at(3))
+        .fill_resting(&Everyone, id, None, &mut market, at(3))
         .expect("filled");
     assert_eq!(events[0].event["X"], "FILLED");
     assert_eq!(
-        orders.fill_resting(id, None, &mut market, at(4)),
+        orders.fill_resting(&Everyone, id, None, &mut market, at(4)),
         Err(FillRefusal::NotResting(id))
     );
     // Seller's commission: 0.1% of 30500 USDT received.
@@ -637,6 +665,7 @@ fn commission_sums_every_rate_and_rounds_down_to_the_commission_precision() {
     let mut orders = Orders::default();
     let placed = orders
         .place(
+            &Everyone,
             "alice",
             &account,
             &market_order(Side::Sell, "0.49975"),
@@ -664,6 +693,7 @@ fn the_bnb_discount_applies_only_when_configured_and_bnb_can_pay() {
     let mut orders = Orders::default();
     let placed = orders
         .place(
+            &Everyone,
             "alice",
             &account,
             &market_order(Side::Sell, "0.01"),
@@ -696,6 +726,7 @@ fn a_placement_counts_a_first_fill_takes_one_off_and_the_51st_is_refused() {
     let now = at(1_000);
     orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &market_order(Side::Buy, "0.001"),
@@ -707,6 +738,7 @@ fn a_placement_counts_a_first_fill_takes_one_off_and_the_51st_is_refused() {
     for _ in 0..50 {
         orders
             .place(
+                &Everyone,
                 "alice",
                 &fixture(),
                 &limit(Side::Buy, "1000.00", "0.001"),
@@ -718,6 +750,7 @@ fn a_placement_counts_a_first_fill_takes_one_off_and_the_51st_is_refused() {
     assert_eq!(orders.unfilled_counts("alice", now), [50, 50]);
     let refused = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Buy, "1000.00", "0.001"),
@@ -733,7 +766,7 @@ fn a_placement_counts_a_first_fill_takes_one_off_and_the_51st_is_refused() {
     );
     // Cancels change nothing; the next window starts afresh.
     orders
-        .cancel_all("alice", "BTCUSDT", &market, now)
+        .cancel_all(&Everyone, "alice", "BTCUSDT", &market, now)
         .expect("canceled");
     assert_eq!(orders.unfilled_counts("alice", now), [50, 50]);
     assert_eq!(orders.unfilled_counts("alice", at(10_000)), [0, 50]);
@@ -753,6 +786,7 @@ fn a_reset_forgets_orders_and_balances_but_never_reuses_an_id() {
     let mut orders = Orders::default();
     let first = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &market_order(Side::Buy, "0.01"),
@@ -766,6 +800,7 @@ fn a_reset_forgets_orders_and_balances_but_never_reuses_an_id() {
     assert_eq!(orders.unfilled_counts("alice", at(1)), [0, 0]);
     let second = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &market_order(Side::Buy, "0.01"),
@@ -783,6 +818,7 @@ fn responses_list_their_members_in_the_documented_order() {
     let mut orders = Orders::default();
     let placed = orders
         .place(
+            &Everyone,
             "alice",
             &fixture(),
             &limit(Side::Buy, "60000.02", "0.1"),
@@ -941,21 +977,21 @@ proptest! {
                     let at_price = price + tick * Decimal::from(offset) * d("100");
                     let qty = Decimal::new(i64::from(qty), 5);
                     let order = checked(buy, kind, at_price, qty, tif);
-                    let _ = orders.place("alice", &fixture(), &order, &mut market, at(now));
+                    let _ = orders.place(&Everyone, "alice", &fixture(), &order, &mut market, at(now));
                 }
                 Step::Cancel(pick) => {
                     let open: Vec<u64> = orders.open_orders("alice", None).map(|o| o.id).collect();
                     if !open.is_empty() {
                         let id = open[pick % open.len()];
                         orders
-                            .cancel("alice", "BTCUSDT", &OrderRef::Id(id), None, &market, at(now))
+                            .cancel(&Everyone, "alice", "BTCUSDT", &OrderRef::Id(id), None, &market, at(now))
                             .expect("open orders cancel");
                     }
                 }
                 Step::Move(by) => {
                     let to = (price + tick * Decimal::from(by) * d("50")).max(d("1000.00"));
                     market.set_price("BTCUSDT", &to.to_string(), at(now)).expect("on tick");
-                    orders.price_moved("BTCUSDT", &mut market, at(now));
+                    orders.price_moved(&Everyone, "BTCUSDT", &mut market, at(now));
                 }
                 Step::Fill { pick, part } => {
                     let resting: Vec<&Order> =
@@ -965,7 +1001,7 @@ proptest! {
                         let qty = part.then(|| (o.remaining() / d("2")).round_dp(5))
                             .filter(|q| !q.is_zero());
                         let id = o.id;
-                        orders.fill_resting(id, qty, &mut market, at(now)).expect("resting");
+                        orders.fill_resting(&Everyone, id, qty, &mut market, at(now)).expect("resting");
                     }
                 }
             }
@@ -994,4 +1030,60 @@ proptest! {
             }
         }
     }
+}
+
+/// Hears only the accounts it names.
+struct Only(&'static str);
+
+impl Audience for Only {
+    fn hears(&self, account: &str) -> bool {
+        account == self.0
+    }
+}
+
+#[test]
+fn events_are_built_only_for_accounts_someone_hears_and_ids_run_on_either_way() {
+    let mut market = market();
+    let mut heard = Orders::default();
+    let mut unheard = Orders::default();
+    let buy = limit(Side::Buy, "59000.00", "0.00100");
+    let first = heard
+        .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(1))
+        .expect("placed");
+    assert_eq!(kinds(&first.events), ["NEW/NEW", "outboundAccountPosition"]);
+    let silent = unheard
+        .place(&Only("bob"), "alice", &fixture(), &buy, &mut market, at(1))
+        .expect("placed");
+    assert!(silent.events.is_empty(), "{:?}", silent.events);
+    assert_eq!(silent.order_id, first.order_id);
+    // Once someone listens, the reports are what they would have been all along: the
+    // execution ids (`I`) went on counting while nobody heard.
+    let (_, heard_cancel) = heard
+        .cancel(
+            &Everyone,
+            "alice",
+            "BTCUSDT",
+            &OrderRef::Id(first.order_id),
+            None,
+            &market,
+            at(2),
+        )
+        .expect("canceled");
+    let (_, unheard_cancel) = unheard
+        .cancel(
+            &Only("alice"),
+            "alice",
+            "BTCUSDT",
+            &OrderRef::Id(first.order_id),
+            None,
+            &market,
+            at(2),
+        )
+        .expect("canceled");
+    assert_eq!(
+        kinds(&unheard_cancel),
+        ["CANCELED/CANCELED", "outboundAccountPosition"]
+    );
+    assert_eq!(unheard_cancel, heard_cancel);
+    assert_eq!(heard_cancel[0].event["I"], 2);
 }

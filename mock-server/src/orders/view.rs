@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use super::wallet::Holding;
 use super::{Execution, Fill, Order, OrderStatus};
 use crate::clock::Timestamp;
+use crate::envelope::TimeUnit;
 use crate::market::order_check::{Side, TimeInForce};
 use crate::market::{fixed, SymbolConfig};
 
@@ -146,6 +147,32 @@ pub(crate) fn account_position(holdings: &[&Holding], now: Timestamp) -> Value {
 }
 
 /// The `ACK` result of `order.place`.
+/// The `ACK` result of `order.place` as a typed value, its `transactTime` in `unit`: what a
+/// placement answers most often, serialized without a map in between.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Ack<'a> {
+    symbol: &'a str,
+    order_id: u64,
+    order_list_id: i64,
+    client_order_id: &'a str,
+    transact_time: i64,
+}
+
+impl<'a> Ack<'a> {
+    /// `order`'s acknowledgement; its time in ms as [`ack`] writes it, then in `unit`.
+    pub fn new(order: &'a Order, unit: TimeUnit) -> Self {
+        Ack {
+            symbol: &order.symbol,
+            order_id: order.id,
+            order_list_id: -1,
+            client_order_id: &order.client_order_id,
+            transact_time: unit.render(Timestamp::from_millis(ms(order.time))),
+        }
+    }
+}
+
+/// The `ACK` result of `order.place`, times in ms (the start of `RESULT` and `FULL`).
 pub(crate) fn ack(order: &Order) -> Value {
     json!({
         "symbol": order.symbol,
