@@ -879,6 +879,7 @@ impl Orders {
     ///
     /// # Errors
     /// -2011 "Unknown order sent." when the account has no such open order.
+    #[allow(clippy::too_many_arguments)]
     pub fn cancel(
         &mut self,
         audience: &dyn Audience,
