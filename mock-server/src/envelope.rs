@@ -94,7 +94,8 @@ impl ParamValue<'_> {
 /// Members whose value is `null` are treated as not sent (spec §2.5: "empty/null").
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Params<'a> {
-    entries: Vec<(String, ParamValue<'a>)>,
+    /// Names borrowed from the frame unless they had escapes.
+    entries: Vec<(Cow<'a, str>, ParamValue<'a>)>,
 }
 
 impl<'a> Params<'a> {
@@ -110,22 +111,30 @@ impl<'a> Params<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ParamValue<'a>)> {
         self.entries
             .iter()
-            .map(|(key, value)| (key.as_str(), value))
+            .map(|(key, value)| (key.as_ref(), value))
     }
 
     /// Whether some name appears more than once.
     pub fn has_duplicates(&self) -> bool {
-        let mut names: Vec<&str> = self.entries.iter().map(|(k, _)| k.as_str()).collect();
+        let names = &self.entries;
+        if names.len() <= 16 {
+            // A request's handful of params: comparing pairs beats sorting a copy.
+            return names
+                .iter()
+                .enumerate()
+                .any(|(i, (name, _))| names[i + 1..].iter().any(|(other, _)| other == name));
+        }
+        let mut names: Vec<&str> = names.iter().map(|(k, _)| k.as_ref()).collect();
         names.sort_unstable();
         names.windows(2).any(|pair| pair[0] == pair[1])
     }
 
     #[cfg(test)]
-    pub fn from_pairs(pairs: &[(&str, &'a str)]) -> Self {
+    pub fn from_pairs(pairs: &[(&'a str, &'a str)]) -> Self {
         Params {
             entries: pairs
                 .iter()
-                .map(|(k, v)| ((*k).to_owned(), ParamValue::Str(Cow::Borrowed(*v))))
+                .map(|(k, v)| (Cow::Borrowed(*k), ParamValue::Str(Cow::Borrowed(*v))))
                 .collect(),
         }
     }
@@ -217,25 +226,83 @@ impl<'p, 'a> ParamCursor<'p, 'a> {
     }
 }
 
-struct ParamList<'a>(Vec<(String, &'a RawValue)>);
+/// The `params` member as read in the same pass as the envelope: its members (values left
+/// as raw text), or the sign that it was something else than an object.
+enum ParamsField<'a> {
+    Object(Vec<(ParamName<'a>, &'a RawValue)>),
+    NotObject,
+}
 
-impl<'de> Deserialize<'de> for ParamList<'de> {
+/// A param's name, borrowed from the frame unless it has escapes.
+struct ParamName<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for ParamName<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ParamVisitor;
-        impl<'de> Visitor<'de> for ParamVisitor {
-            type Value = ParamList<'de>;
+        struct NameVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for NameVisitor<'a> {
+            type Value = ParamName<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
+                f.write_str("a string")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
-                    entries.push((key, value));
-                }
-                Ok(ParamList(entries))
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(ParamName(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ParamName(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(ParamName(Cow::Owned(v)))
             }
         }
-        deserializer.deserialize_map(ParamVisitor)
+        deserializer.deserialize_str(NameVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for ParamsField<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for ParamsVisitor<'a> {
+            type Value = ParamsField<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((key, value)) = map.next_entry::<ParamName<'a>, &'a RawValue>()? {
+                    entries.push((key, value));
+                }
+                Ok(ParamsField::Object(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(ParamsField::NotObject)
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(ParamsField::NotObject)
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(ParamsField::NotObject)
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(ParamsField::NotObject)
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(ParamsField::NotObject)
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(ParamsField::NotObject)
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(ParamsField::NotObject)
+            }
+        }
+        deserializer.deserialize_any(ParamsVisitor(std::marker::PhantomData))
     }
 }
 
@@ -245,8 +312,9 @@ struct Envelope<'a> {
     id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     method: Option<&'a RawValue>,
+    /// Read in the same pass: a request's params are scanned once.
     #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
+    params: Option<ParamsField<'a>>,
 }
 
 /// A parsed request: a valid `id`, a method name (any `v3/` prefix removed) and its params.
@@ -305,15 +373,14 @@ pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
     }
     let params = match envelope.params {
         None => Params::default(),
-        Some(raw) => {
-            let list: ParamList<'_> = serde_json::from_str(raw.get())
-                .map_err(|_: serde_json::Error| reject(ApiError::ParamsNotObject))?;
-            let mut entries = Vec::with_capacity(list.0.len());
-            for (key, value) in list.0 {
+        Some(ParamsField::NotObject) => return Err(reject(ApiError::ParamsNotObject)),
+        Some(ParamsField::Object(list)) => {
+            let mut entries = Vec::with_capacity(list.len());
+            for (key, value) in list {
                 if let Some(value) =
                     param_value(value).map_err(|_| reject(ApiError::InvalidJson))?
                 {
-                    entries.push((key, value));
+                    entries.push((key.0, value));
                 }
             }
             Params { entries }
@@ -411,19 +478,6 @@ struct ErrorDataBody {
     retry_after: i64,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ReplyBody<'a> {
-    id: &'a RequestId,
-    status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a RawValue>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorBody>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rate_limits: Option<&'a [RateLimitEntry]>,
-}
-
 /// A method's result, serialized once, straight from the typed value that holds it.
 ///
 /// # Errors
@@ -445,45 +499,87 @@ pub(crate) fn write_reply(
     rate_limits: Option<&[RateLimitEntry]>,
     unit: TimeUnit,
 ) -> String {
-    let body = match outcome {
-        Ok(result) => ReplyBody {
-            id,
-            status: 200,
-            result: Some(&**result),
-            error: None,
-            rate_limits,
+    // Written by hand in the order `ReplyBody` declares (what every reply sends, so it is
+    // on every request's path); only an error's body and an unusual id go through serde.
+    let result_len = outcome.as_ref().map_or(0, |r| r.get().len());
+    let limits = rate_limits.unwrap_or_default();
+    let mut out = String::with_capacity(result_len + 64 + 112 * limits.len());
+    let mut numbers = itoa::Buffer::new();
+    out.push_str(r#"{"id":"#);
+    match id {
+        RequestId::Null => out.push_str("null"),
+        RequestId::Int(n) => out.push_str(numbers.format(*n)),
+        // A parsed string id is `[a-zA-Z0-9-_]{1,36}` (spec §2.1): nothing to escape.
+        RequestId::Str(text)
+            if text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            out.push('"');
+            out.push_str(text);
+            out.push('"');
+        }
+        RequestId::Str(_) => match serde_json::to_string(id) {
+            Ok(json) => out.push_str(&json),
+            Err(_) => out.push_str("null"),
         },
-        Err(error) => ReplyBody {
-            id,
-            status: error.status(),
-            result: None,
-            error: Some(ErrorBody {
+    }
+    match outcome {
+        Ok(result) => {
+            out.push_str(r#","status":200,"result":"#);
+            out.push_str(result.get());
+        }
+        Err(error) => {
+            out.push_str(r#","status":"#);
+            out.push_str(numbers.format(error.status()));
+            out.push_str(r#","error":"#);
+            let body = ErrorBody {
                 code: error.code(),
                 msg: error.message(),
                 data: error.data().map(|d| ErrorDataBody {
                     server_time: unit.render(d.server_time),
                     retry_after: unit.render(d.retry_after),
                 }),
-            }),
-            rate_limits,
-        },
-    };
-    // Room for the envelope and a few rate limits besides the result: one allocation.
-    let result_len = body.result.map_or(0, |r| r.get().len());
-    let mut out = Vec::with_capacity(result_len + 96 + 96 * rate_limits.map_or(0, <[_]>::len));
-    // Serializing these plain structs cannot fail, and serde_json writes UTF-8; the fallback
-    // keeps this path panic-free.
-    serde_json::to_writer(&mut out, &body)
-        .ok()
-        .and_then(|()| String::from_utf8(out).ok())
-        .unwrap_or_else(|| {
-            r#"{"id":null,"status":500,"error":{"code":-1000,"msg":"An unknown error occurred while processing the request."}}"#.to_owned()
-        })
+            };
+            // Serializing this plain struct cannot fail; the fallback keeps this path
+            // panic-free.
+            match serde_json::to_string(&body) {
+                Ok(json) => out.push_str(&json),
+                Err(_) => out.push_str(
+                    r#"{"code":-1000,"msg":"An unknown error occurred while processing the request."}"#,
+                ),
+            }
+        }
+    }
+    if let Some(limits) = rate_limits {
+        out.push_str(r#","rateLimits":["#);
+        for (i, limit) in limits.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            // The names are the API's constants (`REQUEST_WEIGHT`, `MINUTE`, ...): no escapes.
+            out.push_str(r#"{"rateLimitType":""#);
+            out.push_str(limit.rate_limit_type);
+            out.push_str(r#"","interval":""#);
+            out.push_str(limit.interval);
+            out.push_str(r#"","intervalNum":"#);
+            out.push_str(numbers.format(limit.interval_num));
+            out.push_str(r#","limit":"#);
+            out.push_str(numbers.format(limit.limit));
+            out.push_str(r#","count":"#);
+            out.push_str(numbers.format(limit.count));
+            out.push('}');
+        }
+        out.push(']');
+    }
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn rejected(text: &str) -> Rejected {
         parse_request(text).expect_err("should be rejected")
@@ -587,6 +683,95 @@ mod tests {
     fn duplicates_are_detected() {
         let r = parse_request(r#"{"id":1,"method":"ping","params":{"a":1,"a":2}}"#).expect("valid");
         assert!(r.params.has_duplicates());
+    }
+
+    /// The reply as serde writes it, members in the documented order: what
+    /// [`write_reply`] writes by hand.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReplyBody<'a> {
+        id: &'a RequestId,
+        status: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<&'a RawValue>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<ErrorBody>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rate_limits: Option<&'a [RateLimitEntry]>,
+    }
+
+    fn serde_reply(
+        id: &RequestId,
+        outcome: &Result<Box<RawValue>, ApiError>,
+        rate_limits: Option<&[RateLimitEntry]>,
+        unit: TimeUnit,
+    ) -> String {
+        let body = match outcome {
+            Ok(result) => ReplyBody {
+                id,
+                status: 200,
+                result: Some(&**result),
+                error: None,
+                rate_limits,
+            },
+            Err(error) => ReplyBody {
+                id,
+                status: error.status(),
+                result: None,
+                error: Some(ErrorBody {
+                    code: error.code(),
+                    msg: error.message(),
+                    data: error.data().map(|d| ErrorDataBody {
+                        server_time: unit.render(d.server_time),
+                        retry_after: unit.render(d.retry_after),
+                    }),
+                }),
+                rate_limits,
+            },
+        };
+        serde_json::to_string(&body).expect("plain data")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_hand_written_reply_is_the_serde_one(
+            id in proptest::prop_oneof![
+                proptest::strategy::Just(RequestId::Null),
+                proptest::num::i64::ANY.prop_map(RequestId::Int),
+                "[a-zA-Z0-9_-]{1,36}".prop_map(RequestId::Str),
+                "\\PC{0,8}".prop_map(RequestId::Str),
+            ],
+            ok in proptest::bool::ANY,
+            limits in proptest::option::of(proptest::collection::vec(
+                (0u32..100, proptest::num::u32::ANY, proptest::num::u32::ANY), 0..4)),
+            micros in proptest::bool::ANY,
+        ) {
+            let outcome = if ok {
+                to_json(&serde_json::json!({"a": [1, "x\"y"], "b": null}))
+            } else {
+                Err(ApiError::TooMuchWeight {
+                    limit: 6000,
+                    server_time: crate::clock::Timestamp::from_millis(1_700_000_000_123),
+                    retry_after: crate::clock::Timestamp::from_millis(1_700_000_060_000),
+                })
+            };
+            let limits: Option<Vec<RateLimitEntry>> = limits.map(|l| {
+                l.into_iter()
+                    .map(|(num, limit, count)| RateLimitEntry {
+                        rate_limit_type: "ORDERS",
+                        interval: "SECOND",
+                        interval_num: num,
+                        limit,
+                        count,
+                    })
+                    .collect()
+            });
+            let unit = if micros { TimeUnit::Microsecond } else { TimeUnit::Millisecond };
+            proptest::prop_assert_eq!(
+                write_reply(&id, &outcome, limits.as_deref(), unit),
+                serde_reply(&id, &outcome, limits.as_deref(), unit)
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! User Data Stream subscriptions (spec §4.6): per connection, ids from 0 up and never
 //! reused; per server, which connections receive an account's events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
@@ -66,7 +66,7 @@ impl Subscriptions {
 /// Which connections' subscriptions receive each account's events.
 #[derive(Debug, Default)]
 pub(crate) struct Routes {
-    by_account: HashMap<String, Vec<Target>>,
+    by_account: foldhash::HashMap<String, Vec<Target>>,
 }
 
 /// One subscription an account's events go to.

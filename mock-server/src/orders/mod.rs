@@ -25,7 +25,6 @@ mod count;
 pub(crate) mod view;
 mod wallet;
 
-use fnv::FnvHashMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
@@ -301,7 +300,7 @@ pub(crate) struct Orders {
     trades: Vec<Fill>,
     /// Accounts that have placed an order since start-up or the last reset; the others
     /// stand as their fixture says.
-    accounts: FnvHashMap<String, AccountState>,
+    accounts: foldhash::HashMap<String, AccountState>,
     /// The `ORDERS` limits placements are refused past.
     limits: OrderLimits,
 }
@@ -322,7 +321,7 @@ impl Orders {
             next_execution_id: 1,
             orders: OrderStore::default(),
             trades: Vec::new(),
-            accounts: FnvHashMap::default(),
+            accounts: foldhash::HashMap::default(),
         }
     }
 
@@ -1200,7 +1199,19 @@ fn peg_price(
 /// A client order id for an order (or a cancel) that named none: 22 characters, as
 /// Binance's are, made from a number so that runs repeat.
 fn generated_client_id(n: u64) -> String {
-    format!("mock{n:018}")
+    const DIGITS: usize = 18;
+    if n >= 10u64.pow(DIGITS as u32) {
+        return format!("mock{n}");
+    }
+    // As `format!("mock{n:018}")` writes it, without the formatter's padding machinery:
+    // this runs for every placement and cancel that names no id.
+    let mut text = *b"mock000000000000000000";
+    let mut rest = n;
+    for digit in text[4..].iter_mut().rev() {
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 #[cfg(test)]

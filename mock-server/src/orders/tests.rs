@@ -1087,3 +1087,18 @@ fn events_are_built_only_for_accounts_someone_hears_and_ids_run_on_either_way() 
     assert_eq!(unheard_cancel, heard_cancel);
     assert_eq!(heard_cancel[0].event["I"], 2);
 }
+
+#[test]
+fn a_generated_client_order_id_is_mock_and_18_digits() {
+    for n in [
+        0,
+        1,
+        42,
+        999_999_999_999_999_999,
+        1_000_000_000_000_000_000,
+        u64::MAX,
+    ] {
+        assert_eq!(generated_client_id(n), format!("mock{n:018}"));
+    }
+    assert_eq!(generated_client_id(7).len(), 22);
+}
