@@ -98,7 +98,7 @@ final class Connection implements AutoCloseable {
         pending.put(id, reply);
         try {
             send.accept(params.put("requestId", id));
-            return await(reply, "the reply to " + what);
+            return await(reply, "reply to " + what);
         } finally {
             pending.remove(id);
         }

@@ -1,18 +1,19 @@
 package driver;
 
+import com.binance.connector.client.impl.WebSocketApiClientImpl;
 import com.binance.connector.client.utils.signaturegenerator.Ed25519SignatureGenerator;
 import com.binance.connector.client.utils.signaturegenerator.SignatureGenerator;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
-import java.util.StringJoiner;
-import java.util.TreeSet;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.json.JSONArray;
 import org.json.JSONObject;
 
 /**
  * Runs Binance's Java connector against the mock: steps 1-6 of the connector contract (issue
  * 15), one {@code PASS}/{@code FAIL} line each, then {@code RESULT PASS} or {@code RESULT FAIL}.
- * Steps with a letter (2b, 3b, 5b, 6b) pin down what the connector does wrong, each checked
+ * Steps with a letter (2b, 3b, 5b) pin down what the connector does wrong, each checked
  * against the request the mock's journal shows it sent, so that they pass only for that reason.
  *
  * <p>Usage: {@code java -jar driver.jar WS_URL PRIVATE_KEY_PEM_PATH}
@@ -65,7 +66,8 @@ public final class Main {
         step("5", "serverShutdown", this::serverShutdown);
         step("5b", "session.logon on a new connection", this::logonAfterReconnect);
         step("6", "LIMIT order placed, reported, cancelled", this::orderRoundTrip);
-        step("6b", "signed order.place with a ':' in newClientOrderId", this::percentEncodedSignature);
+        // Last, because the client's close() stops the connector's shared HTTP client.
+        step("7", "the connector's documented client on the custom URL", this::documentedClient);
         if (connection != null) {
             connection.close();
         }
@@ -253,31 +255,46 @@ public final class Main {
                 + " executionReport NEW, order.cancel CANCELED, executionReport CANCELED";
     }
 
-    // 6b. The connector signs the percent-encoded value (UrlBuilder.joinQueryParameters) but
-    // sends the raw one; Binance verifies over the raw payload, so any value that encodes
-    // differently gets -1022. ':' is allowed in a client order id.
-    private String percentEncodedSignature() throws Exception {
-        connected();
-        ok("session.logout", connection.call("session.logout", connection.auth::logout));
-        ok("session.status", connection.call("session.status", connection.auth::status));
-        JSONObject order = new JSONObject()
-                .put("timeInForce", "GTC").put("price", "59000.00").put("quantity", "0.00100")
-                .put("newClientOrderId", "java:6b");
-        String id = connection.nextRequestId();
-        JSONObject reply = connection.call("order.place", id, order,
-                params -> connection.trade.newOrder(SYMBOL, "BUY", "LIMIT", params));
-        JSONObject sent = sentParams("order.place", id);
-        expect(sent.has("signature") && "java:6b".equals(sent.optString("newClientOrderId")),
-                "the connector sent " + sent);
-        // Ed25519 signatures are deterministic: re-signing both payloads tells which one the
-        // connector signed.
-        String signature = sent.getString("signature");
-        expect(signature.equals(signer.getSignature(payload(sent, true)))
-                        && !signature.equals(signer.getSignature(payload(sent, false))),
-                "the signature is over neither the raw nor the percent-encoded payload: " + sent);
-        expectError(reply, -1022, "Signature");
-        return "connector bug: it signs newClientOrderId=java%3A6b but sends java:6b: -1022 \""
-                + errorMessage(reply) + "\", as Binance answers";
+    // 7. What a user writes: the URL as the client's third argument. The driver's connection
+    // is built from the same parts (see Connection); this checks the line itself. The step 6
+    // connection logs out first, or this client's logon would go out unsigned (5b).
+    private String documentedClient() throws Exception {
+        if (connection != null) {
+            ok("session.logout", connection.call("session.logout", connection.auth::logout));
+        }
+        BlockingQueue<String> frames = new LinkedBlockingQueue<>();
+        CompletableFuture<Void> opened = new CompletableFuture<>();
+        WebSocketApiClientImpl client = new WebSocketApiClientImpl(API_KEY, signer, url);
+        client.connect(response -> opened.complete(null), frames::add, (code, reason) -> { },
+                (code, reason) -> { }, (error, response) -> opened.completeExceptionally(error));
+        try {
+            opened.get(Connection.WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            client.auth().logon(new JSONObject().put("requestId", "documented-1"));
+            JSONObject logon = ok("session.logon", replyFrom(frames, "documented-1"));
+            client.auth().status(new JSONObject().put("requestId", "documented-2"));
+            JSONObject status = ok("session.status", replyFrom(frames, "documented-2"));
+            expect(API_KEY.equals(logon.optString("apiKey")) && API_KEY.equals(status.optString("apiKey")),
+                    "session.logon " + logon + ", session.status " + status);
+        } finally {
+            client.close();
+        }
+        return "new WebSocketApiClientImpl(apiKey, new Ed25519SignatureGenerator(pem), url):"
+                + " session.logon and session.status show the key";
+    }
+
+    /** The frame with this id among those the callback queued, waiting up to the deadline. */
+    private static JSONObject replyFrom(BlockingQueue<String> frames, String id) throws Exception {
+        long deadline = System.nanoTime() + Connection.WAIT.toNanos();
+        while (true) {
+            String text = frames.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+            if (text == null) {
+                throw new StepFailure("no reply to " + id + " within " + Connection.WAIT.toMillis() + " ms");
+            }
+            JSONObject frame = new JSONObject(text);
+            if (id.equals(frame.optString("id"))) {
+                return frame;
+            }
+        }
     }
 
     private void connected() throws StepFailure {
@@ -312,16 +329,6 @@ public final class Main {
             }
         }
         throw new StepFailure("the journal has no " + method + " with id " + requestId);
-    }
-
-    /** The signed payload of {@code params}: sorted by name, signature left out (spec §3.2). */
-    private static String payload(JSONObject params, boolean percentEncoded) {
-        StringJoiner payload = new StringJoiner("&");
-        new TreeSet<>(params.keySet()).stream().filter(name -> !name.equals("signature")).forEach(name -> {
-            String value = String.valueOf(params.get(name));
-            payload.add(name + "=" + (percentEncoded ? URLEncoder.encode(value, StandardCharsets.UTF_8) : value));
-        });
-        return payload.toString();
     }
 
     private static boolean isEvent(JSONObject frame, String type) {
