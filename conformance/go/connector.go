@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	spot "github.com/binance/binance-connector-go/clients/spot"
+	"github.com/binance/binance-connector-go/clients/spot/src/websocketapi/models"
+	"github.com/binance/binance-connector-go/common/v2/common"
+)
+
+// demoAPIKey is the key the mock registers at start-up (test material, public on purpose).
+const demoAPIKey = "demoDhU4XgaOzyx7J3SdoVwgP4FmErxTM1cHho4PAAANvkYfQv9NomBbjl2y4y5q"
+
+// waitFor bounds every wait: a reply (the connector's own request timeout), an event, an admin
+// call, a poll of the control plane.
+const waitFor = 3 * time.Second
+
+// demoClient is the connector's client on the endpoint at wsURL, with the demo key. The
+// connector takes the private key as a PEM file path or as the PEM text.
+func demoClient(wsURL, privateKeyPEM string) *spot.BinanceSpotClient {
+	configuration := common.NewConfigurationWebsocketApi(
+		common.WithWsApiBasePath(wsURL),
+		common.WithWsApiKey(demoAPIKey),
+		common.WithWsPrivateKey(privateKeyPEM),
+		common.WithWsTimeout(waitFor),
+	)
+	return spot.NewBinanceSpotClient(spot.WithWebsocketAPI(configuration))
+}
+
+// answer is what a connector Execute returned, as a value or an error. Execute selects on the
+// response channel and the error channel together, and the connector sends nil on the error
+// channel right after a response: when both are ready, Execute may return neither (see the
+// README). The driver takes that as a failure rather than dereference nothing.
+func answer[T any](reply *common.ResponseOrRaw[T], err error) (*T, error) {
+	if err != nil {
+		return nil, err
+	}
+	if reply == nil {
+		return nil, errors.New("the connector returned neither a response nor an error")
+	}
+	if reply.Typed == nil {
+		return nil, fmt.Errorf("the connector could not type the reply: %s", compact(reply.Raw))
+	}
+	return reply.Typed, nil
+}
+
+// inbox holds the User Data Stream events the connector delivered, and waits for the next one.
+type inbox struct {
+	mu      sync.Mutex
+	seen    []models.UserDataStreamEventsResponse
+	arrived chan struct{} // closed and replaced at each arrival
+}
+
+func newInbox() *inbox { return &inbox{arrived: make(chan struct{})} }
+
+// push takes one event; the connector calls it from a goroutine of its own per event.
+func (in *inbox) push(event models.UserDataStreamEventsResponse) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.seen = append(in.seen, event)
+	close(in.arrived)
+	in.arrived = make(chan struct{})
+}
+
+// next is the first event, already seen or to come within waitFor, that matches.
+func (in *inbox) next(what string, matches func(models.UserDataStreamEventsResponse) bool) (models.UserDataStreamEventsResponse, error) {
+	deadline := time.After(waitFor)
+	for {
+		in.mu.Lock()
+		for _, event := range in.seen {
+			if matches(event) {
+				in.mu.Unlock()
+				return event, nil
+			}
+		}
+		arrived := in.arrived
+		last := in.seen[max(0, len(in.seen)-5):]
+		in.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-deadline:
+			shown, _ := json.Marshal(last)
+			return models.UserDataStreamEventsResponse{}, fmt.Errorf("no %s within %s; last seen: %s", what, waitFor, shown)
+		}
+	}
+}
+
+// atLeast waits, for at most waitFor, until n events seen match.
+func (in *inbox) atLeast(what string, n int, matches func(models.UserDataStreamEventsResponse) bool) error {
+	deadline := time.After(waitFor)
+	for {
+		in.mu.Lock()
+		arrived := in.arrived
+		in.mu.Unlock()
+		if got := in.count(matches); got >= n {
+			return nil
+		}
+		select {
+		case <-arrived:
+		case <-deadline:
+			return fmt.Errorf("no %s within %s (%d seen)", what, waitFor, in.count(matches))
+		}
+	}
+}
+
+// count is how many events seen match.
+func (in *inbox) count(matches func(models.UserDataStreamEventsResponse) bool) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	n := 0
+	for _, event := range in.seen {
+		if matches(event) {
+			n++
+		}
+	}
+	return n
+}
+
+// report matches the executionReport of order orderID with execution type x.
+func report(orderID int64, x string) func(models.UserDataStreamEventsResponse) bool {
+	return func(event models.UserDataStreamEventsResponse) bool {
+		r := event.ExecutionReport
+		return r != nil && r.Smalli != nil && *r.Smalli == orderID && r.Smallx != nil && *r.Smallx == x
+	}
+}
+
+// str and num show an optional field of a connector model in a FAIL line.
+func str(s *string) string {
+	if s == nil {
+		return "<absent>"
+	}
+	return fmt.Sprintf("%q", *s)
+}
+
+func num(n *int64) string {
+	if n == nil {
+		return "<absent>"
+	}
+	return fmt.Sprint(*n)
+}
