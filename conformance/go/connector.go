@@ -31,16 +31,33 @@ func demoClient(wsURL, privateKeyPEM string) *spot.BinanceSpotClient {
 	return spot.NewBinanceSpotClient(spot.WithWebsocketAPI(configuration))
 }
 
-// answer is what a connector Execute returned, as a value or an error. Execute selects on the
-// response channel and the error channel together, and the connector sends nil on the error
-// channel right after a response: when both are ready, Execute may return neither (see the
-// README). The driver takes that as a failure rather than dereference nothing.
-func answer[T any](reply *common.ResponseOrRaw[T], err error) (*T, error) {
+// await is the reply to a request sent with the connector's ExecuteAsync, or its error.
+//
+// The connector answers each request on two channels: on success the typed reply on the first,
+// then nil on the second; on failure (an error reply, a timeout) the error on the second only.
+// So the one order that is always right is the error channel first, then the reply channel.
+// Execute, and the README's select over both channels, may take the nil before the reply when
+// both are ready, and return neither a reply nor an error (seen on session.logon under -race).
+func await[T any](replies chan *common.ResponseOrRaw[T], errs chan error, err error) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
+	select {
+	case err = <-errs:
+	case <-time.After(waitFor + time.Second):
+		// The connector reports its own timeout after waitFor; this is in case it does not.
+		return nil, fmt.Errorf("the connector reported nothing within %s", waitFor+time.Second)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var reply *common.ResponseOrRaw[T]
+	select {
+	case reply = <-replies:
+	default:
+	}
 	if reply == nil {
-		return nil, errors.New("the connector returned neither a response nor an error")
+		return nil, errors.New("the connector reported success but gave no reply")
 	}
 	if reply.Typed == nil {
 		return nil, fmt.Errorf("the connector could not type the reply: %s", compact(reply.Raw))

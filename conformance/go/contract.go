@@ -51,7 +51,7 @@ func (d *driver) sessionLogonStatusLogout() (string, error) {
 		return "", err
 	}
 
-	status, err := answer(d.client.WebsocketAPI.AuthAPI.SessionStatus().Execute())
+	status, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("session.status: %w", err)
 	}
@@ -59,7 +59,7 @@ func (d *driver) sessionLogonStatusLogout() (string, error) {
 		return "", fmt.Errorf("session.status apiKey %s", str(got))
 	}
 
-	logout, err := answer(d.client.WebsocketAPI.AuthAPI.SessionLogout().Execute())
+	logout, err := await(d.client.WebsocketAPI.AuthAPI.SessionLogout().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("session.logout: %w", err)
 	}
@@ -69,7 +69,7 @@ func (d *driver) sessionLogonStatusLogout() (string, error) {
 
 	// The connector's models drop a null and an absent member alike: apiKey and authorizedSince
 	// are nil pointers either way (the journal shows the mock's reply has them as null).
-	after, err := answer(d.client.WebsocketAPI.AuthAPI.SessionStatus().Execute())
+	after, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("session.status after logout: %w", err)
 	}
@@ -86,7 +86,7 @@ func (d *driver) accountStatusSignedBySession() (string, error) {
 	if err := d.logOn(); err != nil {
 		return "", err
 	}
-	account, err := answer(d.client.WebsocketAPI.AccountAPI.AccountStatus().Execute())
+	account, err := await(d.client.WebsocketAPI.AccountAPI.AccountStatus().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("account.status: %w", err)
 	}
@@ -165,7 +165,7 @@ func (d *driver) timestampOutsideRecvWindow() (string, error) {
 	if err := d.admin.post("/clock", map[string]any{"set": clock.Now + 10000, "freeze": true}, nil); err != nil {
 		return "", err
 	}
-	account, refusal := answer(d.client.WebsocketAPI.AccountAPI.AccountStatus().Execute())
+	account, refusal := await(d.client.WebsocketAPI.AccountAPI.AccountStatus().ExecuteAsync())
 	// Read before the reset, which empties the journal.
 	sent, journalErr := d.admin.lastRequest("account.status")
 	if err := d.admin.post("/reset", map[string]any{"connections": "keep"}, nil); err != nil {
@@ -193,7 +193,7 @@ func (d *driver) timestampOutsideRecvWindow() (string, error) {
 // mock but times out in the connector. A user gets the connection back with
 // CloseWebSocketConnection, Connect and session.logon; the driver does that for steps 5-6.
 func (d *driver) connectionDeafAfterErrorReply() (string, error) {
-	status, err := answer(d.client.WebsocketAPI.AuthAPI.SessionStatus().Execute())
+	status, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
 	if err == nil {
 		return "", fmt.Errorf("session.status was answered after the error reply (the connector reads on, update the driver): %s", compact(status))
 	}
@@ -252,7 +252,7 @@ func (d *driver) serverShutdownIgnored() (string, error) {
 
 	// The frame comes before this reply on the same connection, so the connector has read it by
 	// the time the reply is in; a renewal would be under way.
-	if _, err := answer(d.client.WebsocketAPI.AuthAPI.SessionStatus().Execute()); err != nil {
+	if _, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync()); err != nil {
 		return "", fmt.Errorf("session.status in the grace period: %w", err)
 	}
 	sent, err := d.admin.lastRequest("session.status")
@@ -281,7 +281,7 @@ func (d *driver) serverShutdownIgnored() (string, error) {
 		return "", fmt.Errorf("the connector renewed the connection (update the driver): %s", compact(after))
 	}
 
-	_, err = answer(d.client.WebsocketAPI.AuthAPI.SessionStatus().Execute())
+	_, err = await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
 	if err == nil {
 		return "", errors.New("session.status answered on a connection the mock closed")
 	}
@@ -295,14 +295,14 @@ func (d *driver) serverShutdownIgnored() (string, error) {
 
 // restingBuy is a buy under the market (60000), so it rests.
 func (d *driver) restingBuy() (*models.OrderPlaceResponse, error) {
-	return answer(d.client.WebsocketAPI.TradeAPI.OrderPlace().
+	return await(d.client.WebsocketAPI.TradeAPI.OrderPlace().
 		Symbol("BTCUSDT").
 		Side(models.OrderCancelReplaceSideParameterBuy).
 		Type(models.OrderCancelReplaceTypeParameterLimit).
 		TimeInForce(models.OrderCancelReplaceTimeInForceParameterGtc).
 		Price(59000).
 		Quantity(0.001).
-		Execute())
+		ExecuteAsync())
 }
 
 // 6: a resting LIMIT order: NEW on the stream, order.cancel, CANCELED on the stream.
@@ -323,7 +323,7 @@ func (d *driver) limitOrderPlacedAndCancelled() (string, error) {
 		return "", err
 	}
 
-	cancelled, err := answer(d.client.WebsocketAPI.TradeAPI.OrderCancel().Symbol("BTCUSDT").OrderId(orderID).Execute())
+	cancelled, err := await(d.client.WebsocketAPI.TradeAPI.OrderCancel().Symbol("BTCUSDT").OrderId(orderID).ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("order.cancel: %w", err)
 	}
@@ -338,7 +338,9 @@ func (d *driver) limitOrderPlacedAndCancelled() (string, error) {
 	return "", nil
 }
 
-// subscribe sends userDataStream.subscribe and hands the stream's events to d.events.
+// subscribe sends userDataStream.subscribe and hands the stream's events to d.events. The
+// request has no ExecuteAsync, and its Execute selects over the reply and error channels as
+// Execute does elsewhere (see await): rarely, it returns neither.
 func (d *driver) subscribe() error {
 	reply, stream, _, err := d.client.WebsocketAPI.UserDataStreamAPI.UserDataStreamSubscribe().Execute()
 	if err != nil {
@@ -374,7 +376,7 @@ func (d *driver) subscribeIfNeeded() error {
 
 // logOn sends session.logon and checks that it answers the demo key.
 func (d *driver) logOn() error {
-	logon, err := answer(d.client.WebsocketAPI.AuthAPI.SessionLogon().Execute())
+	logon, err := await(d.client.WebsocketAPI.AuthAPI.SessionLogon().ExecuteAsync())
 	if err != nil {
 		return fmt.Errorf("session.logon: %w", err)
 	}
@@ -396,7 +398,7 @@ func (d *driver) reconnect() error {
 	if err := d.logOn(); err != nil {
 		return err
 	}
-	status, err := answer(d.client.WebsocketAPI.AuthAPI.SessionStatus().Execute())
+	status, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
 	if err != nil {
 		return fmt.Errorf("session.status after reconnecting: %w", err)
 	}
@@ -436,10 +438,10 @@ func (d *driver) eventsDeliveredThrice() (string, error) {
 // signature, and the mock refuses it as Binance would. Last, since the refusal leaves the
 // connection deaf (4b).
 func (d *driver) signedRequestAfterLogoutGoesUnsigned() (string, error) {
-	if _, err := answer(d.client.WebsocketAPI.AuthAPI.SessionLogout().Execute()); err != nil {
+	if _, err := await(d.client.WebsocketAPI.AuthAPI.SessionLogout().ExecuteAsync()); err != nil {
 		return "", fmt.Errorf("session.logout: %w", err)
 	}
-	account, refusal := answer(d.client.WebsocketAPI.AccountAPI.AccountStatus().Execute())
+	account, refusal := await(d.client.WebsocketAPI.AccountAPI.AccountStatus().ExecuteAsync())
 	if refusal == nil {
 		return "", fmt.Errorf("account.status answered after session.logout (update the driver): %s", compact(account))
 	}
