@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	spot "github.com/binance/binance-connector-go/clients/spot"
+	websocketapi "github.com/binance/binance-connector-go/clients/spot/src/websocketapi"
 	"github.com/binance/binance-connector-go/clients/spot/src/websocketapi/models"
 	"github.com/binance/binance-connector-go/common/v2/common"
 )
@@ -19,16 +19,20 @@ const demoAPIKey = "demoDhU4XgaOzyx7J3SdoVwgP4FmErxTM1cHho4PAAANvkYfQv9NomBbjl2y
 // call, a poll of the control plane.
 const waitFor = 3 * time.Second
 
-// demoClient is the connector's client on the endpoint at wsURL, with the demo key. The
-// connector takes the private key as a PEM file path or as the PEM text.
-func demoClient(wsURL, privateKeyPEM string) *spot.BinanceSpotClient {
+// demoClient is the connector's WebSocket API client on the endpoint at wsURL, with the demo
+// key. The connector takes the private key as a PEM file path or as the PEM text.
+//
+// spot.NewBinanceSpotClient(spot.WithWebsocketAPI(configuration)).WebsocketAPI, as the
+// connector's README writes it, is this same client; the spot package also brings the REST API
+// and WebSocket Streams clients, which would double the cold build time for nothing.
+func demoClient(wsURL, privateKeyPEM string) *websocketapi.WebsocketAPIClient {
 	configuration := common.NewConfigurationWebsocketApi(
 		common.WithWsApiBasePath(wsURL),
 		common.WithWsApiKey(demoAPIKey),
 		common.WithWsPrivateKey(privateKeyPEM),
 		common.WithWsTimeout(waitFor),
 	)
-	return spot.NewBinanceSpotClient(spot.WithWebsocketAPI(configuration))
+	return websocketapi.NewWebsocketAPIClient(configuration)
 }
 
 // await is the reply to a request sent with the connector's ExecuteAsync, or its error.

@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	spot "github.com/binance/binance-connector-go/clients/spot"
+	websocketapi "github.com/binance/binance-connector-go/clients/spot/src/websocketapi"
 	"github.com/binance/binance-connector-go/clients/spot/src/websocketapi/models"
 	"github.com/binance/binance-connector-go/common/v2/common"
 )
@@ -20,7 +20,7 @@ type driver struct {
 	wsURL         string
 	privateKeyPEM string
 	admin         *controlPlane
-	client        *spot.BinanceSpotClient
+	client        *websocketapi.WebsocketAPIClient
 	// events is the inbox of the newest subscription's handler; firstEvents that of the first
 	// (step 3), which the connector keeps calling after the driver has subscribed again.
 	events      *inbox
@@ -44,14 +44,14 @@ func (d *driver) resetAndBuildClient() (string, error) {
 
 // 1: connect, session.logon, session.status shows the key, session.logout, status shows none.
 func (d *driver) sessionLogonStatusLogout() (string, error) {
-	if err := d.client.WebsocketAPI.Connect(); err != nil {
+	if err := d.client.Connect(); err != nil {
 		return "", fmt.Errorf("Connect: %w", err)
 	}
 	if err := d.logOn(); err != nil {
 		return "", err
 	}
 
-	status, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
+	status, err := await(d.client.AuthAPI.SessionStatus().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("session.status: %w", err)
 	}
@@ -59,7 +59,7 @@ func (d *driver) sessionLogonStatusLogout() (string, error) {
 		return "", fmt.Errorf("session.status apiKey %s", str(got))
 	}
 
-	logout, err := await(d.client.WebsocketAPI.AuthAPI.SessionLogout().ExecuteAsync())
+	logout, err := await(d.client.AuthAPI.SessionLogout().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("session.logout: %w", err)
 	}
@@ -69,7 +69,7 @@ func (d *driver) sessionLogonStatusLogout() (string, error) {
 
 	// The connector's models drop a null and an absent member alike: apiKey and authorizedSince
 	// are nil pointers either way (the journal shows the mock's reply has them as null).
-	after, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
+	after, err := await(d.client.AuthAPI.SessionStatus().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("session.status after logout: %w", err)
 	}
@@ -86,7 +86,7 @@ func (d *driver) accountStatusSignedBySession() (string, error) {
 	if err := d.logOn(); err != nil {
 		return "", err
 	}
-	account, err := await(d.client.WebsocketAPI.AccountAPI.AccountStatus().ExecuteAsync())
+	account, err := await(d.client.AccountAPI.AccountStatus().ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("account.status: %w", err)
 	}
@@ -165,7 +165,7 @@ func (d *driver) timestampOutsideRecvWindow() (string, error) {
 	if err := d.admin.post("/clock", map[string]any{"set": clock.Now + 10000, "freeze": true}, nil); err != nil {
 		return "", err
 	}
-	account, refusal := await(d.client.WebsocketAPI.AccountAPI.AccountStatus().ExecuteAsync())
+	account, refusal := await(d.client.AccountAPI.AccountStatus().ExecuteAsync())
 	// Read before the reset, which empties the journal.
 	sent, journalErr := d.admin.lastRequest("account.status")
 	if err := d.admin.post("/reset", map[string]any{"connections": "keep"}, nil); err != nil {
@@ -193,7 +193,7 @@ func (d *driver) timestampOutsideRecvWindow() (string, error) {
 // mock but times out in the connector. A user gets the connection back with
 // CloseWebSocketConnection, Connect and session.logon; the driver does that for steps 5-6.
 func (d *driver) connectionDeafAfterErrorReply() (string, error) {
-	status, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
+	status, err := await(d.client.AuthAPI.SessionStatus().ExecuteAsync())
 	if err == nil {
 		return "", fmt.Errorf("session.status was answered after the error reply (the connector reads on, update the driver): %s", compact(status))
 	}
@@ -208,7 +208,7 @@ func (d *driver) connectionDeafAfterErrorReply() (string, error) {
 		return "", fmt.Errorf("the mock answered session.status %d", sent.Status)
 	}
 
-	if err := d.client.WebsocketAPI.CloseWebSocketConnection(); err != nil {
+	if err := d.client.CloseWebSocketConnection(); err != nil {
 		return "", fmt.Errorf("CloseWebSocketConnection: %w", err)
 	}
 	if err := d.reconnect(); err != nil {
@@ -252,7 +252,7 @@ func (d *driver) serverShutdownIgnored() (string, error) {
 
 	// The frame comes before this reply on the same connection, so the connector has read it by
 	// the time the reply is in; a renewal would be under way.
-	if _, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync()); err != nil {
+	if _, err := await(d.client.AuthAPI.SessionStatus().ExecuteAsync()); err != nil {
 		return "", fmt.Errorf("session.status in the grace period: %w", err)
 	}
 	sent, err := d.admin.lastRequest("session.status")
@@ -281,7 +281,7 @@ func (d *driver) serverShutdownIgnored() (string, error) {
 		return "", fmt.Errorf("the connector renewed the connection (update the driver): %s", compact(after))
 	}
 
-	_, err = await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
+	_, err = await(d.client.AuthAPI.SessionStatus().ExecuteAsync())
 	if err == nil {
 		return "", errors.New("session.status answered on a connection the mock closed")
 	}
@@ -295,7 +295,7 @@ func (d *driver) serverShutdownIgnored() (string, error) {
 
 // restingBuy is a buy under the market (60000), so it rests.
 func (d *driver) restingBuy() (*models.OrderPlaceResponse, error) {
-	return await(d.client.WebsocketAPI.TradeAPI.OrderPlace().
+	return await(d.client.TradeAPI.OrderPlace().
 		Symbol("BTCUSDT").
 		Side(models.OrderCancelReplaceSideParameterBuy).
 		Type(models.OrderCancelReplaceTypeParameterLimit).
@@ -323,7 +323,7 @@ func (d *driver) limitOrderPlacedAndCancelled() (string, error) {
 		return "", err
 	}
 
-	cancelled, err := await(d.client.WebsocketAPI.TradeAPI.OrderCancel().Symbol("BTCUSDT").OrderId(orderID).ExecuteAsync())
+	cancelled, err := await(d.client.TradeAPI.OrderCancel().Symbol("BTCUSDT").OrderId(orderID).ExecuteAsync())
 	if err != nil {
 		return "", fmt.Errorf("order.cancel: %w", err)
 	}
@@ -342,7 +342,7 @@ func (d *driver) limitOrderPlacedAndCancelled() (string, error) {
 // request has no ExecuteAsync, and its Execute selects over the reply and error channels as
 // Execute does elsewhere (see await): rarely, it returns neither.
 func (d *driver) subscribe() error {
-	reply, stream, _, err := d.client.WebsocketAPI.UserDataStreamAPI.UserDataStreamSubscribe().Execute()
+	reply, stream, _, err := d.client.UserDataStreamAPI.UserDataStreamSubscribe().Execute()
 	if err != nil {
 		return fmt.Errorf("userDataStream.subscribe: %w", err)
 	}
@@ -376,7 +376,7 @@ func (d *driver) subscribeIfNeeded() error {
 
 // logOn sends session.logon and checks that it answers the demo key.
 func (d *driver) logOn() error {
-	logon, err := await(d.client.WebsocketAPI.AuthAPI.SessionLogon().ExecuteAsync())
+	logon, err := await(d.client.AuthAPI.SessionLogon().ExecuteAsync())
 	if err != nil {
 		return fmt.Errorf("session.logon: %w", err)
 	}
@@ -392,13 +392,13 @@ func (d *driver) logOn() error {
 // The connector still believes the old session is logged on, so without session.logon it would
 // send signed requests with neither apiKey nor signature.
 func (d *driver) reconnect() error {
-	if err := d.client.WebsocketAPI.Connect(); err != nil {
+	if err := d.client.Connect(); err != nil {
 		return fmt.Errorf("Connect again: %w", err)
 	}
 	if err := d.logOn(); err != nil {
 		return err
 	}
-	status, err := await(d.client.WebsocketAPI.AuthAPI.SessionStatus().ExecuteAsync())
+	status, err := await(d.client.AuthAPI.SessionStatus().ExecuteAsync())
 	if err != nil {
 		return fmt.Errorf("session.status after reconnecting: %w", err)
 	}
@@ -438,10 +438,10 @@ func (d *driver) eventsDeliveredThrice() (string, error) {
 // signature, and the mock refuses it as Binance would. Last, since the refusal leaves the
 // connection deaf (4b).
 func (d *driver) signedRequestAfterLogoutGoesUnsigned() (string, error) {
-	if _, err := await(d.client.WebsocketAPI.AuthAPI.SessionLogout().ExecuteAsync()); err != nil {
+	if _, err := await(d.client.AuthAPI.SessionLogout().ExecuteAsync()); err != nil {
 		return "", fmt.Errorf("session.logout: %w", err)
 	}
-	account, refusal := await(d.client.WebsocketAPI.AccountAPI.AccountStatus().ExecuteAsync())
+	account, refusal := await(d.client.AccountAPI.AccountStatus().ExecuteAsync())
 	if refusal == nil {
 		return "", fmt.Errorf("account.status answered after session.logout (update the driver): %s", compact(account))
 	}

@@ -1,6 +1,6 @@
-// Command driver runs the connector contract (issue 15) with Binance's official Go connector
-// (github.com/binance/binance-connector-go/clients/spot, pinned in go.mod) against a running
-// mock:
+// Command driver runs the connector contract (issue 15) with the WebSocket API client of
+// Binance's official Go connector (github.com/binance/binance-connector-go/clients/spot, pinned
+// in go.mod) against a running mock:
 //
 //	driver -key PRIVATE_KEY_PEM WS_URL
 //
@@ -72,8 +72,8 @@ func main() {
 		}
 	}
 
-	if d.client != nil && d.client.WebsocketAPI != nil {
-		_ = d.client.WebsocketAPI.CloseWebSocketConnection()
+	if d.client != nil {
+		_ = d.client.CloseWebSocketConnection()
 	}
 	if failures > 0 {
 		fmt.Println("RESULT FAIL")
