@@ -20,10 +20,12 @@ cd "$here"
 
 # The machine's own Go (1.25 or later), never a toolchain fetched because of go.mod. The
 # modules stay beside the driver; -modcacherw keeps that cache deletable by rm -rf. The build
-# cache is the user's, unless there is none (no HOME).
+# cache is the user's, unless there is none (no HOME); -trimpath keeps the paths of this clone
+# out of what is compiled, so that another clone reuses it (the connector takes a minute and a
+# half to compile from nothing, its generated models are large).
 export GOTOOLCHAIN=local
 export GOMODCACHE="$here/.cache/mod"
-export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false"
+export GOFLAGS="-mod=readonly -modcacherw -buildvcs=false -trimpath"
 if [ "$(go env GOCACHE)" = off ]; then
   export GOCACHE="$here/.cache/build"
 fi
