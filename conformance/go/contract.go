@@ -411,8 +411,8 @@ func (d *driver) reconnect() error {
 // 6b: every event of the User Data Stream reaches the handler of the first subscription (step
 // 3, on a connection gone since) once and the newest handler twice. The connector files
 // handlers under the subscriptionId alone, on its one pool entry: the mock numbers
-// subscriptions per connection, as Binance does, so the new connection's subscription is 0
-// again and the first handler is called for it; and subscribing again adds the connection to the
+// subscriptions per connection, from 0 as in Binance's examples, so the new connection's
+// subscription is 0 again and the first handler is called for it; and subscribing again adds the connection to the
 // stream's list a second time, so On registers the new handler twice. StreamHandler.Unsubscribe
 // acts on WebSocket Streams only, so a user cannot take the first handler away.
 func (d *driver) eventsDeliveredThrice() (string, error) {
