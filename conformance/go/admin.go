@@ -85,16 +85,25 @@ type connection struct {
 	Subscriptions   []int64 `json:"subscriptions"`
 }
 
-// demoConnections are the open connections logged on with the demo key: the driver's own.
-func (c *controlPlane) demoConnections() ([]connection, error) {
+// connections are the open connections, logged on or not.
+func (c *controlPlane) connections() ([]connection, error) {
 	var listed struct {
 		Connections []connection `json:"connections"`
 	}
 	if err := c.get("/connections", &listed); err != nil {
 		return nil, err
 	}
+	return listed.Connections, nil
+}
+
+// demoConnections are the open connections logged on with the demo key: the driver's own.
+func (c *controlPlane) demoConnections() ([]connection, error) {
+	all, err := c.connections()
+	if err != nil {
+		return nil, err
+	}
 	var mine []connection
-	for _, conn := range listed.Connections {
+	for _, conn := range all {
 		if conn.APIKey != nil && *conn.APIKey == demoAPIKey {
 			mine = append(mine, conn)
 		}
