@@ -1,8 +1,8 @@
 package main
 
 // Steps 1-6 of the connector contract (issue 15), each through the connector's public API on
-// one client, plus the steps the connector's bugs make a user take (4b). Each step returns what
-// it saw worth a mention on its PASS line, if anything, or an error to fail.
+// one client, plus steps that pin down the connector's bugs (4b, 6b, 7; see the README). Each
+// step returns what it saw worth a mention on its PASS line, if anything, or an error to fail.
 
 import (
 	"errors"
