@@ -24,8 +24,11 @@ DEMO_PRIVATE_KEY = (
 # How long any one wait (a reply, an event, an admin call) may take before its step fails.
 WAIT_S = 5.0
 
-# How long a whole step may take: a handful of waits, or the connector's serverShutdown renewal
-# (a fixed 5 s before it starts, 1 s after its logout, then reconnect_delay).
+# How long the connector's serverShutdown renewal may take: it waits a fixed 5 s before it starts
+# and 1 s after its logout, then reconnect_delay, then logs on and subscribes again (6.5 s here).
+RENEWAL_S = 20.0
+
+# How long a whole step may take: a handful of waits, or the renewal and a few.
 STEP_S = 30.0
 
 
@@ -59,7 +62,7 @@ async def within(seconds, what, awaitable):
     """The result of `awaitable`, or StepFailed if it takes longer than `seconds`."""
     try:
         return await asyncio.wait_for(awaitable, seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise StepFailed(f"{what}: nothing within {seconds:g} s") from None
 
 
@@ -103,6 +106,12 @@ def event_fields(event):
     if isinstance(instance, dict):
         return "dict", instance
     return type(instance).__name__, instance.to_dict()
+
+
+def show_event(event):
+    """An event as a FAIL line writes it: its model's name and its fields."""
+    model, fields = event_fields(event)
+    return f"{model} {fields}"
 
 
 class ControlPlane:
@@ -168,8 +177,10 @@ class ControlPlane:
 class Inbox:
     """Things that arrive on their own (stream events, connection events), and waits for them."""
 
-    def __init__(self):
+    def __init__(self, show=repr):
         self.seen = []
+        # How an arrival is written in a FAIL line: the connector's models print at length.
+        self._show = show
         self._changed = asyncio.Event()
 
     def push(self, item):
@@ -200,11 +211,12 @@ class Inbox:
             checked = len(self.seen)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise StepFailed(f"no {what} within {seconds:g} s; last seen: {self.seen[-5:]}")
+                last = ", ".join(self._show(item) for item in self.seen[-5:])
+                raise StepFailed(f"no {what} within {seconds:g} s; last seen: [{last}]")
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), left)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 

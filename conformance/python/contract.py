@@ -19,7 +19,7 @@ from binance_sdk_spot.websocket_api.models import (
 
 from connector import (
     DEMO_API_KEY,
-    STEP_S,
+    RENEWAL_S,
     WAIT_S,
     call,
     event_fields,
@@ -222,15 +222,14 @@ async def server_shutdown_renews_the_connection(run):
     expect(pushed["delivered"] == 1, f"the push during the wait reached {pushed['delivered']}")
 
     # No close is scheduled, so the old connection can only leave because the connector left it.
-    renewal_s = STEP_S - 2 * WAIT_S
     after_reconnect = await run.connection_events.mark_after(
-        "'reconnect' connection event", lambda e: e[0] == "reconnect", since, renewal_s
+        "'reconnect' connection event", lambda e: e[0] == "reconnect", since, RENEWAL_S
     )
     await run.connection_events.next(
         "'open' connection event after 'reconnect'",
         lambda e: e[0] == "open",
         after_reconnect,
-        renewal_s,
+        RENEWAL_S,
     )
     took = time.monotonic() - started
 

@@ -13,7 +13,7 @@ import types
 
 import contract
 import extra
-from connector import WAIT_S, ControlPlane, Inbox, Steps, demo_client
+from connector import WAIT_S, ControlPlane, Inbox, Steps, demo_client, show_event
 
 # The contract's steps, then the driver's own: each on the state the ones before it left.
 # fmt: off
@@ -45,7 +45,7 @@ async def main(ws_url):
         client=None,
         admin=ControlPlane(ws_url),
         connection=None,
-        events=Inbox(),
+        events=Inbox(show=show_event),
         connection_events=Inbox(),
         stream=None,
     )
