@@ -27,11 +27,15 @@ impl Admin {
             "wss" => "https",
             other => bail!("WS_URL has scheme {other:?}, not ws or wss"),
         };
-        url.set_scheme(scheme).expect("http(s) is a valid scheme for a ws(s) URL");
+        url.set_scheme(scheme)
+            .expect("http(s) is a valid scheme for a ws(s) URL");
         url.set_path("/__admin");
         url.set_query(None);
         let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build()?;
-        Ok(Self { http, base: url.to_string() })
+        Ok(Self {
+            http,
+            base: url.to_string(),
+        })
     }
 
     /// `GET /__admin{path}`: the JSON body of a 2xx answer.
@@ -42,14 +46,22 @@ impl Admin {
 
     /// `POST /__admin{path}` with a JSON body: the JSON body of a 2xx answer.
     pub async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        let response = self.http.post(format!("{}{path}", self.base)).json(&body).send().await;
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await;
         Self::body(path, response).await
     }
 
     async fn body(path: &str, response: reqwest::Result<reqwest::Response>) -> Result<Value> {
         let response = response.with_context(|| format!("control plane {path}"))?;
         let status = response.status();
-        let text = response.text().await.with_context(|| format!("control plane {path}"))?;
+        let text = response
+            .text()
+            .await
+            .with_context(|| format!("control plane {path}"))?;
         if !status.is_success() {
             bail!("control plane {path} answered {status}: {text}");
         }
@@ -59,7 +71,11 @@ impl Admin {
     /// Back to the start-up state; `keep_connections` keeps the open sockets (and so the
     /// connector's session) instead of closing them with 1012.
     pub async fn reset(&self, keep_connections: bool) -> Result<()> {
-        let body = if keep_connections { json!({"connections": "keep"}) } else { json!({}) };
+        let body = if keep_connections {
+            json!({"connections": "keep"})
+        } else {
+            json!({})
+        };
         self.post("/reset", body).await.map(drop)
     }
 
@@ -74,7 +90,9 @@ impl Admin {
 
     /// The newest journal entry for `method`: what the connector sent and what it got back.
     pub async fn last_request(&self, method: &str) -> Result<Value> {
-        let journal = self.get(&format!("/requests?method={method}&limit=1")).await?;
+        let journal = self
+            .get(&format!("/requests?method={method}&limit=1"))
+            .await?;
         match journal.pointer("/requests/0") {
             Some(entry) => Ok(entry.clone()),
             None => bail!("the journal has no {method} request"),

@@ -24,7 +24,13 @@ impl<T: std::fmt::Debug> Inbox<T> {
     /// A new inbox and the sender its callbacks forward into.
     pub fn new() -> (Self, UnboundedSender<T>) {
         let (tx, rx) = unbounded_channel();
-        (Self { rx, unclaimed: Vec::new() }, tx)
+        (
+            Self {
+                rx,
+                unclaimed: Vec::new(),
+            },
+            tx,
+        )
     }
 
     /// The first item, received already or within [`WAIT`], that `matches`; it is taken out,
@@ -41,7 +47,10 @@ impl<T: std::fmt::Debug> Inbox<T> {
                 Ok(None) => bail!("no {what}: the connector dropped its callback"),
                 Err(_) => {
                     let newest = &self.unclaimed[self.unclaimed.len().saturating_sub(5)..];
-                    bail!("no {what} within {} s; newest received: {newest:?}", WAIT.as_secs())
+                    bail!(
+                        "no {what} within {} s; newest received: {newest:?}",
+                        WAIT.as_secs()
+                    )
                 }
             }
         }

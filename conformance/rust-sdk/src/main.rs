@@ -11,6 +11,7 @@ mod inbox;
 mod steps;
 
 use std::future::Future;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -40,19 +41,68 @@ async fn main() -> ExitCode {
     };
 
     let mut passed = true;
-    passed &= step("1", "logon, status shows the key, logout, status shows null", run.session_logon_status_logout()).await;
-    passed &= step("2", "account.status signed by the session", run.account_status_signed_by_session()).await;
-    passed &= step("3", "balanceUpdate pushed through the control plane reaches the stream handler", run.balance_update_delivered()).await;
-    passed &= step("4", "clock 10 s ahead: -1021 surfaced as WebsocketError::ResponseError", run.timestamp_outside_recv_window()).await;
-    passed &= step("5", "serverShutdown reaches the ws-events handler; 1001 close", run.server_shutdown()).await;
-    passed &= step("5b", "a request before the reconnect: NotConnected", run.request_while_reconnecting()).await;
-    passed &= step("5c", "reconnected after reconnect_delay, logged on again", run.reconnected_and_logged_on()).await;
-    passed &= step("6", "LIMIT order: NEW executionReport, cancel, CANCELED executionReport", run.order_place_and_cancel()).await;
-    passed &= step("6b", "control-plane fill: TRADE executionReport", run.order_filled_through_control_plane()).await;
+    passed &= step(
+        "1",
+        "logon, status shows the key, logout, status shows null",
+        run.session_logon_status_logout(),
+    )
+    .await;
+    passed &= step(
+        "2",
+        "account.status signed by the session",
+        run.account_status_signed_by_session(),
+    )
+    .await;
+    passed &= step(
+        "3",
+        "balanceUpdate pushed through the control plane reaches the stream handler",
+        run.balance_update_delivered(),
+    )
+    .await;
+    passed &= step(
+        "4",
+        "clock 10 s ahead: -1021 surfaced as WebsocketError::ResponseError",
+        run.timestamp_outside_recv_window(),
+    )
+    .await;
+    passed &= step(
+        "5",
+        "serverShutdown reaches the ws-events handler; 1001 close",
+        run.server_shutdown(),
+    )
+    .await;
+    passed &= step(
+        "5b",
+        "a request before the reconnect: NotConnected",
+        run.request_while_reconnecting(),
+    )
+    .await;
+    passed &= step(
+        "5c",
+        "reconnected after reconnect_delay, logged on again",
+        run.reconnected_and_logged_on(),
+    )
+    .await;
+    passed &= step(
+        "6",
+        "LIMIT order: NEW executionReport, cancel, CANCELED executionReport",
+        run.order_place_and_cancel(),
+    )
+    .await;
+    passed &= step(
+        "6b",
+        "control-plane fill: TRADE executionReport",
+        run.order_filled_through_control_plane(),
+    )
+    .await;
     run.disconnect().await;
 
     println!("RESULT {}", if passed { "PASS" } else { "FAIL" });
-    if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// Runs one step within [`STEP_TIMEOUT`] and prints its line: `PASS n what (what it saw)` or
@@ -63,7 +113,13 @@ async fn step(n: &str, what: &str, body: impl Future<Output = Result<String>>) -
         Ok(Ok(seen)) if seen.is_empty() => (true, format!("PASS {n} {what}")),
         Ok(Ok(seen)) => (true, format!("PASS {n} {what} ({seen})")),
         Ok(Err(error)) => (false, format!("FAIL {n} {what}: {error:#}")),
-        Err(_) => (false, format!("FAIL {n} {what}: no result within {} s", STEP_TIMEOUT.as_secs())),
+        Err(_) => (
+            false,
+            format!(
+                "FAIL {n} {what}: no result within {} s",
+                STEP_TIMEOUT.as_secs()
+            ),
+        ),
     };
     println!("{line}");
     passed
@@ -74,5 +130,9 @@ async fn step(n: &str, what: &str, body: impl Future<Output = Result<String>>) -
 fn log_to_stderr() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
