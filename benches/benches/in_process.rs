@@ -19,11 +19,11 @@ use std::time::Instant;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use benches::floor::json_reply;
-use benches::requests::{signature_payload, write_place, LogonSigner, PING, STATUS};
+use benches::requests::{place_account, signature_payload, write_place, LogonSigner, PING, STATUS};
 use criterion::{criterion_group, criterion_main, Criterion};
 use ed25519_dalek::{Signature, VerifyingKey};
 use mock_server::socketless::{Connection, Server};
-use mock_server::{demo, Account, Balance, Config, ConnectionOptions, KeyRegistry, Timestamp};
+use mock_server::{demo, Config, ConnectionOptions, KeyRegistry, Timestamp};
 
 fn in_process(c: &mut Criterion) {
     let signer = LogonSigner::demo().expect("the demo key parses");
@@ -163,14 +163,7 @@ fn placing_session(logon: &str, now: Timestamp, ip: IpAddr) -> (Server, Connecti
     config.orders_per_10s = u32::MAX;
     config.orders_per_day = u32::MAX;
     let mut core = Server::new(&config, KeyRegistry::with_demo_key());
-    let balances = vec![
-        Balance::new("BTC", "1.00000000", "0.00000000"),
-        Balance::new("USDT", "1000000000000.00000000", "0.00000000"),
-    ];
-    core.set_account(
-        demo::API_KEY,
-        Account::fixture(demo::API_KEY).with_balances(balances),
-    );
+    core.set_account(demo::API_KEY, place_account());
     let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
     let reply = conn.reply_to(logon, now, &mut core).expect("a reply");
     assert!(reply.contains(r#""status":200"#), "{reply}");

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use mock_server::{demo, Account, Balance};
 use test_support::signer::{payload, KeyPair};
 
 /// `ping` with `id` 1 (weight 1).
@@ -154,6 +155,29 @@ impl LogonSigner {
 /// so the reply is the placement alone (the default for `LIMIT` is `FULL`, whose result is
 /// a serialization of the whole order): what is measured is the orders core.
 pub const PLACE_PARAMS: &str = r#""symbol":"BTCUSDT","side":"BUY","type":"LIMIT","timeInForce":"GTC","price":"30000.00","quantity":"0.00100","newOrderRespType":"ACK""#;
+
+/// The USDT of the demo account in a mock that takes the `place` mix: each order locks 30
+/// USDT, so the fixture's 10,000 would refuse the 334th with -2010; this lasts 3 × 10^10
+/// orders.
+pub const PLACE_USDT: &str = "1000000000000.00000000";
+
+/// The demo account's free balances for the `place` mix: the fixture's, but [`PLACE_USDT`].
+pub fn place_balances() -> [(&'static str, &'static str); 3] {
+    [
+        ("BTC", "1.00000000"),
+        ("USDT", PLACE_USDT),
+        ("BNB", "0.00000000"),
+    ]
+}
+
+/// The demo account with [`place_balances`], nothing locked.
+pub fn place_account() -> Account {
+    let balances = place_balances()
+        .iter()
+        .map(|(asset, free)| Balance::new(asset, free, "0.00000000"))
+        .collect();
+    Account::fixture(demo::API_KEY).with_balances(balances)
+}
 
 /// Appends the text of an `order.place` ([`PLACE_PARAMS`]) with this `id` and `timestamp`
 /// (ms, the mock's clock: the system's for a mock this tool starts) to `out`. It is not

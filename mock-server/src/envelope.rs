@@ -471,6 +471,20 @@ struct ErrorBody {
     data: Option<ErrorDataBody>,
 }
 
+impl ErrorBody {
+    /// The `error` member of a reply refused with `error`, its times in `unit`.
+    fn of(error: &ApiError, unit: TimeUnit) -> Self {
+        ErrorBody {
+            code: error.code(),
+            msg: error.message(),
+            data: error.data().map(|d| ErrorDataBody {
+                server_time: unit.render(d.server_time),
+                retry_after: unit.render(d.retry_after),
+            }),
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ErrorDataBody {
@@ -499,11 +513,12 @@ pub(crate) fn write_reply(
     rate_limits: Option<&[RateLimitEntry]>,
     unit: TimeUnit,
 ) -> String {
-    // Written by hand in the order `ReplyBody` declares (what every reply sends, so it is
-    // on every request's path); only an error's body and an unusual id go through serde.
+    // Written by hand, members in the documented order (spec §2.2, §2.3), since every
+    // request's reply goes through here; only an error's body and an unusual id go through
+    // serde. The tests hold it to what serde writes of the same members.
     let result_len = outcome.as_ref().map_or(0, |r| r.get().len());
-    let limits = rate_limits.unwrap_or_default();
-    let mut out = String::with_capacity(result_len + 64 + 112 * limits.len());
+    let limit_count = rate_limits.map_or(0, <[_]>::len);
+    let mut out = String::with_capacity(result_len + 64 + 112 * limit_count);
     let mut numbers = itoa::Buffer::new();
     out.push_str(r#"{"id":"#);
     match id {
@@ -533,14 +548,7 @@ pub(crate) fn write_reply(
             out.push_str(r#","status":"#);
             out.push_str(numbers.format(error.status()));
             out.push_str(r#","error":"#);
-            let body = ErrorBody {
-                code: error.code(),
-                msg: error.message(),
-                data: error.data().map(|d| ErrorDataBody {
-                    server_time: unit.render(d.server_time),
-                    retry_after: unit.render(d.retry_after),
-                }),
-            };
+            let body = ErrorBody::of(error, unit);
             // Serializing this plain struct cannot fail; the fallback keeps this path
             // panic-free.
             match serde_json::to_string(&body) {
@@ -718,14 +726,7 @@ mod tests {
                 id,
                 status: error.status(),
                 result: None,
-                error: Some(ErrorBody {
-                    code: error.code(),
-                    msg: error.message(),
-                    data: error.data().map(|d| ErrorDataBody {
-                        server_time: unit.render(d.server_time),
-                        retry_after: unit.render(d.retry_after),
-                    }),
-                }),
+                error: Some(ErrorBody::of(error, unit)),
                 rate_limits,
             },
         };

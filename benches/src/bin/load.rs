@@ -25,29 +25,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use benches::load::{self, round2, LoadSpec, Mix};
-use benches::requests::{LogonSigner, PING};
+use benches::requests::{place_account, place_balances, LogonSigner, PING};
 use benches::{client, floor, procfs};
 use clap::{Args, Parser, Subcommand};
 use futures_util::StreamExt;
-use mock_server::{demo, Account, Balance, BanPolicy, MockServer};
+use mock_server::{demo, BanPolicy, MockServer};
 use serde_json::{json, Value};
 
 /// The mock's cap on open connections when this tool starts it: above any load it sends.
 const MOCK_MAX_CONNECTIONS: usize = 2 * load::MAX_CONNECTIONS;
-
-/// The USDT of the demo account in a mock this tool starts: each order of the `place` mix
-/// locks 30 USDT, so the fixture's 10,000 would refuse the 334th with -2010; this lasts
-/// 3 × 10^10 orders.
-const BENCH_USDT: &str = "1000000000000.00000000";
-
-/// The demo account's balances in a mock this tool starts: the fixture's, but [`BENCH_USDT`].
-fn bench_balances() -> [(&'static str, &'static str); 3] {
-    [
-        ("BTC", "1.00000000"),
-        ("USDT", BENCH_USDT),
-        ("BNB", "0.00000000"),
-    ]
-}
 
 #[derive(Parser)]
 #[command(
@@ -244,7 +230,7 @@ struct ServerProcess {
 }
 
 /// Writes the `mock-server` binary's config file for a load: the demo account's
-/// [`bench_balances`] (balances have no flag).
+/// [`place_balances`] (balances have no flag).
 fn write_mock_config() -> anyhow::Result<PathBuf> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -253,7 +239,7 @@ fn write_mock_config() -> anyhow::Result<PathBuf> {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
-    let balances: Vec<String> = bench_balances()
+    let balances: Vec<String> = place_balances()
         .iter()
         .map(|(asset, free)| format!("{{ asset = {asset:?}, free = {free:?} }}"))
         .collect();
@@ -621,11 +607,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                     after_refusals: 0,
                     ..BanPolicy::default()
                 };
-                let balances = bench_balances()
-                    .iter()
-                    .map(|(asset, free)| Balance::new(asset, free, "0.00000000"))
-                    .collect();
-                let account = Account::fixture(demo::API_KEY).with_balances(balances);
+                let account = place_account();
                 let server = MockServer::builder()
                     .weight_limit(args.weight_limit)
                     .orders_per_10s(args.orders_limit)

@@ -174,13 +174,8 @@ impl<'a> Ack<'a> {
 
 /// The `ACK` result of `order.place`, times in ms (the start of `RESULT` and `FULL`).
 pub(crate) fn ack(order: &Order) -> Value {
-    json!({
-        "symbol": order.symbol,
-        "orderId": order.id,
-        "orderListId": -1,
-        "clientOrderId": order.client_order_id,
-        "transactTime": ms(order.time),
-    })
+    // Plain data: serializing it cannot fail.
+    serde_json::to_value(Ack::new(order, TimeUnit::Millisecond)).unwrap_or_default()
 }
 
 /// The `RESULT` result of `order.place`; with `fills`, the `FULL` one (its `fills` before
