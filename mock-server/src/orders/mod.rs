@@ -25,6 +25,8 @@ mod count;
 pub(crate) mod view;
 mod wallet;
 
+use std::collections::BTreeSet;
+
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
@@ -251,11 +253,15 @@ struct AccountState {
 
 /// Every order since start-up or the last reset, by id. Ids are given out one after another
 /// and an order leaves only with a reset, so the orders sit in a vector from the first id:
-/// a placement appends, a lookup indexes.
+/// a placement appends, a lookup indexes. The open ones are also kept apart, so that the
+/// book, the open-order queries and the duplicate check walk them alone, not every order
+/// since start-up.
 #[derive(Debug, Clone, Default)]
 struct OrderStore {
     first_id: u64,
     orders: Vec<Order>,
+    /// The ids of the open orders, oldest first.
+    open: BTreeSet<u64>,
 }
 
 impl OrderStore {
@@ -275,7 +281,18 @@ impl OrderStore {
             None => self.first_id = order.id,
             Some(last) => debug_assert_eq!(order.id, last.id + 1, "order ids are consecutive"),
         }
+        if order.status.is_open() {
+            self.open.insert(order.id);
+        }
         self.orders.push(order);
+    }
+
+    /// Takes order `id` out of the open ones if its status says it is done: every change of
+    /// status calls it.
+    fn status_changed(&mut self, id: u64) {
+        if self.get(id).is_some_and(|o| !o.status.is_open()) {
+            self.open.remove(&id);
+        }
     }
 
     /// Oldest first.
@@ -283,8 +300,14 @@ impl OrderStore {
         self.orders.iter()
     }
 
+    /// The open orders, oldest first.
+    fn open(&self) -> impl DoubleEndedIterator<Item = &Order> {
+        self.open.iter().filter_map(|&id| self.get(id))
+    }
+
     fn clear(&mut self) {
         self.orders.clear();
+        self.open.clear();
     }
 }
 
@@ -476,10 +499,19 @@ impl Orders {
                 .orders
                 .get(*id)
                 .filter(|o| o.account == account && o.symbol == symbol),
-            // The newest of that id: an id is free again once its order is done.
-            OrderRef::Client(client) => self.orders.values().rev().find(|o| {
-                o.account == account && o.symbol == symbol && &o.client_order_id == client
-            }),
+            // The newest of that id: an id is free again once its order is done, so an open
+            // order that has it is the newest, and only a done one needs the whole history.
+            OrderRef::Client(client) => {
+                let named = |o: &&Order| o.account == account && &o.client_order_id == client;
+                match self.orders.open().find(named) {
+                    Some(open) => Some(open).filter(|o| o.symbol == symbol),
+                    None => self
+                        .orders
+                        .values()
+                        .rev()
+                        .find(|o| named(o) && o.symbol == symbol),
+                }
+            }
         }
     }
 
@@ -489,9 +521,9 @@ impl Orders {
         account: &'a str,
         symbol: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Order> + 'a {
-        self.orders.values().filter(move |o| {
-            o.account == account && o.status.is_open() && symbol.is_none_or(|s| o.symbol == s)
-        })
+        self.orders
+            .open()
+            .filter(move |o| o.account == account && symbol.is_none_or(|s| o.symbol == s))
     }
 
     /// `account`'s orders on `symbol`, oldest first.
@@ -541,9 +573,10 @@ impl Orders {
             return Err(ApiError::TooManyOrders { limit, interval });
         }
         if let Some(client) = &order.new_client_order_id {
-            let taken = self.orders.values().any(|o| {
-                o.account == account && o.status.is_open() && &o.client_order_id == client
-            });
+            let taken = self
+                .orders
+                .open()
+                .any(|o| o.account == account && &o.client_order_id == client);
             if taken {
                 return Err(ApiError::OrderRejected(DUPLICATE_ORDER));
             }
@@ -793,6 +826,7 @@ impl Orders {
         } else {
             OrderStatus::PartiallyFilled
         };
+        let done = !order.status.is_open();
         // A buy keeps locked what its limit price × what is left may spend; the rest of a
         // better price goes back at once. A done order holds nothing.
         let keep = if !order.status.is_open() {
@@ -831,6 +865,9 @@ impl Orders {
                 taker_is_buyer: buy != maker,
             },
         ));
+        if done {
+            self.orders.status_changed(id);
+        }
         self.trades.push(trade.clone());
         self.report(id, Execution::Trade, Some(&trade), config, now, effects);
     }
@@ -859,6 +896,7 @@ impl Orders {
         order.status = status;
         order.expiry_reason = reason;
         order.update_time = now;
+        self.orders.status_changed(id);
     }
 
     fn expire(
@@ -972,14 +1010,14 @@ impl Orders {
         let resting = |o: &&Order| o.symbol == symbol && o.is_resting();
         let mut buys: Vec<&Order> = self
             .orders
-            .values()
+            .open()
             .filter(resting)
             .filter(|o| o.is_buy() && best_ask.is_some_and(|ask| o.price >= ask))
             .collect();
         buys.sort_by(|a, b| b.price.cmp(&a.price).then(a.id.cmp(&b.id)));
         let mut sells: Vec<&Order> = self
             .orders
-            .values()
+            .open()
             .filter(resting)
             .filter(|o| !o.is_buy() && best_bid.is_some_and(|bid| o.price <= bid))
             .collect();
@@ -991,8 +1029,8 @@ impl Orders {
             .collect();
         let stops: Vec<u64> = self
             .orders
-            .values()
-            .filter(|o| o.symbol == symbol && o.status.is_open() && o.working_time.is_none())
+            .open()
+            .filter(|o| o.symbol == symbol && o.working_time.is_none())
             .filter(|o| {
                 o.stop_price
                     .is_some_and(|stop| triggered(o.order_type, o.is_buy(), stop, price))

@@ -1023,6 +1023,11 @@ proptest! {
                     prop_assert_eq!(held, locked, "{}", asset);
                 }
             }
+            // The open orders kept apart are exactly those whose status is open.
+            let open: Vec<u64> = orders.open_orders("alice", None).map(|o| o.id).collect();
+            let scanned: Vec<u64> =
+                orders.every_order().filter(|o| o.status.is_open()).map(|o| o.id).collect();
+            prop_assert_eq!(open, scanned);
             for o in orders.all_orders("alice", "BTCUSDT") {
                 prop_assert!(o.locked >= Decimal::ZERO);
                 prop_assert!(o.executed_qty <= o.orig_qty);
