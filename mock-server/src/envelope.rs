@@ -185,6 +185,21 @@ impl<'p, 'a> ParamCursor<'p, 'a> {
         Some(&self.params.entries[index].1)
     }
 
+    /// Takes, in one pass over the params sent, each one `take` reads: it is handed every
+    /// name not taken yet with its value, and answers whether it took it. Reading many
+    /// names, most not sent, costs one scan rather than one per name.
+    pub fn take_each(&mut self, mut take: impl FnMut(&str, &'p ParamValue<'a>) -> bool) {
+        let params = self.params;
+        for (index, (name, value)) in params.entries.iter().enumerate() {
+            if !self.is_taken(index) && take(name, value) {
+                match &mut self.taken {
+                    Taken::Few(bits) => *bits |= 1 << index,
+                    Taken::Many(flags) => flags[index] = true,
+                }
+            }
+        }
+    }
+
     /// Takes the credentials of a SIGNED request: `apiKey`, `signature`, `timestamp` and
     /// `recvWindow`; `auth` reads their values from [`all`](Self::all).
     pub fn take_credentials(&mut self) {
@@ -354,13 +369,7 @@ pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
     };
     let method = match envelope.method {
         Some(raw) if raw.get().starts_with('"') => {
-            let name: Cow<'_, str> = match serde_json::from_str::<&str>(raw.get()) {
-                Ok(borrowed) => Cow::Borrowed(borrowed),
-                Err(_) => Cow::Owned(
-                    serde_json::from_str::<String>(raw.get())
-                        .map_err(|_| reject(ApiError::InvalidJson))?,
-                ),
-            };
+            let name = json_string(raw.get()).map_err(|_| reject(ApiError::InvalidJson))?;
             match name {
                 Cow::Borrowed(s) => Cow::Borrowed(bare_method(s)),
                 Cow::Owned(s) => Cow::Owned(bare_method(&s).to_owned()),
@@ -392,13 +401,26 @@ pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
 fn param_value(raw: &RawValue) -> Result<Option<ParamValue<'_>>, serde_json::Error> {
     let text = raw.get();
     Ok(match text.as_bytes().first() {
-        Some(b'"') => Some(ParamValue::Str(match serde_json::from_str::<&str>(text) {
-            Ok(borrowed) => Cow::Borrowed(borrowed),
-            Err(_) => Cow::Owned(serde_json::from_str::<String>(text)?),
-        })),
+        Some(b'"') => Some(ParamValue::Str(json_string(text)?)),
         Some(b'n') => None,
         _ => Some(ParamValue::Raw(text)),
     })
+}
+
+/// The text of a JSON string that the parser has already read whole (a raw value that
+/// starts with `"`), borrowed unless it has escapes.
+///
+/// Without a backslash its text is what lies between the quotes: a string the parser
+/// accepted holds no control characters and ends at the first unescaped quote. Only a
+/// string with escapes is parsed again, to unescape it.
+fn json_string(raw: &str) -> Result<Cow<'_, str>, serde_json::Error> {
+    match raw
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        Some(inner) if !inner.contains('\\') => Ok(Cow::Borrowed(inner)),
+        _ => serde_json::from_str::<String>(raw).map(Cow::Owned),
+    }
 }
 
 /// How time fields are written in replies (connect-time `timeUnit`, spec §1.2).
@@ -492,24 +514,63 @@ struct ErrorDataBody {
     retry_after: i64,
 }
 
+/// A method's result as JSON text, ready to go into a reply as it is.
+///
+/// Made only by [`to_json`], which serializes a typed value, or by a result written by
+/// hand whose tests hold it to what serde writes: either way valid JSON, so a reply copies
+/// it without checking it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Json(String);
+
+impl Json {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+
+    /// Text written by hand that is valid JSON by construction: the caller's tests compare
+    /// it with what serde writes of the same value.
+    pub(crate) fn written(text: String) -> Self {
+        Json(text)
+    }
+}
+
+/// Appends `text` as a JSON string, as serde writes it: as it is between quotes when it
+/// has nothing to escape (no quote, backslash or control character), else through serde.
+pub(crate) fn push_json_str(out: &mut String, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else {
+        match serde_json::to_string(text) {
+            Ok(json) => out.push_str(&json),
+            // Serializing a string cannot fail; an empty string keeps the JSON valid.
+            Err(_) => out.push_str(r#""""#),
+        }
+    }
+}
+
 /// A method's result, serialized once, straight from the typed value that holds it.
 ///
 /// # Errors
 /// [`ApiError::Internal`] if `value` cannot be serialized, which plain data cannot fail.
-pub(crate) fn to_json(value: &impl Serialize) -> Result<Box<RawValue>, ApiError> {
-    serde_json::value::to_raw_value(value).map_err(|_| ApiError::Internal)
+pub(crate) fn to_json(value: &impl Serialize) -> Result<Json, ApiError> {
+    serde_json::to_string(value)
+        .map(Json)
+        .map_err(|_| ApiError::Internal)
 }
 
-/// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
 /// A method name without the optional `v3/` prefix: how requests, fault rules, journal
 /// queries and expectations all compare method names.
 pub(crate) fn bare_method(name: &str) -> &str {
     name.strip_prefix("v3/").unwrap_or(name)
 }
 
+/// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
 pub(crate) fn write_reply(
     id: &RequestId,
-    outcome: &Result<Box<RawValue>, ApiError>,
+    outcome: &Result<Json, ApiError>,
     rate_limits: Option<&[RateLimitEntry]>,
     unit: TimeUnit,
 ) -> String {
@@ -701,7 +762,7 @@ mod tests {
         id: &'a RequestId,
         status: u16,
         #[serde(skip_serializing_if = "Option::is_none")]
-        result: Option<&'a RawValue>,
+        result: Option<Box<RawValue>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<ErrorBody>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -710,7 +771,7 @@ mod tests {
 
     fn serde_reply(
         id: &RequestId,
-        outcome: &Result<Box<RawValue>, ApiError>,
+        outcome: &Result<Json, ApiError>,
         rate_limits: Option<&[RateLimitEntry]>,
         unit: TimeUnit,
     ) -> String {
@@ -718,7 +779,9 @@ mod tests {
             Ok(result) => ReplyBody {
                 id,
                 status: 200,
-                result: Some(&**result),
+                result: Some(
+                    RawValue::from_string(result.get().to_owned()).expect("results are JSON"),
+                ),
                 error: None,
                 rate_limits,
             },
@@ -772,6 +835,20 @@ mod tests {
                 write_reply(&id, &outcome, limits.as_deref(), unit),
                 serde_reply(&id, &outcome, limits.as_deref(), unit)
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The shortcut for strings without escapes reads what serde reads, escapes or not,
+        /// and a param's value comes out the same through the whole parse.
+        #[test]
+        fn a_string_param_is_what_serde_reads(value in "\\PC{0,12}|[\\\\\"\\u{0}-\\u{1f}a-z]{0,6}") {
+            let raw = serde_json::to_string(&value).expect("a string serializes");
+            let read = json_string(&raw).expect("valid");
+            proptest::prop_assert_eq!(read.as_ref(), value.as_str());
+            let frame = format!(r#"{{"id":1,"method":"m","params":{{"p":{raw}}}}}"#);
+            let request = parse_request(&frame).expect("valid");
+            proptest::prop_assert_eq!(request.params.get("p").map(ParamValue::text), Some(value.as_str()));
         }
     }
 

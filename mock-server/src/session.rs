@@ -1,8 +1,8 @@
 //! What a connection's session is: the options chosen in its URL, its key after
 //! `session.logon`, its subscriptions; what methods read and change through their context.
 
+use crate::envelope::Json;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::clock::Timestamp;
 use crate::envelope::{to_json, RequestId, TimeUnit};
@@ -56,7 +56,7 @@ pub(crate) struct SessionState {
 impl SessionState {
     /// The result object shared by `session.logon`, `.status` and `.logout` (spec §4.1), with
     /// its keys in the documented order.
-    pub fn result(&self, now: Timestamp) -> Result<Box<RawValue>, ApiError> {
+    pub fn result(&self, now: Timestamp) -> Result<Json, ApiError> {
         let unit = self.time_unit;
         to_json(&SessionResult {
             api_key: self.logon.as_ref().map(|l| l.api_key.as_str()),

@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
@@ -108,7 +108,7 @@ struct Answer {
     method: Option<&'static str>,
     /// The method name the frame gave, when it is not a known one and the journal keeps it.
     named: Option<String>,
-    outcome: Result<Box<RawValue>, ApiError>,
+    outcome: Result<Json, ApiError>,
     charge: Option<Charge>,
     show_rate_limits: bool,
     banned: bool,
@@ -847,10 +847,7 @@ mod tests {
     }
 
     /// A method that exists only in the test table below.
-    fn echo(
-        _ctx: &mut Context<'_>,
-        p: &mut ParamCursor<'_, '_>,
-    ) -> Result<Box<RawValue>, ApiError> {
+    fn echo(_ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
         let x = p.take("x").map(|v| v.text().to_owned());
         p.finish()?;
         to_json(&serde_json::json!({ "echo": x }))

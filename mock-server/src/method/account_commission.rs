@@ -1,7 +1,7 @@
 //! `account.commission` (USER_DATA, `web-socket-api.md:7967`): the commission rates of the
 //! account the request is performed for, on `symbol`.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -15,7 +15,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     let symbol = p.take("symbol").map(|value| value.text());
     p.finish()?;

@@ -1,8 +1,8 @@
 //! `account.rateLimits.orders` (spec §6.3, USER_DATA): the ORDERS limits with their counts.
 //! The counts are the account's unfilled order counts (`faqs_order_count_decrement.md`).
 
+use crate::envelope::Json;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -17,7 +17,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     p.finish()?;
     let caller = ctx.signed_request(p.all())?;

@@ -1,7 +1,7 @@
 //! `account.status` (spec §6.4, USER_DATA): the fixture account of the key the request is
 //! performed for: the session's, or the request's own `apiKey` and `signature`.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{parse_bool, Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -15,7 +15,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     let omit_zero_balances = p.take("omitZeroBalances");
     p.finish()?;

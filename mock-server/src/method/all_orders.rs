@@ -4,7 +4,7 @@
 //! `orderId`, the orders from that id up; with neither, the most recent. At most `limit`
 //! (default 500, at most 1000).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::order_params::{self, page, Window};
 use super::order_place::RESULT_TIMES;
@@ -21,7 +21,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     for name in ["symbol", "orderId", "startTime", "endTime", "limit"] {
         p.take(name);

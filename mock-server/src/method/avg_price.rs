@@ -2,8 +2,8 @@
 //! `NOTIONAL` filter's `avgPriceMins`. A documented choice: the mock reports the market price
 //! P itself, not an average of trades, and `closeTime` is when P was last set.
 
+use crate::envelope::Json;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::market_params::required_symbol;
 use super::{Context, MethodSpec, Weight};
@@ -27,7 +27,7 @@ struct AvgPrice {
     close_time: i64,
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let symbol = p.take("symbol");
     p.finish()?;
     let listed = required_symbol(&ctx.server.market, symbol)?;

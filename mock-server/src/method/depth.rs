@@ -1,8 +1,8 @@
 //! `depth` (web-socket-api.md:1701): the best `limit` levels each side of a symbol's
 //! synthetic book, as (price, quantity) strings at the symbol's precisions.
 
+use crate::envelope::Json;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::market_params::{listed, sent, status_filter, symbol_name};
 use super::{Context, MethodSpec, Weight};
@@ -60,7 +60,7 @@ struct Depth {
     asks: Vec<[String; 2]>,
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let symbol = p.take("symbol");
     let limit = p.take("limit");
     let status = p.take("symbolStatus");

@@ -1,8 +1,8 @@
 //! `exchangeInfo` (web-socket-api.md:1448): the rate limits the mock enforces and every
 //! symbol's rules: status, assets, precisions, order types, flags, filters, permissions.
 
+use crate::envelope::Json;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::market_params::{listed, sent, status_filter, symbol_name, symbol_names};
 use super::{parse_bool, Context, MethodSpec, Weight};
@@ -235,7 +235,7 @@ fn two_sent(sent: &[(&'static str, bool)]) -> Option<ApiError> {
     Some(ApiError::ParamsExclusive { first, second })
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let symbol = sent(p.take("symbol"));
     let symbols = sent(p.take("symbols"));
     let permissions = sent(p.take("permissions"));

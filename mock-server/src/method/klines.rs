@@ -1,7 +1,7 @@
 //! `klines` (web-socket-api.md:2052): a symbol's candlesticks, drawn from its price history
 //! and its mock accounts' trades on the mock clock (see `market::klines`).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::{self, Security};
@@ -45,10 +45,7 @@ type Row = (
 /// each value in the order the docs list them: `symbol` listed (-1121), `interval` one of the
 /// documented ones (-1120), `startTime` and `endTime` digits (-1100), `timeZone` in range
 /// (-1130), `limit` digits (-1100); last, `startTime` not after `endTime` (-1023).
-pub(super) fn answer(
-    ctx: &mut Context<'_>,
-    p: &mut ParamCursor<'_, '_>,
-) -> Result<Box<RawValue>, ApiError> {
+pub(super) fn answer(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     for name in [
         "symbol",
         "interval",

@@ -38,7 +38,7 @@ mod user_data_stream_unsubscribe;
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use crate::auth::{self, Authenticated, Authority, CheckedSignature, KeyTypes, Security};
 use crate::clock::Timestamp;
@@ -84,8 +84,7 @@ pub(crate) static TABLE: MethodTable = MethodTable::new(&[
 
 /// A method's handler: reads its params through the cursor (calling `finish` before it
 /// acts), and returns the reply's `result`.
-pub(crate) type Handler =
-    fn(&mut Context<'_>, &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError>;
+pub(crate) type Handler = fn(&mut Context<'_>, &mut ParamCursor<'_, '_>) -> Result<Json, ApiError>;
 
 /// Everything the server needs to know about one method.
 #[derive(Debug)]
@@ -220,7 +219,7 @@ impl Context<'_> {
         account: &str,
         api_key: &str,
         kind: SubscriptionKind,
-    ) -> Result<Box<RawValue>, ApiError> {
+    ) -> Result<Json, ApiError> {
         let id = user_data::subscribe(
             self.session,
             &mut self.server.routes,

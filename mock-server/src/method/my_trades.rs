@@ -3,7 +3,7 @@
 //! `startTime` and/or `endTime`, those executed within them; with none, the most recent. At
 //! most `limit` (default 500, at most 1000). Weight 5 with `orderId`, else 20.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::market_params::sent;
 use super::order_params::{self, page, Window};
@@ -30,7 +30,7 @@ fn weight(params: &Params<'_>) -> u32 {
     }
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     for name in [
         "symbol",

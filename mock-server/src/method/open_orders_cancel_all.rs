@@ -4,7 +4,7 @@
 //! (binance/binance-connector-python#185). The events go to the account's User Data Stream
 //! subscriptions; a successful call weighs nothing (`CHANGELOG.md:176`).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::order_params;
 use super::order_place::RESULT_TIMES;
@@ -21,7 +21,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     p.take("symbol");
     p.finish()?;

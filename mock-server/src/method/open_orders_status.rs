@@ -2,7 +2,7 @@
 //! one symbol or on every symbol, oldest first, each as `order.status` shows it. Weight 6
 //! with `symbol`, 80 without.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::market_params::sent;
 use super::order_params;
@@ -29,7 +29,7 @@ fn weight(params: &Params<'_>) -> u32 {
     }
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     p.take("symbol");
     p.finish()?;

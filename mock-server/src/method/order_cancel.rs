@@ -5,7 +5,7 @@
 //! events go to the account's User Data Stream subscriptions; a successful call weighs
 //! nothing (`CHANGELOG.md:176`).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::market_params::sent;
 use super::order_params::{self, Named};
@@ -26,7 +26,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
 /// -2011 for an order `cancelRestrictions` protects (`errors.md`, -2011 messages).
 const CANCEL_RESTRICTED: &str = "Order was not canceled due to cancel restrictions.";
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     for name in [
         "symbol",

@@ -6,7 +6,7 @@
 //! the events go to the account's User Data Stream subscriptions. A successful call weighs
 //! nothing (`CHANGELOG.md:176`).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::order_test::take_order_request;
 use super::{Context, MethodSpec, Weight};
@@ -26,7 +26,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
 /// The time members of the results (ms in the core).
 pub(super) const RESULT_TIMES: [&str; 4] = ["transactTime", "workingTime", "time", "updateTime"];
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let request = take_order_request(p);
     p.finish()?;
     let caller = ctx.signed_request(p.all())?;
@@ -56,7 +56,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawVal
         .ok_or(ApiError::Internal)?
         .config;
     let result = match order.response_type {
-        ResponseType::Ack => return to_json(&view::Ack::new(placed_order, ctx.time_unit())),
+        ResponseType::Ack => return Ok(view::Ack::new(placed_order, ctx.time_unit()).to_json()),
         ResponseType::Result => view::result(placed_order, config, None),
         ResponseType::Full => {
             let fills: Vec<_> = placed

@@ -2,7 +2,7 @@
 //! done, by `orderId` or `origClientOrderId`, as the orders core holds it now. An order the
 //! account does not have: -2013 "Order does not exist." (`errors.md:335`).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::order_params::{self, Named};
 use super::order_place::RESULT_TIMES;
@@ -19,7 +19,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     for name in ["symbol", "orderId", "origClientOrderId"] {
         p.take(name);

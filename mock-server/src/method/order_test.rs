@@ -2,7 +2,7 @@
 //! matching engine (`market::order_check`), and the signature; nothing is placed. With
 //! `computeCommissionRates`, the commission rates the order would pay.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{parse_bool, Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -26,33 +26,43 @@ fn weight(params: &Params<'_>) -> u32 {
 }
 
 /// Takes the params of an order (every one `order.place` and `order.test` share) and the
-/// credentials.
+/// credentials, in one pass over what was sent. Of a name sent twice only the first is
+/// taken, as [`ParamCursor::take`] does.
 pub(super) fn take_order_request<'p>(p: &mut ParamCursor<'p, '_>) -> OrderRequest<'p> {
-    p.take_credentials();
-    let mut text = |name: &str| p.take(name).map(|value| value.text());
-    OrderRequest {
-        symbol: text("symbol"),
-        side: text("side"),
-        order_type: text("type"),
-        time_in_force: text("timeInForce"),
-        price: text("price"),
-        quantity: text("quantity"),
-        quote_order_qty: text("quoteOrderQty"),
-        new_client_order_id: text("newClientOrderId"),
-        new_order_resp_type: text("newOrderRespType"),
-        stop_price: text("stopPrice"),
-        trailing_delta: text("trailingDelta"),
-        iceberg_qty: text("icebergQty"),
-        strategy_id: text("strategyId"),
-        strategy_type: text("strategyType"),
-        self_trade_prevention_mode: text("selfTradePreventionMode"),
-        peg_price_type: text("pegPriceType"),
-        peg_offset_value: text("pegOffsetValue"),
-        peg_offset_type: text("pegOffsetType"),
-    }
+    let mut request = OrderRequest::default();
+    p.take_each(|name, value| {
+        let slot = match name {
+            "apiKey" | "signature" | "timestamp" | "recvWindow" => return true,
+            "symbol" => &mut request.symbol,
+            "side" => &mut request.side,
+            "type" => &mut request.order_type,
+            "timeInForce" => &mut request.time_in_force,
+            "price" => &mut request.price,
+            "quantity" => &mut request.quantity,
+            "quoteOrderQty" => &mut request.quote_order_qty,
+            "newClientOrderId" => &mut request.new_client_order_id,
+            "newOrderRespType" => &mut request.new_order_resp_type,
+            "stopPrice" => &mut request.stop_price,
+            "trailingDelta" => &mut request.trailing_delta,
+            "icebergQty" => &mut request.iceberg_qty,
+            "strategyId" => &mut request.strategy_id,
+            "strategyType" => &mut request.strategy_type,
+            "selfTradePreventionMode" => &mut request.self_trade_prevention_mode,
+            "pegPriceType" => &mut request.peg_price_type,
+            "pegOffsetValue" => &mut request.peg_offset_value,
+            "pegOffsetType" => &mut request.peg_offset_type,
+            _ => return false,
+        };
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(value.text());
+        true
+    });
+    request
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let request = take_order_request(p);
     let compute_commission_rates = p.take("computeCommissionRates").map(|value| value.text());
     p.finish()?;

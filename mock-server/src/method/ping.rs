@@ -1,6 +1,6 @@
 //! `ping` (spec §6.1): tests connectivity; the result is an empty object.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -14,7 +14,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(_ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(_ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.finish()?;
     to_json(&serde_json::Map::new())
 }

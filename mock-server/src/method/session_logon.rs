@@ -5,7 +5,7 @@
 //! replaces any earlier key and its `authorizedSince`; if the key changes, the subscription
 //! made with the old key's session ends (`eventStreamTerminated`).
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::{KeyTypes, Security};
@@ -21,7 +21,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     p.finish()?;
     let api_key = ctx.by_signature(p.all(), KeyTypes::Ed25519)?.api_key;

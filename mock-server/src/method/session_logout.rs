@@ -2,7 +2,7 @@
 //! it (`eventStreamTerminated`), but not those made with `userDataStream.subscribe.signature`.
 //! Anonymous, it does nothing and still answers 200; the connection stays open either way.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -17,7 +17,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.finish()?;
     ctx.session.logon = None;
     user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |_, s| {

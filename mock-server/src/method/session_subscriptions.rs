@@ -1,8 +1,8 @@
 //! `session.subscriptions` (spec §4.5): the connection's active User Data Stream
 //! subscriptions, by id, ascending.
 
+use crate::envelope::Json;
 use serde_json::json;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{Context, MethodSpec, Weight};
@@ -17,7 +17,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.finish()?;
     let ids: Vec<Value> = ctx
         .session

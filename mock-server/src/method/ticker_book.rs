@@ -1,9 +1,9 @@
 //! `ticker.book` (web-socket-api.md:3103): the best bid and ask of one symbol, several, or
 //! every symbol currently trading, with their quantities, from the synthetic book.
 
+use crate::envelope::Json;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::market_params::{ticker_weight, Selection, TickerParams};
 use super::{Context, MethodSpec, Weight};
@@ -48,7 +48,7 @@ impl<'a> BookTicker<'a> {
     }
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let params = TickerParams::take(p);
     p.finish()?;
     match params.select(&ctx.server.market)? {

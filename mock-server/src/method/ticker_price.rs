@@ -1,8 +1,8 @@
 //! `ticker.price` (web-socket-api.md:2980): the latest price of one symbol, several, or every
 //! symbol currently trading. The mock's latest price is the market price P itself.
 
+use crate::envelope::Json;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::market_params::{ticker_weight, Selection, TickerParams};
 use super::{Context, MethodSpec, Weight};
@@ -34,7 +34,7 @@ impl<'a> PriceTicker<'a> {
     }
 }
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let params = TickerParams::take(p);
     p.finish()?;
     match params.select(&ctx.server.market)? {

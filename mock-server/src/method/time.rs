@@ -1,7 +1,7 @@
 //! `time` (spec §6.2): the server's clock, in the connection's time unit.
 
+use crate::envelope::Json;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -15,7 +15,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.finish()?;
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]

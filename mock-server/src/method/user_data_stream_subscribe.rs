@@ -1,7 +1,7 @@
 //! `userDataStream.subscribe` (spec §4.6, USER_STREAM): subscribes to the User Data Stream of
 //! the session's account. Needs a logged-on session and takes no params.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -16,7 +16,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.finish()?;
     let Some(logon) = &ctx.session.logon else {
         return Err(ApiError::Unauthorized);

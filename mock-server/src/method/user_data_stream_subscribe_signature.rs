@@ -2,7 +2,7 @@
 //! Stream of a signed request's account, with any key type, logged on or not. The
 //! subscription outlives `session.logout`.
 
-use serde_json::value::RawValue;
+use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::{KeyTypes, Security};
@@ -17,7 +17,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     p.finish()?;
     let caller = ctx.by_signature(p.all(), KeyTypes::Any)?;

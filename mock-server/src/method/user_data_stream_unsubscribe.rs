@@ -3,8 +3,8 @@
 //! `eventStreamTerminated` event. Naming one that is not active, or having none, is not an
 //! error (the docs: it "will attempt to close … if it exists").
 
+use crate::envelope::Json;
 use serde_json::json;
-use serde_json::value::RawValue;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
@@ -19,7 +19,7 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
     call,
 };
 
-fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Box<RawValue>, ApiError> {
+fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     let subscription_id = p.take("subscriptionId");
     p.finish()?;
     let only = match subscription_id.map(|v| v.text()) {
