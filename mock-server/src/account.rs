@@ -1,7 +1,6 @@
 //! The fixture account behind each key: what `account.status` reports (spec §6.4), and
 //! its commission rates (`account.commission`, `order.test` with `computeCommissionRates`).
 
-use std::collections::HashMap;
 use std::hash::Hasher as _;
 
 use rust_decimal::prelude::ToPrimitive as _;
@@ -259,7 +258,7 @@ impl Account {
 /// Configured accounts; any other account name gets [`Account::fixture`].
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Accounts {
-    configured: HashMap<String, Account>,
+    configured: foldhash::HashMap<String, Account>,
 }
 
 impl Accounts {

@@ -1,8 +1,8 @@
 //! The API keys a server accepts, and the demo key it starts with.
 
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ed25519_dalek::pkcs8::DecodePublicKey;
 use ed25519_dalek::VerifyingKey;
@@ -259,12 +259,48 @@ fn public_key_from_pem<K, E: std::fmt::Display>(
 }
 
 /// API keys, their verification material, permissions and accounts.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug)]
 pub struct KeyRegistry {
-    keys: HashMap<String, RegisteredKey>,
+    keys: foldhash::HashMap<String, RegisteredKey>,
+    /// See [`revision`](Self::revision).
+    revision: u64,
+}
+
+/// The source of [`KeyRegistry::revision`]s: a number is never given twice in a process.
+static REVISIONS: AtomicU64 = AtomicU64::new(1);
+
+fn next_revision() -> u64 {
+    REVISIONS.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Default for KeyRegistry {
+    fn default() -> Self {
+        KeyRegistry {
+            keys: foldhash::HashMap::default(),
+            revision: next_revision(),
+        }
+    }
+}
+
+impl Clone for KeyRegistry {
+    /// A copy with a revision of its own: the copy and the original change apart.
+    fn clone(&self) -> Self {
+        KeyRegistry {
+            keys: self.keys.clone(),
+            revision: next_revision(),
+        }
+    }
 }
 
 impl KeyRegistry {
+    /// A number that this registry changes whenever a key is added or removed, and that no
+    /// other registry has: a session that saw its key here at some revision still has it
+    /// while the revision is the same, so the check of its key on each request can be
+    /// skipped until the revision moves (spec §4.7).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     /// An empty registry.
     pub fn new() -> Self {
         KeyRegistry::default()
@@ -336,6 +372,7 @@ impl KeyRegistry {
             permissions: Permissions::default(),
             account: api_key.to_owned(),
         };
+        self.revision = next_revision();
         Ok(match self.keys.entry(api_key.to_owned()) {
             Entry::Occupied(mut entry) => {
                 entry.insert(key);
@@ -358,6 +395,7 @@ impl KeyRegistry {
     /// Removes `api_key`, returning whether it was registered. Sessions logged on with it
     /// are revoked on their next request (spec §4.7).
     pub fn remove(&mut self, api_key: &str) -> bool {
+        self.revision = next_revision();
         self.keys.remove(api_key).is_some()
     }
 
@@ -380,6 +418,28 @@ impl KeyRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_revision_moves_with_every_key_added_or_removed_and_is_a_copy_s_own() {
+        let mut keys = KeyRegistry::with_demo_key();
+        let before = keys.revision();
+        assert_ne!(before, 0, "0 means never checked");
+        let copy = keys.clone();
+        assert_ne!(
+            copy.revision(),
+            before,
+            "a copy changes apart from its original"
+        );
+        assert_ne!(KeyRegistry::new().revision(), KeyRegistry::new().revision());
+        keys.remove(demo::API_KEY);
+        let removed = keys.revision();
+        assert_ne!(removed, before);
+        keys.add_demo_key();
+        assert_ne!(keys.revision(), removed);
+        let same = keys.revision();
+        assert!(keys.get(demo::API_KEY).is_some());
+        assert_eq!(keys.revision(), same, "reading changes nothing");
+    }
 
     #[test]
     fn demo_key_parses_and_is_well_formed() {

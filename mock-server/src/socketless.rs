@@ -100,6 +100,9 @@ pub struct Connection {
     /// Journal entries this connection's requests pushed out of the ring, to be dropped by
     /// [`release_evicted`](Self::release_evicted) outside the server lock.
     evicted: Vec<JournalEntry>,
+    /// The [`KeyRegistry::revision`] at which the keys of this session and its
+    /// subscriptions were last checked (0: never).
+    keys_checked: u64,
 }
 
 /// How one text frame was answered, before the reply is written.
@@ -175,6 +178,7 @@ impl Connection {
             ended: false,
             transmits: VecDeque::new(),
             evicted: Vec::new(),
+            keys_checked: 0,
         }
     }
 
@@ -348,6 +352,11 @@ impl Connection {
         server_routes: &mut user_data::Routes,
         now: Timestamp,
     ) {
+        // Every key checked last time was there, and no key has gone since.
+        if keys.revision() == self.keys_checked {
+            return;
+        }
+        self.keys_checked = keys.revision();
         if let Some(logon) = &self.state.logon {
             if keys.get(&logon.api_key).is_none() {
                 self.state.logon = None;
