@@ -241,10 +241,16 @@ impl<'p, 'a> ParamCursor<'p, 'a> {
     }
 }
 
-/// The `params` member as read in the same pass as the envelope: its members (values left
-/// as raw text), or the sign that it was something else than an object.
+/// The `params` member as read in the same pass as the envelope: its members as the
+/// request keeps them (null ones left out), or the sign that it was something else than an
+/// object.
 enum ParamsField<'a> {
-    Object(Vec<(ParamName<'a>, &'a RawValue)>),
+    Object {
+        entries: Vec<(Cow<'a, str>, ParamValue<'a>)>,
+        /// A string value serde could not read as text (a lone surrogate escape): the
+        /// request is refused, with its `id`.
+        unreadable: bool,
+    },
     NotObject,
 }
 
@@ -286,10 +292,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for ParamsField<'a> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                let mut unreadable = false;
                 while let Some((key, value)) = map.next_entry::<ParamName<'a>, &'a RawValue>()? {
-                    entries.push((key, value));
+                    match param_value(value) {
+                        Ok(Some(value)) => entries.push((key.0, value)),
+                        Ok(None) => {}
+                        Err(_) => unreadable = true,
+                    }
                 }
-                Ok(ParamsField::Object(entries))
+                Ok(ParamsField::Object {
+                    entries,
+                    unreadable,
+                })
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -383,17 +397,10 @@ pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
     let params = match envelope.params {
         None => Params::default(),
         Some(ParamsField::NotObject) => return Err(reject(ApiError::ParamsNotObject)),
-        Some(ParamsField::Object(list)) => {
-            let mut entries = Vec::with_capacity(list.len());
-            for (key, value) in list {
-                if let Some(value) =
-                    param_value(value).map_err(|_| reject(ApiError::InvalidJson))?
-                {
-                    entries.push((key.0, value));
-                }
-            }
-            Params { entries }
-        }
+        Some(ParamsField::Object {
+            unreadable: true, ..
+        }) => return Err(reject(ApiError::InvalidJson)),
+        Some(ParamsField::Object { entries, .. }) => Params { entries },
     };
     Ok(Request { id, method, params })
 }

@@ -25,8 +25,6 @@ mod count;
 pub(crate) mod view;
 mod wallet;
 
-use std::collections::BTreeSet;
-
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
@@ -260,14 +258,23 @@ struct AccountState {
 struct OrderStore {
     first_id: u64,
     orders: Vec<Order>,
-    /// The ids of the open orders, oldest first.
-    open: BTreeSet<u64>,
+    /// The ids of orders placed open, oldest first: the open ones, and some that have ended
+    /// since and are swept out once they are half of the list, so that a placement only
+    /// appends and the list stays within twice the open orders.
+    open: Vec<u64>,
+    /// How many of `open` have ended since the last sweep.
+    ended_in_open: usize,
+}
+
+/// Order `id` in `orders`, whose first order has id `first_id`.
+fn order_in(orders: &[Order], first_id: u64, id: u64) -> Option<&Order> {
+    let index = usize::try_from(id.checked_sub(first_id)?).ok()?;
+    orders.get(index).filter(|o| o.id == id)
 }
 
 impl OrderStore {
     fn get(&self, id: u64) -> Option<&Order> {
-        let index = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
-        self.orders.get(index).filter(|o| o.id == id)
+        order_in(&self.orders, self.first_id, id)
     }
 
     fn get_mut(&mut self, id: u64) -> Option<&mut Order> {
@@ -282,16 +289,23 @@ impl OrderStore {
             Some(last) => debug_assert_eq!(order.id, last.id + 1, "order ids are consecutive"),
         }
         if order.status.is_open() {
-            self.open.insert(order.id);
+            self.open.push(order.id);
         }
         self.orders.push(order);
     }
 
-    /// Takes order `id` out of the open ones if its status says it is done: every change of
-    /// status calls it.
+    /// Counts order `id` out of the open ones if its status says it has ended, sweeping
+    /// the list when half of it has: every change of status calls it.
     fn status_changed(&mut self, id: u64) {
-        if self.get(id).is_some_and(|o| !o.status.is_open()) {
-            self.open.remove(&id);
+        if !self.get(id).is_some_and(|o| !o.status.is_open()) {
+            return;
+        }
+        self.ended_in_open += 1;
+        if self.ended_in_open * 2 >= self.open.len() {
+            let (orders, first_id) = (&self.orders, self.first_id);
+            self.open
+                .retain(|&id| order_in(orders, first_id, id).is_some_and(|o| o.status.is_open()));
+            self.ended_in_open = 0;
         }
     }
 
@@ -301,13 +315,17 @@ impl OrderStore {
     }
 
     /// The open orders, oldest first.
-    fn open(&self) -> impl DoubleEndedIterator<Item = &Order> {
-        self.open.iter().filter_map(|&id| self.get(id))
+    fn open(&self) -> impl Iterator<Item = &Order> {
+        self.open
+            .iter()
+            .filter_map(|&id| self.get(id))
+            .filter(|o| o.status.is_open())
     }
 
     fn clear(&mut self) {
         self.orders.clear();
         self.open.clear();
+        self.ended_in_open = 0;
     }
 }
 
@@ -650,7 +668,8 @@ impl Orders {
         } else {
             &config.base_asset
         };
-        let state = self.state(account, fixture)?;
+        // Made by the check of the count above.
+        let state = self.accounts.get_mut(account).ok_or(ApiError::Internal)?;
         state
             .wallet
             .lock(spend_asset, lock)
@@ -1179,12 +1198,12 @@ impl Orders {
         now: Timestamp,
         effects: &mut Effects<'_>,
     ) {
-        let Some(state) = self.accounts.get(account) else {
-            return;
-        };
         if !effects.audience.hears(account) {
             return;
         }
+        let Some(state) = self.accounts.get(account) else {
+            return;
+        };
         let discount = &state.commission.discount;
         let mut assets = vec![config.base_asset.as_str(), config.quote_asset.as_str()];
         if discount.enabled_for_account && discount.enabled_for_symbol {

@@ -1027,6 +1027,8 @@ proptest! {
             let open: Vec<u64> = orders.open_orders("alice", None).map(|o| o.id).collect();
             let scanned: Vec<u64> =
                 orders.every_order().filter(|o| o.status.is_open()).map(|o| o.id).collect();
+            // The list behind them holds at most as many ended orders as open ones.
+            prop_assert!(orders.orders.open.len() <= 2 * open.len(), "{:?}", orders.orders.open);
             prop_assert_eq!(open, scanned);
             for o in orders.all_orders("alice", "BTCUSDT") {
                 prop_assert!(o.locked >= Decimal::ZERO);
