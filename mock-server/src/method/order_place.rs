@@ -31,24 +31,37 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiE
     p.finish()?;
     let caller = ctx.signed_request(p.all())?;
     let account = caller.key.account.clone();
-    // Once the account is known, every reply shows its counts (refusals too).
+    let outcome = place(ctx, &account, &request);
+    // Once the account is known, every reply shows its counts, refusals too: a refused
+    // order leaves them as they were.
     ctx.show_order_counts(&account);
-    let order = order_check::check(&request, &ctx.server.market)?;
+    outcome
+}
+
+/// Checks and places the order `request` for `account`: its result as `newOrderRespType`
+/// asks.
+fn place(
+    ctx: &mut Context<'_>,
+    account: &str,
+    request: &order_check::OrderRequest<'_>,
+) -> Result<Json, ApiError> {
+    let order = order_check::check(request, &ctx.server.market)?;
     let server = &mut *ctx.server;
-    let fixture = server.accounts.get_ref(&account);
+    let fixture = server.accounts.get_ref(account);
     let placed = server.orders.place(
         &server.routes,
-        &account,
+        account,
         &fixture,
         &order,
         &mut server.market,
         ctx.now,
-    );
-    ctx.show_order_counts(&account);
-    let placed = placed?;
+    )?;
     ctx.deliver(&placed.events);
     let orders = &ctx.server.orders;
     let placed_order = orders.get(placed.order_id).ok_or(ApiError::Internal)?;
+    if order.response_type == ResponseType::Ack {
+        return Ok(view::Ack::new(placed_order, ctx.time_unit()).to_json());
+    }
     let config = &ctx
         .server
         .market
@@ -56,8 +69,6 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiE
         .ok_or(ApiError::Internal)?
         .config;
     let result = match order.response_type {
-        ResponseType::Ack => return Ok(view::Ack::new(placed_order, ctx.time_unit()).to_json()),
-        ResponseType::Result => view::result(placed_order, config, None),
         ResponseType::Full => {
             let fills: Vec<_> = placed
                 .fills
@@ -66,6 +77,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiE
                 .collect();
             view::result(placed_order, config, Some(&fills))
         }
+        _ => view::result(placed_order, config, None),
     };
     to_json(&ctx.in_time_unit(result, &RESULT_TIMES))
 }

@@ -1257,18 +1257,17 @@ fn peg_price(
 /// Binance's are, made from a number so that runs repeat.
 fn generated_client_id(n: u64) -> String {
     const DIGITS: usize = 18;
-    if n >= 10u64.pow(DIGITS as u32) {
-        return format!("mock{n}");
-    }
     // As `format!("mock{n:018}")` writes it, without the formatter's padding machinery:
     // this runs for every placement and cancel that names no id.
-    let mut text = *b"mock000000000000000000";
-    let mut rest = n;
-    for digit in text[4..].iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
+    let mut numbers = itoa::Buffer::new();
+    let digits = numbers.format(n);
+    let mut text = String::with_capacity(4 + DIGITS.max(digits.len()));
+    text.push_str("mock");
+    for _ in digits.len()..DIGITS {
+        text.push('0');
     }
-    String::from_utf8_lossy(&text).into_owned()
+    text.push_str(digits);
+    text
 }
 
 #[cfg(test)]
