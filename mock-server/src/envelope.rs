@@ -535,6 +535,11 @@ impl Json {
         &self.0
     }
 
+    /// The empty object `{}`, what several methods answer.
+    pub fn empty_object() -> Self {
+        Json("{}".to_owned())
+    }
+
     /// Text written by hand that is valid JSON by construction: the caller's tests compare
     /// it with what serde writes of the same value.
     pub(crate) fn written(text: String) -> Self {

@@ -717,6 +717,10 @@ async fn ticker_params_and_their_errors() {
 async fn a_moved_price_shows_in_depth_tickers_and_avg_price() {
     let server = frozen_server().await;
     let mut client = Client::connect(&server).await;
+    // The book as it was, asked for first: what the move changes must not be served from
+    // the book written before it.
+    let before = call(&mut client, "depth", r#"{"symbol":"BTCUSDT","limit":1}"#).await;
+    assert_eq!(result(&before)["lastUpdateId"], 1);
     server.clock().advance(Duration::from_secs(90));
     server.set_price("BTCUSDT", "61234.50").expect("on tick");
     let reply = call(&mut client, "depth", r#"{"symbol":"BTCUSDT","limit":1}"#).await;

@@ -10,6 +10,8 @@ pub(crate) mod klines;
 pub(crate) mod order_check;
 mod symbol;
 
+use std::cell::RefCell;
+
 use fnv::FnvHashMap;
 use rust_decimal::Decimal;
 
@@ -19,6 +21,7 @@ pub use symbol::{
 };
 
 use crate::clock::Timestamp;
+use crate::envelope::Json;
 
 /// A trade of mock accounts on a symbol: what it adds to the kline it falls in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,18 @@ pub(crate) struct Listed {
     pub moves: Vec<(Timestamp, Decimal)>,
     /// Trades of mock accounts, oldest first.
     pub trades: Vec<Trade>,
+    /// The last `depth` result written: the book moves only with the price, and clients
+    /// poll it, so it is written once per book and `limit` (see [`Listed::depth`]).
+    depth: RefCell<Option<RenderedDepth>>,
+}
+
+/// A `depth` result, and the book and `limit` it was written for.
+#[derive(Debug, Clone)]
+struct RenderedDepth {
+    limit: usize,
+    update_id: u64,
+    price: Decimal,
+    json: Json,
 }
 
 impl Listed {
@@ -63,7 +78,30 @@ impl Listed {
             price_since: now,
             moves: Vec::new(),
             trades: Vec::new(),
+            depth: RefCell::new(None),
         }
+    }
+
+    /// The `depth` result for the best `limit` levels a side: `render`'s JSON of that
+    /// [`book`](Self::book), written again only once the book or `limit` has changed.
+    /// The book is a function of the price and the configuration; the configuration is
+    /// never changed in place (a new one makes a new `Listed`), and every move of the price
+    /// takes `update_id` on.
+    pub fn depth(&self, limit: usize, render: impl FnOnce(&Book) -> Json) -> Json {
+        let same = |r: &RenderedDepth| {
+            r.limit == limit && r.update_id == self.update_id && r.price == self.price
+        };
+        if let Some(rendered) = self.depth.borrow().as_ref().filter(|r| same(r)) {
+            return rendered.json.clone();
+        }
+        let json = render(&self.book(limit));
+        *self.depth.borrow_mut() = Some(RenderedDepth {
+            limit,
+            update_id: self.update_id,
+            price: self.price,
+            json: json.clone(),
+        });
+        json
     }
 
     /// The symbol's name.
@@ -162,10 +200,63 @@ impl Listed {
 
 /// `value` with exactly `places` decimal places (`"60000.01000000"`).
 pub(crate) fn fixed(value: Decimal, places: u32) -> String {
-    let mut value = value.round_dp(places);
-    value.rescale(places);
-    value.to_string()
+    let mut text = String::with_capacity(24);
+    push_fixed(&mut text, value, places);
+    text
 }
+
+/// Appends `value` with exactly `places` decimal places, as `Decimal`'s `Display` writes it
+/// once rescaled to `places`: from its digits, since a book or a list of orders writes
+/// hundreds of these and the formatter costs several times the digits (the tests hold the
+/// two to the same text).
+pub(crate) fn push_fixed(out: &mut String, value: Decimal, places: u32) {
+    // Rounding only when there are more places than asked; fewer are padded with zeros, as
+    // rescaling would (its mantissa times a power of ten) without the 96-bit arithmetic.
+    let value = if value.scale() > places {
+        value.round_dp(places)
+    } else {
+        value
+    };
+    let scale = value.scale() as usize;
+    let places = places as usize;
+    let mut numbers = itoa::Buffer::new();
+    let mantissa = value.mantissa().unsigned_abs();
+    let digits = match u64::try_from(mantissa) {
+        Ok(small) => numbers.format(small),
+        Err(_) => numbers.format(mantissa),
+    };
+    if digits.len() + (places - scale) > 28 {
+        // Near the 96 bits of a Decimal, rescaling may stop short of `places`: the
+        // formatter says what is left.
+        let mut value = value;
+        value.rescale(places as u32);
+        out.push_str(&value.to_string());
+        return;
+    }
+    if value.is_sign_negative() {
+        out.push('-');
+    }
+    match digits.len().checked_sub(scale) {
+        _ if scale == 0 => out.push_str(digits),
+        Some(whole) if whole > 0 => {
+            out.push_str(&digits[..whole]);
+            out.push('.');
+            out.push_str(&digits[whole..]);
+        }
+        _ => {
+            out.push_str("0.");
+            out.push_str(&ZEROS[..scale - digits.len()]);
+            out.push_str(digits);
+        }
+    }
+    if scale == 0 && places > 0 {
+        out.push('.');
+    }
+    out.push_str(&ZEROS[..places - scale]);
+}
+
+/// Enough zeros to pad any Decimal: it has at most 28 decimal places.
+const ZEROS: &str = "0000000000000000000000000000";
 
 /// A side of the book each, best first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -316,6 +407,46 @@ impl Market {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn fixed_is_what_the_formatter_writes(
+            mantissa in proptest::num::i64::ANY,
+            scale in 0u32..=28,
+            places in 0u32..=20,
+            wide in proptest::bool::ANY,
+        ) {
+            let mut value = Decimal::new(mantissa, scale);
+            if wide {
+                // Past 64 bits of mantissa, up to the 96 a Decimal holds.
+                value = value.checked_mul(Decimal::from(u32::MAX)).unwrap_or(value);
+            }
+            let mut expected = value.round_dp(places);
+            expected.rescale(places);
+            proptest::prop_assert_eq!(fixed(value, places), expected.to_string());
+        }
+    }
+
+    #[test]
+    fn fixed_writes_zeros_and_negative_zero_as_the_formatter_does() {
+        for (value, places) in [
+            (Decimal::ZERO, 8),
+            (Decimal::ZERO, 0),
+            (-Decimal::new(1, 10), 2),
+            (Decimal::new(5, 9), 8),
+            (Decimal::new(-5, 9), 8),
+            (Decimal::new(123, 2), 2),
+            (Decimal::new(7, 3), 2),
+        ] {
+            let mut expected = value.round_dp(places);
+            expected.rescale(places);
+            assert_eq!(
+                fixed(value, places),
+                expected.to_string(),
+                "{value:?} at {places}"
+            );
+        }
+    }
 
     fn market() -> Market {
         Market::new(&SymbolConfig::defaults(), Timestamp::from_millis(1_000))

@@ -76,7 +76,7 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiE
     };
     let order = order_check::check(&request, &ctx.server.market)?;
     if !compute_commission_rates {
-        return to_json(&serde_json::json!({}));
+        return Ok(Json::empty_object());
     }
     let commission = ctx.server.accounts.get(&account).commission;
     to_json(&commission.for_order(order.side == Side::Buy))

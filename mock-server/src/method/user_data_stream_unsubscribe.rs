@@ -4,11 +4,10 @@
 //! error (the docs: it "will attempt to close … if it exists").
 
 use crate::envelope::Json;
-use serde_json::json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
-use crate::envelope::{to_json, ParamCursor};
+use crate::envelope::ParamCursor;
 use crate::error::ApiError;
 use crate::user_data;
 
@@ -38,5 +37,5 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiE
     user_data::terminate(ctx.session, &mut ctx.server.routes, ctx.now, |id, _| {
         only.is_none_or(|only| only == id)
     });
-    to_json(&json!({}))
+    Ok(Json::empty_object())
 }

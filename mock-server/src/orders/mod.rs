@@ -297,7 +297,7 @@ impl OrderStore {
     /// Counts order `id` out of the open ones if its status says it has ended, sweeping
     /// the list when half of it has: every change of status calls it.
     fn status_changed(&mut self, id: u64) {
-        if !self.get(id).is_some_and(|o| !o.status.is_open()) {
+        if self.get(id).is_none_or(|o| o.status.is_open()) {
             return;
         }
         self.ended_in_open += 1;
