@@ -250,14 +250,15 @@ struct AccountState {
 }
 
 /// Every order since start-up or the last reset, by id. Ids are given out one after another
-/// and an order leaves only with a reset, so the orders sit in a vector from the first id:
-/// a placement appends, a lookup indexes. The open ones are also kept apart, so that the
-/// book, the open-order queries and the duplicate check walk them alone, not every order
-/// since start-up.
+/// and an order leaves only with a reset, so the orders sit in chunks of [`CHUNK`] from the
+/// first id: a placement appends, a lookup indexes, and a growing store never moves the
+/// orders it holds (one vector would copy them all each time it grew). The open ones are
+/// also kept apart, so that the book, the open-order queries and the duplicate check walk
+/// them alone, not every order since start-up.
 #[derive(Debug, Clone, Default)]
 struct OrderStore {
     first_id: u64,
-    orders: Vec<Order>,
+    chunks: Vec<Vec<Order>>,
     /// The ids of orders placed open, oldest first: the open ones, and some that have ended
     /// since and are swept out once they are half of the list, so that a placement only
     /// appends and the list stays within twice the open orders.
@@ -266,32 +267,48 @@ struct OrderStore {
     ended_in_open: usize,
 }
 
-/// Order `id` in `orders`, whose first order has id `first_id`.
-fn order_in(orders: &[Order], first_id: u64, id: u64) -> Option<&Order> {
+/// How many orders a chunk of the store holds.
+const CHUNK: usize = 1024;
+
+/// Order `id` in `chunks`, whose first order has id `first_id`.
+fn order_in(chunks: &[Vec<Order>], first_id: u64, id: u64) -> Option<&Order> {
     let index = usize::try_from(id.checked_sub(first_id)?).ok()?;
-    orders.get(index).filter(|o| o.id == id)
+    chunks
+        .get(index / CHUNK)?
+        .get(index % CHUNK)
+        .filter(|o| o.id == id)
 }
 
 impl OrderStore {
     fn get(&self, id: u64) -> Option<&Order> {
-        order_in(&self.orders, self.first_id, id)
+        order_in(&self.chunks, self.first_id, id)
     }
 
     fn get_mut(&mut self, id: u64) -> Option<&mut Order> {
         let index = usize::try_from(id.checked_sub(self.first_id)?).ok()?;
-        self.orders.get_mut(index).filter(|o| o.id == id)
+        self.chunks
+            .get_mut(index / CHUNK)?
+            .get_mut(index % CHUNK)
+            .filter(|o| o.id == id)
     }
 
     /// Appends `order`, whose id follows the last one's.
     fn push(&mut self, order: Order) {
-        match self.orders.last() {
+        match self.chunks.last().and_then(|chunk| chunk.last()) {
             None => self.first_id = order.id,
             Some(last) => debug_assert_eq!(order.id, last.id + 1, "order ids are consecutive"),
         }
         if order.status.is_open() {
             self.open.push(order.id);
         }
-        self.orders.push(order);
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(order),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(order);
+                self.chunks.push(chunk);
+            }
+        }
     }
 
     /// Counts order `id` out of the open ones if its status says it has ended, sweeping
@@ -302,16 +319,16 @@ impl OrderStore {
         }
         self.ended_in_open += 1;
         if self.ended_in_open * 2 >= self.open.len() {
-            let (orders, first_id) = (&self.orders, self.first_id);
+            let (chunks, first_id) = (&self.chunks, self.first_id);
             self.open
-                .retain(|&id| order_in(orders, first_id, id).is_some_and(|o| o.status.is_open()));
+                .retain(|&id| order_in(chunks, first_id, id).is_some_and(|o| o.status.is_open()));
             self.ended_in_open = 0;
         }
     }
 
     /// Oldest first.
-    fn values(&self) -> std::slice::Iter<'_, Order> {
-        self.orders.iter()
+    fn values(&self) -> impl DoubleEndedIterator<Item = &Order> {
+        self.chunks.iter().flatten()
     }
 
     /// The open orders, oldest first.
@@ -323,7 +340,7 @@ impl OrderStore {
     }
 
     fn clear(&mut self) {
-        self.orders.clear();
+        self.chunks.clear();
         self.open.clear();
         self.ended_in_open = 0;
     }

@@ -1109,3 +1109,37 @@ fn a_generated_client_order_id_is_mock_and_18_digits() {
     }
     assert_eq!(generated_client_id(7).len(), 22);
 }
+
+#[test]
+fn orders_past_one_chunk_of_the_store_are_found_by_id_and_listed_in_order() {
+    let mut market = market();
+    let mut orders = Orders::default();
+    let count = CHUNK * 2 + 3;
+    let ids: Vec<u64> = (0..count)
+        .map(|i| {
+            let buy = limit(Side::Buy, "1000", "0.001");
+            let placed = orders
+                .place(
+                    &Everyone,
+                    "alice",
+                    &fixture(),
+                    &buy,
+                    &mut market,
+                    at(i as i64 * 250),
+                )
+                .expect("placed");
+            placed.order_id
+        })
+        .collect();
+    for &id in [ids[0], ids[CHUNK - 1], ids[CHUNK], ids[count - 1]].iter() {
+        assert_eq!(orders.get(id).map(|o| o.id), Some(id));
+    }
+    assert!(orders.get(ids[count - 1] + 1).is_none());
+    let listed: Vec<u64> = orders
+        .all_orders("alice", "BTCUSDT")
+        .map(|o| o.id)
+        .collect();
+    assert_eq!(listed, ids);
+    let open: Vec<u64> = orders.open_orders("alice", None).map(|o| o.id).collect();
+    assert_eq!(open, ids);
+}
