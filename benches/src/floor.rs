@@ -36,6 +36,9 @@ pub enum Floor {
     Echo,
     /// Answers each text frame with `{"id":<its id>,"status":200,"result":{}}`.
     Json,
+    /// [`Floor::Json`] answering every frame already read, then writing the replies out in
+    /// one write: the floor of a server that batches for a pipelining client.
+    JsonBatch,
 }
 
 /// The WebSocket settings of the floor servers: the mock's.
@@ -156,12 +159,15 @@ async fn serve(stream: TcpStream, floor: Floor, settings: Settings) {
     let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, config).await else {
         return;
     };
+    let batch = settings.batch_writes || floor == Floor::JsonBatch;
     while let Some(Ok(mut message)) = ws.next().await {
         loop {
             let reply = match message {
                 Message::Text(text) => match floor {
                     Floor::Echo => Some(Message::Text(text)),
-                    Floor::Json => Some(Message::text(json_reply(text.as_str()))),
+                    Floor::Json | Floor::JsonBatch => {
+                        Some(Message::text(json_reply(text.as_str())))
+                    }
                 },
                 Message::Close(_) => return,
                 // tungstenite answers pings itself; nothing else needs a reply.
@@ -172,7 +178,7 @@ async fn serve(stream: TcpStream, floor: Floor, settings: Settings) {
                     return;
                 }
             }
-            if !settings.batch_writes {
+            if !batch {
                 break;
             }
             // The next frame, if it is already here: its reply joins the same write.

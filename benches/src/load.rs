@@ -59,10 +59,13 @@ impl Mix {
         self.pattern.contains(&RequestKind::Logon)
     }
 
-    /// Whether any request of the mix places an order: each connection then logs on once,
-    /// before the load, and the mock needs room for the orders (ORDERS limits, a balance).
+    /// Whether any request of the mix places or tests an order: each connection then logs
+    /// on once, before the load, and the mock needs room for the orders (ORDERS limits, a
+    /// balance).
     pub fn has_place(&self) -> bool {
-        self.pattern.contains(&RequestKind::Place)
+        self.pattern
+            .iter()
+            .any(|kind| matches!(kind, RequestKind::Place | RequestKind::Test))
     }
 
     fn kind_at(&self, index: u64) -> RequestKind {
@@ -83,7 +86,7 @@ impl FromStr for Mix {
                 None => (part, Some(1)),
             };
             let kind = RequestKind::parse(name).with_context(|| {
-                format!("unknown request {name:?}: ping, status, logon or place")
+                format!("unknown request {name:?}: ping, status, logon, place, test or depth")
             })?;
             let weight = weight
                 .filter(|w| (1..=1000).contains(w))
@@ -415,6 +418,10 @@ impl RequestWriter {
             (RequestKind::Place, _) => {
                 requests::write_place(id, requests::now_millis(), &mut self.text);
             }
+            (RequestKind::Test, _) => {
+                requests::write_test(id, requests::now_millis(), &mut self.text);
+            }
+            (RequestKind::Depth, _) => requests::write_depth(id, &mut self.text),
             (kind, _) => requests::write_unsigned(kind, id, &mut self.text),
         }
         (id, Message::text(self.text.as_str()))
@@ -558,6 +565,8 @@ mod tests {
         let mix: Mix = "place=3,ping=1".parse()?;
         assert_eq!(mix.pattern.len(), 4);
         assert!(mix.has_place() && !mix.has_logon());
+        assert!("test".parse::<Mix>()?.has_place());
+        assert!(!"depth".parse::<Mix>()?.has_place());
         assert!("ping=0".parse::<Mix>().is_err());
         assert!("order".parse::<Mix>().is_err());
         assert!("".parse::<Mix>().is_err());

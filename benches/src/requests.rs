@@ -26,6 +26,11 @@ pub enum RequestKind {
     /// `order.place` of [`write_place`]: a `LIMIT` buy that rests, on a connection logged
     /// on once before the load.
     Place,
+    /// `order.test` of the same order ([`write_test`]), on a connection logged on once
+    /// before the load.
+    Test,
+    /// `depth` of BTCUSDT, `limit` 100 ([`DEPTH`]).
+    Depth,
 }
 
 impl RequestKind {
@@ -36,6 +41,8 @@ impl RequestKind {
             RequestKind::Status => "session.status",
             RequestKind::Logon => "session.logon",
             RequestKind::Place => "order.place",
+            RequestKind::Test => "order.test",
+            RequestKind::Depth => "depth",
         }
     }
 
@@ -47,6 +54,8 @@ impl RequestKind {
             "status" | "session.status" => Some(RequestKind::Status),
             "logon" | "session.logon" => Some(RequestKind::Logon),
             "place" | "order.place" => Some(RequestKind::Place),
+            "test" | "order.test" => Some(RequestKind::Test),
+            "depth" => Some(RequestKind::Depth),
             _ => None,
         }
     }
@@ -189,6 +198,27 @@ pub fn write_place(id: u64, timestamp: i64, out: &mut String) {
     );
 }
 
+/// Appends the text of an `order.test` of the order [`write_place`] places, with this `id`
+/// and `timestamp`.
+pub fn write_test(id: u64, timestamp: i64, out: &mut String) {
+    let _ = write!(
+        out,
+        r#"{{"id":{id},"method":"order.test","params":{{{PLACE_PARAMS},"timestamp":{timestamp}}}}}"#
+    );
+}
+
+/// The params of the `depth` mix: the book of BTCUSDT, 100 levels a side (the default
+/// `limit`, weight 5).
+pub const DEPTH_PARAMS: &str = r#""symbol":"BTCUSDT","limit":100"#;
+
+/// Appends the text of a `depth` request ([`DEPTH_PARAMS`]) with this `id` to `out`.
+pub fn write_depth(id: u64, out: &mut String) {
+    let _ = write!(
+        out,
+        r#"{{"id":{id},"method":"depth","params":{{{DEPTH_PARAMS}}}}}"#
+    );
+}
+
 /// Appends the text of a `ping` or `session.status` request with this `id` to `out`;
 /// a logon needs [`LogonSigner::write_request`], an order [`write_place`].
 pub fn write_unsigned(kind: RequestKind, id: u64, out: &mut String) {
@@ -250,6 +280,8 @@ mod tests {
             "{reply}"
         );
         assert_eq!(RequestKind::parse("place"), Some(RequestKind::Place));
+        assert_eq!(RequestKind::parse("test"), Some(RequestKind::Test));
+        assert_eq!(RequestKind::parse("depth"), Some(RequestKind::Depth));
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -70,6 +70,10 @@ pub(crate) struct Pump<'a> {
     pub control: &'a ControlCell,
     pub peer: SocketAddr,
 }
+
+/// The most frames answered before their replies are written out: a batch holds at most
+/// this many replies in the server, whatever the client has sent.
+const MAX_BATCH: usize = 64;
 
 /// How long the close handshake may take: writing the server's Close frame and reading up to
 /// the client's. A peer that stopped reading or never answers must not keep the task alive.
@@ -154,8 +158,22 @@ impl Pump<'_> {
         (connection, ended)
     }
 
-    async fn send(&self, sink: &mut Sink, message: Message) -> Sent {
-        match tokio::time::timeout(self.shared.config.write_timeout, sink.send(message)).await {
+    /// Queues `message` in the socket's write buffer: written out once the buffer passes
+    /// `server::WRITE_BATCH` bytes or on the next [`write_out`](Self::write_out).
+    /// A buffer that cannot be written out holds the feed back, so it grows no further.
+    async fn feed(&self, sink: &mut Sink, message: Message) -> Sent {
+        let fed = tokio::time::timeout(self.shared.config.write_timeout, sink.feed(message));
+        self.sent(fed.await)
+    }
+
+    /// Writes out what was fed: one write for every reply queued since the last.
+    async fn write_out(&self, sink: &mut Sink) -> Sent {
+        let flushed = tokio::time::timeout(self.shared.config.write_timeout, sink.flush());
+        self.sent(flushed.await)
+    }
+
+    fn sent(&self, outcome: Result<Result<(), WsError>, tokio::time::error::Elapsed>) -> Sent {
+        match outcome {
             Ok(Ok(())) => Sent::Ok,
             Ok(Err(_)) => Sent::Failed,
             Err(_) => {
@@ -243,17 +261,29 @@ impl Pump<'_> {
     }
 
     /// Writes what the core queued, in order, until its queue is empty or it queued a
-    /// Close.
+    /// Close: the frames are fed to the socket's buffer and written out together, in one
+    /// write when they fit (what the core answered to frames read in one batch).
     async fn flush(&self, connection: &mut Connection, sink: &mut Sink) -> Option<Ended> {
+        let mut fed = false;
         while let Some(transmit) = connection.poll_transmit() {
             let message = match transmit {
                 Transmit::Text(text) => Message::text(text),
                 Transmit::Ping(payload) => Message::Ping(payload.into()),
-                Transmit::Close(reason) => return Some(Ended::ByServer(reason)),
-                Transmit::CloseWith(code, reason) => return Some(Ended::Closed(code, reason)),
-                Transmit::Cut => return Some(Ended::Cut),
+                Transmit::Close(reason) => {
+                    return self.ending(sink, fed, Ended::ByServer(reason)).await
+                }
+                Transmit::CloseWith(code, reason) => {
+                    return self.ending(sink, fed, Ended::Closed(code, reason)).await
+                }
+                Transmit::Cut => return self.ending(sink, fed, Ended::Cut).await,
                 Transmit::Late(text, delay) => {
-                    // A `delay` fault: real time, as a slow server would take.
+                    // A `delay` fault: real time, as a slow server would take. What was
+                    // answered before it is not held back.
+                    if fed {
+                        if let Sent::Failed = self.write_out(sink).await {
+                            return Some(Ended::PeerGone);
+                        }
+                    }
                     tokio::time::sleep(delay).await;
                     Message::text(text)
                 }
@@ -261,11 +291,28 @@ impl Pump<'_> {
                 #[allow(unreachable_patterns)]
                 _ => continue,
             };
-            if let Sent::Failed = self.send(sink, message).await {
+            if let Sent::Failed = self.feed(sink, message).await {
+                return Some(Ended::PeerGone);
+            }
+            fed = true;
+        }
+        if fed {
+            if let Sent::Failed = self.write_out(sink).await {
                 return Some(Ended::PeerGone);
             }
         }
         None
+    }
+
+    /// Writes out what was fed before the connection ends as `ended`, so that the replies
+    /// queued before a Close or a cut still reach the client.
+    async fn ending(&self, sink: &mut Sink, fed: bool, ended: Ended) -> Option<Ended> {
+        if fed {
+            if let Sent::Failed = self.write_out(sink).await {
+                return Some(Ended::PeerGone);
+            }
+        }
+        Some(ended)
     }
 
     /// Feeds frames, pushed events, shutdown and the core's deadlines to the core and
@@ -326,33 +373,22 @@ impl Pump<'_> {
                     Pushed::Overflow => connection.close(CloseReason::EventQueueFull),
                     Pushed::Event(event) => connection.push_text(event),
                 },
-                frame = stream.next() => match frame {
-                    Some(Ok(Message::Text(text))) => {
-                        self.handle_text(connection, &mut mailbox, text.as_str());
-                        self.log_request(connection);
+                frame = stream.next() => {
+                    // Every frame already read is answered before the replies are written
+                    // out: a pipelining client gets one write per batch, not per reply.
+                    let mut frame = Some(frame);
+                    let mut handled = 0;
+                    while let Some(next) = frame.take() {
+                        if let Some(ended) = self.on_frame(connection, &mut mailbox, next) {
+                            return ended;
+                        }
+                        handled += 1;
+                        if handled == MAX_BATCH || connection.closing().is_some() {
+                            break;
+                        }
+                        frame = stream.next().now_or_never();
                     }
-                    Some(Ok(Message::Binary(_))) => {
-                        connection.handle_binary();
-                        self.log_request(connection);
-                    }
-                    Some(Ok(Message::Pong(payload))) => connection.handle_pong(&payload),
-                    // tungstenite queues the pong for a ping and sends it on the next read.
-                    Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
-                    Some(Ok(Message::Close(frame))) => {
-                        return Ended::ByClient(frame.map(|frame| frame.code.into()));
-                    }
-                    Some(Err(WsError::Capacity(_))) => connection.close(CloseReason::MessageTooBig),
-                    Some(Err(WsError::Utf8(_))) => connection.close(CloseReason::InvalidUtf8),
-                    // The end of the stream without a Close: the client just went away.
-                    Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
-                        return Ended::PeerGone;
-                    }
-                    Some(Err(WsError::Protocol(error))) => {
-                        tracing::debug!(peer = %self.peer, %error, "protocol violation");
-                        connection.close(CloseReason::ProtocolError);
-                    }
-                    Some(Err(_)) | None => return Ended::PeerGone,
-                },
+                }
                 () = &mut timer => {
                     // The sleep has completed: arm a new one on the next turn.
                     armed = None;
@@ -365,6 +401,44 @@ impl Pump<'_> {
 }
 
 impl Pump<'_> {
+    /// Hands one frame (or the end of the stream) to the core; `Some` when the connection
+    /// must end at once.
+    fn on_frame(
+        &self,
+        connection: &mut Connection,
+        mailbox: &mut Option<MailboxReceiver>,
+        frame: Option<Result<Message, WsError>>,
+    ) -> Option<Ended> {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                self.handle_text(connection, mailbox, text.as_str());
+                self.log_request(connection);
+            }
+            Some(Ok(Message::Binary(_))) => {
+                connection.handle_binary();
+                self.log_request(connection);
+            }
+            Some(Ok(Message::Pong(payload))) => connection.handle_pong(&payload),
+            // tungstenite queues the pong for a ping and sends it on the next read.
+            Some(Ok(Message::Ping(_) | Message::Frame(_))) => {}
+            Some(Ok(Message::Close(frame))) => {
+                return Some(Ended::ByClient(frame.map(|frame| frame.code.into())));
+            }
+            Some(Err(WsError::Capacity(_))) => connection.close(CloseReason::MessageTooBig),
+            Some(Err(WsError::Utf8(_))) => connection.close(CloseReason::InvalidUtf8),
+            // The end of the stream without a Close: the client just went away.
+            Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
+                return Some(Ended::PeerGone);
+            }
+            Some(Err(WsError::Protocol(error))) => {
+                tracing::debug!(peer = %self.peer, %error, "protocol violation");
+                connection.close(CloseReason::ProtocolError);
+            }
+            Some(Err(_)) | None => return Some(Ended::PeerGone),
+        }
+        None
+    }
+
     /// Carries out a control-plane command; `true` when it asks the pump to stall.
     fn obey(&self, connection: &mut Connection, command: Command) -> bool {
         match command {

@@ -354,10 +354,16 @@ impl Drop for OpenSlot {
 /// keeps 10,000 idle connections small (docs/PERFORMANCE.md).
 const READ_BUFFER: usize = 2 * 1024;
 
+/// Replies fed to a socket are written out once they pass this many bytes, or when the
+/// frames read so far are all answered (`connection.rs`): one write per batch of pipelined
+/// replies. A buffer that cannot be written out holds back the next reply, so a client that
+/// does not read holds at most this and one reply in the server.
+pub(crate) const WRITE_BATCH: usize = 16 * 1024;
+
 fn websocket_config(config: &Config) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size))
 }

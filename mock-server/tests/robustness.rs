@@ -412,3 +412,28 @@ async fn server_shutdown_carries_the_time_in_each_connections_time_unit() {
     expect_close(&mut millis, 1001).await;
     within(stopping).await.expect("shutdown completes");
 }
+
+/// A client that pipelines: 200 requests written at once, of three kinds (answered, refused
+/// by the core, refused as unknown), get their 200 replies in the order sent, whatever the
+/// server answers together.
+#[tokio::test]
+async fn pipelined_requests_written_at_once_are_answered_in_order() {
+    let server = frozen_server().await;
+    let mut client = RawClient::connect(&server).await;
+    let mut bytes = Vec::new();
+    let methods = ["ping", "session.status", "no.such.method"];
+    for id in 0..200 {
+        let text = format!(r#"{{"id":{id},"method":"{}"}}"#, methods[id % 3]);
+        bytes.extend(masked_frame(OP_TEXT, text.as_bytes()));
+    }
+    client.write_bytes(&bytes).await;
+    for id in 0..200 {
+        let frame = client.read_frame().await.expect("a reply before EOF");
+        assert_eq!(frame.opcode, OP_TEXT);
+        let reply: Value = serde_json::from_slice(&frame.payload).expect("JSON reply");
+        assert_eq!(reply["id"], id, "{reply}");
+        let status = if id % 3 == 2 { 400 } else { 200 };
+        assert_eq!(reply["status"], status, "{reply}");
+    }
+    client.assert_usable().await;
+}

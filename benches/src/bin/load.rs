@@ -110,6 +110,14 @@ struct ServerArgs {
     /// experiment: the mock writes each reply on its own, and so does the floor by default).
     #[arg(long)]
     floor_batch_writes: bool,
+    /// Entries the mock's request journal keeps (its default: the mock-server binary's);
+    /// 0 turns the journal off, to see what it costs.
+    #[arg(long)]
+    mock_journal_size: Option<usize>,
+    /// Pin the server this tool starts to this CPU (`taskset -c N`), apart from the load,
+    /// whatever CPUs the tool itself runs on.
+    #[arg(long)]
+    server_cpu: Option<usize>,
 }
 
 #[derive(Args)]
@@ -179,6 +187,9 @@ struct ServeArgs {
     /// A floor server batches its writes.
     #[arg(long)]
     batch_writes: bool,
+    /// Entries the mock's request journal keeps (0: off).
+    #[arg(long)]
+    journal_size: Option<usize>,
     /// Stop after this long even if stdin stays open.
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     max_lifetime: Duration,
@@ -189,6 +200,7 @@ struct ServeArgs {
 enum Target {
     FloorEcho,
     FloorJson,
+    FloorJsonBatch,
     Mock,
     Url(String),
 }
@@ -200,12 +212,15 @@ impl FromStr for Target {
         Ok(match text {
             "floor-echo" => Target::FloorEcho,
             "floor-json" => Target::FloorJson,
+            "floor-json-batch" => Target::FloorJsonBatch,
             "mock" => Target::Mock,
             url if url.starts_with("ws://") => {
                 client::ensure_loopback(url)?;
                 Target::Url(url.to_owned())
             }
-            other => bail!("unknown target {other:?}: floor-echo, floor-json, mock or ws://…"),
+            other => bail!(
+                "unknown target {other:?}: floor-echo, floor-json, floor-json-batch, mock or ws://…"
+            ),
         })
     }
 }
@@ -215,6 +230,7 @@ impl Target {
         match self {
             Target::FloorEcho => "floor-echo",
             Target::FloorJson => "floor-json",
+            Target::FloorJsonBatch => "floor-json-batch",
             Target::Mock => "mock",
             Target::Url(url) => url,
         }
@@ -270,6 +286,9 @@ impl ServerProcess {
                 command.args(["--connection-rate-limit", &u32::MAX.to_string()]);
                 command.args(["--max-connections", &MOCK_MAX_CONNECTIONS.to_string()]);
                 command.args(["--ban-after", "0", "--log-level", "warn"]);
+                if let Some(entries) = server.mock_journal_size {
+                    command.args(["--journal-size", &entries.to_string()]);
+                }
                 command
             }
             (Target::Url(url), _) => bail!("{url} is not started by this tool"),
@@ -284,9 +303,22 @@ impl ServerProcess {
                 if server.floor_batch_writes {
                     command.arg("--batch-writes");
                 }
+                if let Some(entries) = server.mock_journal_size {
+                    command.args(["--journal-size", &entries.to_string()]);
+                }
                 command
             }
         };
+        if let Some(cpu) = server.server_cpu {
+            // The same command under `taskset`, so the server has that CPU to itself.
+            let mut pinned = Command::new("taskset");
+            pinned
+                .arg("-c")
+                .arg(cpu.to_string())
+                .arg(command.get_program());
+            pinned.args(command.get_args());
+            command = pinned;
+        }
         let child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -416,7 +448,7 @@ async fn run_one(
 fn annotate(line: &mut Value, target: &Target, server: &ServerArgs) {
     match (target, &server.mock_bin) {
         (Target::Mock, Some(bin)) => line["server"] = json!(bin.display().to_string()),
-        (Target::FloorEcho | Target::FloorJson, _) => {
+        (Target::FloorEcho | Target::FloorJson | Target::FloorJsonBatch, _) => {
             line["read_buffer"] = json!(server.floor_read_buffer);
             if server.floor_batch_writes {
                 line["batch_writes"] = json!(true);
@@ -479,7 +511,7 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<u64> {
         medians.insert(name.to_owned(), Value::Object(per_target));
     }
     let mut ratios = serde_json::Map::new();
-    let floors = ["floor-echo", "floor-json"];
+    let floors = ["floor-echo", "floor-json", "floor-json-batch"];
     for target in lines.keys().filter(|t| !floors.contains(&t.as_str())) {
         for floor in floors.iter().filter(|f| lines.contains_key(**f)) {
             for (name, pointer) in figures {
@@ -488,6 +520,25 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<u64> {
                     _ => None,
                 };
                 ratios.insert(format!("{target}/{floor} {name}"), json!(ratio));
+            }
+        }
+    }
+    // The same ratios taken in each round, then their median: targets of one round ran
+    // minutes apart at most, so a slow phase of the machine weighs on both sides of a ratio.
+    let mut by_round = serde_json::Map::new();
+    for target in lines.keys().filter(|t| !floors.contains(&t.as_str())) {
+        for floor in floors.iter().filter(|f| lines.contains_key(**f)) {
+            for (name, pointer) in figures {
+                let per_round: Vec<f64> = lines[target]
+                    .iter()
+                    .zip(&lines[*floor])
+                    .filter_map(|(a, b)| {
+                        let (a, b) = (a.pointer(pointer)?.as_f64()?, b.pointer(pointer)?.as_f64()?);
+                        (b > 0.0).then(|| a / b)
+                    })
+                    .collect();
+                let ratio = median(per_round).map(|r| (r * 1000.0).round() / 1000.0);
+                by_round.insert(format!("{target}/{floor} {name}"), json!(ratio));
             }
         }
     }
@@ -505,6 +556,7 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<u64> {
         "rounds": args.rounds,
         "medians": medians,
         "ratios": ratios,
+        "ratios_by_round": by_round,
         "errors": errors,
     }));
     Ok(errors)
@@ -589,11 +641,11 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
         let mut floor_server = None;
         let mut mock = None;
         let url = match args.target {
-            Target::FloorEcho | Target::FloorJson => {
-                let kind = if args.target == Target::FloorEcho {
-                    floor::Floor::Echo
-                } else {
-                    floor::Floor::Json
+            Target::FloorEcho | Target::FloorJson | Target::FloorJsonBatch => {
+                let kind = match args.target {
+                    Target::FloorEcho => floor::Floor::Echo,
+                    Target::FloorJson => floor::Floor::Json,
+                    _ => floor::Floor::JsonBatch,
                 };
                 let settings = floor::Settings::default()
                     .read_buffer_size(args.read_buffer)
@@ -608,7 +660,11 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                     ..BanPolicy::default()
                 };
                 let account = place_account();
-                let server = MockServer::builder()
+                let mut builder = MockServer::builder();
+                if let Some(entries) = args.journal_size {
+                    builder = builder.journal_size(entries);
+                }
+                let server = builder
                     .weight_limit(args.weight_limit)
                     .orders_per_10s(args.orders_limit)
                     .orders_per_day(args.orders_limit)
@@ -622,7 +678,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                 mock = Some(server);
                 url
             }
-            Target::Url(_) => bail!("serve takes floor-echo, floor-json or mock"),
+            Target::Url(_) => bail!("serve takes floor-echo, floor-json, floor-json-batch or mock"),
         };
         {
             let mut out = std::io::stdout().lock();

@@ -367,24 +367,14 @@ impl RawClient {
 
     /// Writes one final, masked frame.
     pub async fn write_frame(&mut self, opcode: u8, payload: &[u8]) {
-        let mask = [0x37, 0xFA, 0x21, 0x3D];
-        let mut frame = vec![0x80 | opcode];
-        match payload.len() {
-            n if n < 126 => frame.push(0x80 | u8::try_from(n).expect("short length")),
-            n if n <= usize::from(u16::MAX) => {
-                frame.push(0x80 | 126);
-                frame.extend_from_slice(&u16::try_from(n).expect("16-bit length").to_be_bytes());
-            }
-            n => {
-                frame.push(0x80 | 127);
-                frame.extend_from_slice(&u64::try_from(n).expect("64-bit length").to_be_bytes());
-            }
-        }
-        frame.extend_from_slice(&mask);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        within(self.stream.write_all(&frame))
+        self.write_bytes(&masked_frame(opcode, payload)).await;
+    }
+
+    /// Writes `bytes` as they are, in one write: several frames back to back arrive together.
+    pub async fn write_bytes(&mut self, bytes: &[u8]) {
+        within(self.stream.write_all(bytes))
             .await
-            .expect("frame written");
+            .expect("bytes written");
     }
 
     /// Sends a text frame and returns the next text frame, failing on anything but pings.
@@ -404,6 +394,26 @@ impl RawClient {
     pub async fn assert_usable(&mut self) {
         assert_eq!(self.request(QUIET_PING).await, QUIET_PING_REPLY);
     }
+}
+
+/// One final text or control frame as a client writes it: masked (RFC 6455 §5.3).
+pub fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xFA, 0x21, 0x3D];
+    let mut frame = vec![0x80 | opcode];
+    match payload.len() {
+        n if n < 126 => frame.push(0x80 | u8::try_from(n).expect("short length")),
+        n if n <= usize::from(u16::MAX) => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&u16::try_from(n).expect("16-bit length").to_be_bytes());
+        }
+        n => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&u64::try_from(n).expect("64-bit length").to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
 }
 
 /// An HTTP response to an upgrade request the server refused: status, head and whole body.
