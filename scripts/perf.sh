@@ -45,7 +45,7 @@ taskset -c 0 cargo bench -p benches --bench round_trip -- $criterion_args | tee 
 taskset -c 0 cargo bench -p benches --bench in_process -- $criterion_args | tee "$out/criterion-in_process.txt"
 
 step "latency: 1 connection, 1 in flight, client and servers pinned to core 0"
-for mix in ping status logon place; do
+for mix in ping status logon place test depth; do
   taskset -c 0 "$load" compare -c 1 -d 1 --duration "$duration" --mix "$mix" --rounds "$rounds" \
     | tee "$out/pinned-$mix.jsonl"
 done
@@ -56,6 +56,27 @@ for mix in ping status ping=8,status=1,logon=1; do
   "$load" compare -c 100 -d 16 --duration "$duration" --mix "$mix" --rounds "$rounds" \
     | tee "$out/load-$name.jsonl"
 done
+
+step "pipelined: server CPU per request against the floor that batches; server on core 1, load on core 0"
+for mix in ping status; do
+  taskset -c 0 "$load" compare -c 100 -d 16 --duration "$duration" --mix "$mix" --rounds "$rounds" \
+    --server-cpu 1 --targets floor-json-batch,floor-json,mock | tee "$out/pipelined-$mix.jsonl"
+done
+
+step "the journal: status at 100 x 16, server on core 1, journal on (default) and off"
+taskset -c 0 "$load" compare -c 100 -d 16 --duration "$duration" --mix status --rounds "$rounds" \
+  --server-cpu 1 --targets mock | tee "$out/journal-on.jsonl"
+taskset -c 0 "$load" compare -c 100 -d 16 --duration "$duration" --mix status --rounds "$rounds" \
+  --server-cpu 1 --targets mock --mock-journal-size 0 | tee "$out/journal-off.jsonl"
+
+step "logons: 100 x 4, on both cores and on core 0 alone"
+"$load" run --target mock -c 100 -d 4 --duration "$duration" --mix logon | tee "$out/logon-2cores.jsonl"
+taskset -c 0 "$load" run --target mock -c 100 -d 4 --duration "$duration" --mix logon \
+  | tee "$out/logon-1core.jsonl"
+
+step "1,000 connections placing orders"
+"$load" run --target mock -c 1000 -d 1 --duration "$duration" --mix place \
+  | tee "$out/connections-1000-place.jsonl"
 
 step "the mock-server binary at the same load"
 "$load" run --target mock --mock-bin target/release/mock-server -c 100 -d 16 \

@@ -3,9 +3,10 @@
 //! The only module that knows about WebSocket frames. Each frame read is handed to the
 //! core (a text frame with the clock's `now`, under the server lock, held for microseconds
 //! and never across an `.await`); what the core queues is written out in order; the one timer
-//! waits for the core's next deadline on the server's clock. Replies are written before the
-//! next frame is read, so a client that does not read cannot grow the server's memory: its
-//! requests wait in its own socket buffers, and after `write_timeout` the connection is
+//! waits for the core's next deadline on the server's clock. The frames already read (at
+//! most [`MAX_BATCH`]) are answered, then their replies are written out in one write before
+//! the next frame is read, so a client that does not read cannot grow the server's memory:
+//! its requests wait in its own socket buffers, and after `write_timeout` the connection is
 //! dropped.
 //!
 //! Every way a connection ends with a live peer ends with the close handshake of RFC 6455
