@@ -5,7 +5,9 @@
 
 use anyhow::{bail, Context as _};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -56,6 +58,49 @@ pub async fn connect(url: &str) -> anyhow::Result<Ws> {
     )
     .await
     .with_context(|| format!("cannot connect to {url}"))?;
+    Ok(ws)
+}
+
+/// Connects to a loopback WebSocket URL from the local address `source` (a loopback
+/// address too, such as 127.0.0.2): each source address has a port range of its own, so
+/// more connections than one address's ephemeral ports can reach one server. `None` is
+/// [`connect`].
+///
+/// # Errors
+/// When the URL or the source is not loopback, or the connection or handshake fails.
+pub async fn connect_from(url: &str, source: Option<IpAddr>) -> anyhow::Result<Ws> {
+    let Some(source) = source else {
+        return connect(url).await;
+    };
+    if !source.is_loopback() {
+        bail!("refusing source address {source}: load stays on loopback");
+    }
+    let parsed = ensure_loopback(url)?;
+    let host = parsed.host_str().context("no host")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = parsed.port_or_known_default().context("no port")?;
+    let server = tokio::net::lookup_host((host, port))
+        .await
+        .with_context(|| format!("cannot resolve {host}"))?
+        .find(|addr| addr.is_ipv4() == source.is_ipv4())
+        .with_context(|| format!("{host} has no address of the family of {source}"))?;
+    let socket = match server {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = socket
+        .connect(server)
+        .await
+        .with_context(|| format!("cannot connect to {server} from {source}"))?;
+    stream.set_nodelay(true)?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(
+        parsed.as_str(),
+        MaybeTlsStream::Plain(stream),
+        Some(websocket_config()),
+    )
+    .await
+    .with_context(|| format!("cannot upgrade {url}"))?;
     Ok(ws)
 }
 

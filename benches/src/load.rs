@@ -8,7 +8,8 @@
 //! the connections are closed.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,8 +25,9 @@ use crate::client::{self, Ws};
 use crate::procfs;
 use crate::requests::{self, LogonSigner, RequestKind, SignedLogon};
 
-/// Most connections one load opens: beyond the file descriptors of a 2-core test machine.
-pub const MAX_CONNECTIONS: usize = 20_000;
+/// Most connections one load opens (`load idle` reaches it only with several source
+/// addresses, and an open-files limit above it for the tool and for the server).
+pub const MAX_CONNECTIONS: usize = 50_000;
 /// Most requests one connection keeps in flight.
 pub const MAX_DEPTH: usize = 1024;
 /// Longest measured window.
@@ -59,13 +61,21 @@ impl Mix {
         self.pattern.contains(&RequestKind::Logon)
     }
 
-    /// Whether any request of the mix places or tests an order: each connection then logs
-    /// on once, before the load, and the mock needs room for the orders (ORDERS limits, a
-    /// balance).
+    /// Whether any request of the mix places, tests or cancels an order: each connection
+    /// then logs on once, before the load, and the mock needs room for the orders (ORDERS
+    /// limits, a balance).
     pub fn has_place(&self) -> bool {
-        self.pattern
-            .iter()
-            .any(|kind| matches!(kind, RequestKind::Place | RequestKind::Test))
+        self.pattern.iter().any(|kind| {
+            matches!(
+                kind,
+                RequestKind::Place | RequestKind::Test | RequestKind::Cancel
+            )
+        })
+    }
+
+    /// Whether the mix cancels orders: its placements are then named, to be cancelled.
+    pub fn has_cancel(&self) -> bool {
+        self.pattern.contains(&RequestKind::Cancel)
     }
 
     fn kind_at(&self, index: u64) -> RequestKind {
@@ -86,7 +96,9 @@ impl FromStr for Mix {
                 None => (part, Some(1)),
             };
             let kind = RequestKind::parse(name).with_context(|| {
-                format!("unknown request {name:?}: ping, status, logon, place, test or depth")
+                format!(
+                    "unknown request {name:?}: ping, status, logon, place, test, depth or cancel"
+                )
             })?;
             let weight = weight
                 .filter(|w| (1..=1000).contains(w))
@@ -363,8 +375,17 @@ pub async fn run(url: &str, spec: &LoadSpec) -> anyhow::Result<LoadReport> {
 /// Opens `n` connections to a loopback `url`, a few handshakes at a time; returns those that
 /// opened and the count of those that did not.
 pub async fn open(url: &str, n: usize) -> (Vec<Ws>, Errors) {
+    open_from(url, n, &[]).await
+}
+
+/// [`open`], the connections taking their local address from `sources` in turn (none: the
+/// system's choice), so that each address's ports carry a share of them.
+pub async fn open_from(url: &str, n: usize, sources: &[IpAddr]) -> (Vec<Ws>, Errors) {
     let results: Vec<anyhow::Result<Ws>> = futures_util::stream::iter(0..n)
-        .map(|_| client::connect(url))
+        .map(|i| {
+            let source = (!sources.is_empty()).then(|| sources[i % sources.len()]);
+            client::connect_from(url, source)
+        })
         .buffer_unordered(CONNECT_CONCURRENCY)
         .collect()
         .await;
@@ -393,9 +414,15 @@ struct ConnectionOutcome {
 /// Writes the requests of one connection, re-signing its logon once a second.
 struct RequestWriter {
     spec: Arc<LoadSpec>,
+    /// The connection's number, in the names of its orders.
+    index: u64,
     next: u64,
     logon: Option<(Instant, SignedLogon)>,
+    /// With `cancel` in the mix: the ids of the requests that placed the orders not yet
+    /// cancelled, oldest first (an order is named `load-<connection>-<id>`).
+    placed: VecDeque<u64>,
     text: String,
+    name: String,
 }
 
 impl RequestWriter {
@@ -415,6 +442,14 @@ impl RequestWriter {
                 };
                 signer.write_request(id, signed, &mut self.text);
             }
+            (RequestKind::Cancel, _) => match self.placed.pop_front() {
+                Some(placed) => {
+                    self.name_order(placed);
+                    requests::write_cancel(id, requests::now_millis(), &self.name, &mut self.text);
+                }
+                None => self.place_named(id),
+            },
+            (RequestKind::Place, _) if self.spec.mix.has_cancel() => self.place_named(id),
             (RequestKind::Place, _) => {
                 requests::write_place(id, requests::now_millis(), &mut self.text);
             }
@@ -425,6 +460,17 @@ impl RequestWriter {
             (kind, _) => requests::write_unsigned(kind, id, &mut self.text),
         }
         (id, Message::text(self.text.as_str()))
+    }
+
+    fn name_order(&mut self, placed: u64) {
+        self.name.clear();
+        let _ = write!(self.name, "load-{}-{placed}", self.index);
+    }
+
+    fn place_named(&mut self, id: u64) {
+        self.name_order(id);
+        requests::write_place_named(id, requests::now_millis(), &self.name, &mut self.text);
+        self.placed.push_back(id);
     }
 }
 
@@ -460,9 +506,12 @@ async fn drive(
     let mut writer = RequestWriter {
         spec,
         // Connections start at different points of the mix so their kinds interleave.
+        index,
         next: index * 7 + 1,
         logon: None,
+        placed: VecDeque::new(),
         text: String::new(),
+        name: String::new(),
     };
     let mut pending: VecDeque<(u64, Instant)> = VecDeque::with_capacity(depth);
 
@@ -567,6 +616,9 @@ mod tests {
         assert!(mix.has_place() && !mix.has_logon());
         assert!("test".parse::<Mix>()?.has_place());
         assert!(!"depth".parse::<Mix>()?.has_place());
+        let cancels: Mix = "place,cancel".parse()?;
+        assert!(cancels.has_place() && cancels.has_cancel());
+        assert!(!"place".parse::<Mix>()?.has_cancel());
         assert!("ping=0".parse::<Mix>().is_err());
         assert!("order".parse::<Mix>().is_err());
         assert!("".parse::<Mix>().is_err());

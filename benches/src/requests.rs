@@ -31,6 +31,11 @@ pub enum RequestKind {
     Test,
     /// `depth` of BTCUSDT, `limit` 100 ([`DEPTH`]).
     Depth,
+    /// `order.cancel` ([`write_cancel`]) of the oldest order the connection placed and has
+    /// not cancelled yet, by its `newClientOrderId`; with none left, the order of
+    /// [`write_place_named`] instead. With `cancel` in a mix, every placement of the
+    /// connection is named, so that it can be cancelled.
+    Cancel,
 }
 
 impl RequestKind {
@@ -43,11 +48,12 @@ impl RequestKind {
             RequestKind::Place => "order.place",
             RequestKind::Test => "order.test",
             RequestKind::Depth => "depth",
+            RequestKind::Cancel => "order.cancel",
         }
     }
 
     /// Parses `ping`, `status` / `session.status`, `logon` / `session.logon`, `place` /
-    /// `order.place`.
+    /// `order.place`, `test` / `order.test`, `depth`, `cancel` / `order.cancel`.
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "ping" => Some(RequestKind::Ping),
@@ -56,6 +62,7 @@ impl RequestKind {
             "place" | "order.place" => Some(RequestKind::Place),
             "test" | "order.test" => Some(RequestKind::Test),
             "depth" => Some(RequestKind::Depth),
+            "cancel" | "order.cancel" => Some(RequestKind::Cancel),
             _ => None,
         }
     }
@@ -198,6 +205,24 @@ pub fn write_place(id: u64, timestamp: i64, out: &mut String) {
     );
 }
 
+/// Appends the text of the `order.place` of [`write_place`], named `newClientOrderId`
+/// `client` (`^[a-zA-Z0-9-_]{1,36}$`), so that [`write_cancel`] can cancel it.
+pub fn write_place_named(id: u64, timestamp: i64, client: &str, out: &mut String) {
+    let _ = write!(
+        out,
+        r#"{{"id":{id},"method":"order.place","params":{{{PLACE_PARAMS},"newClientOrderId":"{client}","timestamp":{timestamp}}}}}"#
+    );
+}
+
+/// Appends the text of an `order.cancel` of the BTCUSDT order named `client`
+/// ([`write_place_named`]), with this `id` and `timestamp`.
+pub fn write_cancel(id: u64, timestamp: i64, client: &str, out: &mut String) {
+    let _ = write!(
+        out,
+        r#"{{"id":{id},"method":"order.cancel","params":{{"symbol":"BTCUSDT","origClientOrderId":"{client}","timestamp":{timestamp}}}}}"#
+    );
+}
+
 /// Appends the text of an `order.test` of the order [`write_place`] places, with this `id`
 /// and `timestamp`.
 pub fn write_test(id: u64, timestamp: i64, out: &mut String) {
@@ -282,6 +307,38 @@ mod tests {
         assert_eq!(RequestKind::parse("place"), Some(RequestKind::Place));
         assert_eq!(RequestKind::parse("test"), Some(RequestKind::Test));
         assert_eq!(RequestKind::parse("depth"), Some(RequestKind::Depth));
+        Ok(())
+    }
+
+    #[test]
+    fn a_named_place_is_cancelled_by_its_name_on_the_mock_core() -> anyhow::Result<()> {
+        let signer = LogonSigner::demo()?;
+        let mut core = Server::new(&Config::default(), KeyRegistry::with_demo_key());
+        let now = Timestamp::from_millis(1_700_000_000_000);
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
+        let mut text = String::new();
+        signer.write_request(1, &signer.sign(now.as_millis(), None), &mut text);
+        let logon = conn.reply_to(&text, now, &mut core).expect("a reply");
+        assert!(logon.contains(r#""status":200"#), "{logon}");
+        text.clear();
+        write_place_named(2, now.as_millis(), "load-3-2", &mut text);
+        let placed = conn.reply_to(&text, now, &mut core).expect("a reply");
+        assert!(placed.contains(r#""clientOrderId":"load-3-2""#), "{placed}");
+        text.clear();
+        write_cancel(3, now.as_millis(), "load-3-2", &mut text);
+        let cancelled = conn.reply_to(&text, now, &mut core).expect("a reply");
+        assert!(
+            cancelled.starts_with(r#"{"id":3,"status":200,"result":{"symbol":"BTCUSDT","origClientOrderId":"load-3-2","#)
+                && cancelled.contains(r#""status":"CANCELED""#),
+            "{cancelled}"
+        );
+        // Gone: a second cancel of the same name is refused.
+        text.clear();
+        write_cancel(4, now.as_millis(), "load-3-2", &mut text);
+        let again = conn.reply_to(&text, now, &mut core).expect("a reply");
+        assert!(again.contains(r#""status":400"#), "{again}");
+        assert_eq!(RequestKind::parse("cancel"), Some(RequestKind::Cancel));
         Ok(())
     }
 

@@ -6,10 +6,11 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::envelope::bare_method;
+use crate::envelope::{bare_method, RequestId};
 
 /// The most text the journal keeps, requests and replies together.
 pub const MAX_TEXT: usize = 64 << 20;
@@ -93,7 +94,7 @@ pub struct JournalQuery {
 }
 
 impl JournalQuery {
-    fn matches(&self, entry: &JournalEntry) -> bool {
+    fn matches(&self, entry: &Record) -> bool {
         let method_matches = match (&self.method, &entry.method) {
             (None, _) => true,
             (Some(wanted), Some(method)) => bare_method(wanted) == bare_method(method),
@@ -103,25 +104,99 @@ impl JournalQuery {
     }
 }
 
+/// One entry as the ring holds it, made into a [`JournalEntry`] only when asked for: the
+/// request and the reply in one allocation, the key shared with the entries before it, the
+/// rare parts boxed. Each request makes one, under the server lock, and the ring holds
+/// thousands: small and cheap to make is the point.
+#[derive(Debug)]
+pub(crate) struct Record {
+    pub seq: u64,
+    pub at: i64,
+    pub connection: u64,
+    pub peer: SocketAddr,
+    pub method: Option<Cow<'static, str>>,
+    pub id: RequestId,
+    /// The request's text (bounded), then the reply's (bounded), if one was sent.
+    pub text: Box<str>,
+    /// Where the reply starts in `text`.
+    pub request_len: u32,
+    /// Whether a reply was sent; with `status` its status.
+    pub replied: bool,
+    pub status: u16,
+    pub weight: u32,
+    pub truncated: bool,
+    pub error: Option<Box<JournalError>>,
+    pub signature: Option<Box<SignatureRecord>>,
+    pub api_key: Option<Arc<str>>,
+}
+
+impl Record {
+    /// The request and, when one was sent, the reply, each cut to [`MAX_FRAME`] bytes at a
+    /// character boundary, in one allocation; where the reply starts; whether either was cut.
+    pub fn texts(request: &str, reply: Option<&str>) -> (Box<str>, u32, bool) {
+        let (request, request_cut) = bounded(request);
+        let (reply, reply_cut) = bounded(reply.unwrap_or(""));
+        let mut text = String::with_capacity(request.len() + reply.len());
+        text.push_str(request);
+        text.push_str(reply);
+        // At most 2 × 64 KiB: the length fits.
+        let request_len = u32::try_from(request.len()).unwrap_or(u32::MAX);
+        (text.into_boxed_str(), request_len, request_cut || reply_cut)
+    }
+
+    fn request(&self) -> &str {
+        self.text.get(..self.request_len as usize).unwrap_or("")
+    }
+
+    fn reply(&self) -> Option<&str> {
+        self.replied
+            .then(|| self.text.get(self.request_len as usize..).unwrap_or(""))
+    }
+
+    fn entry(&self) -> JournalEntry {
+        JournalEntry {
+            seq: self.seq,
+            at: self.at,
+            connection: self.connection,
+            peer: self.peer,
+            method: self.method.clone(),
+            id: serde_json::to_value(&self.id).unwrap_or_default(),
+            request: self.request().to_owned(),
+            status: self.replied.then_some(self.status),
+            error: self.error.as_deref().cloned(),
+            weight: self.weight,
+            reply: self.reply().map(str::to_owned),
+            signature: self.signature.clone(),
+            api_key: self.api_key.as_deref().map(str::to_owned),
+            truncated: self.truncated,
+        }
+    }
+}
+
 /// The ring of entries.
 #[derive(Debug)]
 pub(crate) struct Journal {
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Record>,
     capacity: usize,
     text: usize,
     next_seq: u64,
+    /// The keys entries ran as lately, shared by the entries that name them.
+    keys: Vec<Arc<str>>,
 }
 
+/// How many keys [`Journal::key`] remembers.
+const RECENT_KEYS: usize = 8;
+
 /// `text`, cut to at most [`MAX_FRAME`] bytes at a character boundary; whether it was cut.
-pub(crate) fn bounded(text: &str) -> (String, bool) {
+fn bounded(text: &str) -> (&str, bool) {
     if text.len() <= MAX_FRAME {
-        return (text.to_owned(), false);
+        return (text, false);
     }
     let mut end = MAX_FRAME;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    (text[..end].to_owned(), true)
+    (&text[..end], true)
 }
 
 impl Journal {
@@ -132,7 +207,25 @@ impl Journal {
             capacity,
             text: 0,
             next_seq: 0,
+            keys: Vec::new(),
         }
+    }
+
+    /// `api_key` as the entries hold it: one allocation for each key lately seen, not one
+    /// for each request (a session's requests all run as its key).
+    pub fn key(&mut self, api_key: &str) -> Arc<str> {
+        if let Some(index) = self.keys.iter().position(|k| &**k == api_key) {
+            // The newest last, so that the oldest is the one forgotten.
+            let key = self.keys.remove(index);
+            self.keys.push(Arc::clone(&key));
+            return key;
+        }
+        if self.keys.len() == RECENT_KEYS {
+            self.keys.remove(0);
+        }
+        let key: Arc<str> = Arc::from(api_key);
+        self.keys.push(Arc::clone(&key));
+        key
     }
 
     /// Whether entries are kept at all.
@@ -146,13 +239,13 @@ impl Journal {
         self.next_seq
     }
 
-    fn size(entry: &JournalEntry) -> usize {
-        entry.request.len() + entry.reply.as_ref().map_or(0, String::len)
+    fn size(entry: &Record) -> usize {
+        entry.text.len()
     }
 
     /// Adds `entry`, moving the oldest past the bounds into `evicted`: the caller drops
     /// them once it has released the server lock, so freeing them costs no one a wait.
-    pub fn push(&mut self, entry: JournalEntry, evicted: &mut Vec<JournalEntry>) {
+    pub fn push(&mut self, entry: Record, evicted: &mut Vec<Record>) {
         if !self.is_on() {
             return;
         }
@@ -171,12 +264,11 @@ impl Journal {
 
     /// The entries `query` selects, oldest first.
     pub fn query(&self, query: &JournalQuery) -> Vec<JournalEntry> {
-        let matching: Vec<&JournalEntry> =
-            self.entries.iter().filter(|e| query.matches(e)).collect();
+        let matching: Vec<&Record> = self.entries.iter().filter(|e| query.matches(e)).collect();
         let skip = query
             .limit
             .map_or(0, |limit| matching.len().saturating_sub(limit));
-        matching.into_iter().skip(skip).cloned().collect()
+        matching.into_iter().skip(skip).map(Record::entry).collect()
     }
 
     /// Forgets every entry; `seq` goes on counting.
@@ -190,22 +282,24 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(journal: &mut Journal, connection: u64, method: &str, text: &str) -> JournalEntry {
-        JournalEntry {
+    fn entry(journal: &mut Journal, connection: u64, method: &str, text: &str) -> Record {
+        let (text, request_len, truncated) = Record::texts(text, Some(""));
+        Record {
             seq: journal.next_seq(),
             at: 0,
             connection,
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
             method: Some(Cow::Owned(method.to_owned())),
-            id: serde_json::Value::Null,
-            request: text.to_owned(),
-            status: Some(200),
-            error: None,
+            id: RequestId::Null,
+            text,
+            request_len,
+            replied: true,
+            status: 200,
             weight: 1,
-            reply: Some(String::new()),
+            truncated,
+            error: None,
             signature: None,
             api_key: None,
-            truncated: false,
         }
     }
 
@@ -236,10 +330,45 @@ mod tests {
     #[test]
     fn long_text_is_cut_at_a_character_boundary() {
         let (kept, cut) = bounded("ab");
-        assert_eq!((kept.as_str(), cut), ("ab", false));
+        assert_eq!((kept, cut), ("ab", false));
         let long = "é".repeat(MAX_FRAME);
         let (kept, cut) = bounded(&long);
         assert!(cut);
         assert!(kept.len() <= MAX_FRAME && kept.len() > MAX_FRAME - 2);
+    }
+
+    #[test]
+    fn a_record_gives_back_its_request_and_reply_apart() {
+        let mut journal = Journal::new(4);
+        let mut record = entry(&mut journal, 1, "ping", "{}");
+        (record.text, record.request_len, record.truncated) =
+            Record::texts("ré", Some(r#"{"ok":1}"#));
+        let shown = record.entry();
+        assert_eq!(shown.request, "ré");
+        assert_eq!(shown.reply.as_deref(), Some(r#"{"ok":1}"#));
+        assert!(!shown.truncated);
+        // No reply sent: none shown, even an empty one.
+        record.replied = false;
+        (record.text, record.request_len, _) = Record::texts("x", None);
+        let shown = record.entry();
+        assert_eq!(
+            (shown.request.as_str(), shown.reply, shown.status),
+            ("x", None, None)
+        );
+        let (_, _, cut) = Record::texts("x", Some(&"y".repeat(MAX_FRAME + 1)));
+        assert!(cut);
+    }
+
+    #[test]
+    fn keys_are_shared_and_the_oldest_forgotten() {
+        let mut journal = Journal::new(4);
+        let first = journal.key("a");
+        assert!(Arc::ptr_eq(&first, &journal.key("a")));
+        for other in 0..RECENT_KEYS {
+            journal.key(&other.to_string());
+        }
+        let again = journal.key("a");
+        assert_eq!(&*again, "a");
+        assert!(!Arc::ptr_eq(&first, &again));
     }
 }

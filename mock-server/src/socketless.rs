@@ -47,7 +47,7 @@ use crate::envelope::{
 };
 use crate::error::ApiError;
 use crate::fault::Applied;
-use crate::journal::{self, JournalEntry, JournalError, SignatureRecord};
+use crate::journal::{JournalError, Record, SignatureRecord};
 use crate::keepalive::Keepalive;
 use crate::keys::KeyRegistry;
 use crate::method::{parse_bool, Context};
@@ -99,7 +99,7 @@ pub struct Connection {
     transmits: VecDeque<Transmit>,
     /// Journal entries this connection's requests pushed out of the ring, to be dropped by
     /// [`release_evicted`](Self::release_evicted) outside the server lock.
-    evicted: Vec<JournalEntry>,
+    evicted: Vec<Record>,
     /// The [`KeyRegistry::revision`] at which the keys of this session and its
     /// subscriptions were last checked (0: never).
     keys_checked: u64,
@@ -206,7 +206,9 @@ impl Connection {
     /// after the server lock is released, so the frees happen outside it. Entries not
     /// released are dropped with the connection.
     pub fn release_evicted(&mut self) {
-        self.evicted.clear();
+        // Taken, not cleared: an idle connection keeps no room for entries it may never
+        // evict again.
+        drop(std::mem::take(&mut self.evicted));
     }
 
     /// The next thing to send, in order; `None` when there is nothing (more) to send.
@@ -478,30 +480,24 @@ impl Connection {
         reply: Option<&str>,
         now: Timestamp,
         server: &mut Server,
-    ) -> JournalEntry {
-        let (request, request_cut) = journal::bounded(text);
-        let (reply, reply_cut) = match reply {
-            Some(reply) => {
-                let (reply, cut) = journal::bounded(reply);
-                (Some(reply), cut)
-            }
-            None => (None, false),
-        };
-        let sent = reply.is_some();
+    ) -> Record {
+        let replied = reply.is_some();
+        let (text, request_len, truncated) = Record::texts(text, reply);
         // Moved, not copied: the journal is the last to read it.
         let signature = answer.signature.take().map(Box::new);
         let error = match &answer.outcome {
-            Err(error) if sent => Some(JournalError {
+            Err(error) if replied => Some(Box::new(JournalError {
                 code: error.code(),
                 msg: error.message(),
-            }),
+            })),
             _ => None,
         };
         let api_key = match &signature {
-            Some(record) => record.valid.then(|| record.api_key.clone()),
-            None => self.state.logon.as_ref().map(|l| l.api_key.clone()),
+            Some(record) => record.valid.then_some(record.api_key.as_str()),
+            None => self.state.logon.as_ref().map(|l| l.api_key.as_str()),
         };
-        JournalEntry {
+        let api_key = api_key.map(|key| server.journal.key(key));
+        Record {
             seq: server.journal.next_seq(),
             at: now.as_millis(),
             connection: self.state.connection,
@@ -513,15 +509,16 @@ impl Connection {
                 (Some(known), _) => Some(Cow::Borrowed(known)),
                 (None, named) => named.clone().map(Cow::Owned),
             },
-            id: serde_json::to_value(&answer.id).unwrap_or_default(),
-            request,
-            status: sent.then_some(status),
-            error,
+            id: answer.id.clone(),
+            text,
+            request_len,
+            replied,
+            status,
             weight: answer.charge.as_ref().map_or(0, |charge| charge.weight),
-            reply,
+            truncated,
+            error,
             signature,
             api_key,
-            truncated: request_cut || reply_cut,
         }
     }
 

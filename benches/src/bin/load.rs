@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
@@ -78,7 +79,9 @@ struct LoadArgs {
     /// Time before the window: requests sent, not counted.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     warmup: Duration,
-    /// Requests and weights: `ping`, `ping,status`, `ping=8,status=1,logon=1`.
+    /// Requests and weights: `ping`, `ping,status`, `ping=8,status=1,logon=1`; also `place`,
+    /// `test`, `depth` and `cancel` (`place,cancel`: each connection places and cancels
+    /// its own orders).
     #[arg(long, default_value = "ping")]
     mix: Mix,
     /// API key for logons (default: the mock's demo key).
@@ -166,6 +169,11 @@ struct IdleArgs {
     /// How long to hold them before reading the RSS.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     hold: Duration,
+    /// Open the connections from this many loopback source addresses in turn (127.0.0.2,
+    /// 127.0.0.3, …), each with ports of its own: one address's ephemeral ports (about
+    /// 28,000) cannot reach 50,000. 0: the system's choice, 127.0.0.1.
+    #[arg(long, default_value_t = 0)]
+    source_addresses: u8,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -569,10 +577,21 @@ async fn idle(args: &IdleArgs) -> anyhow::Result<u64> {
     if args.hold > Duration::from_secs(600) {
         bail!("hold at most 10 minutes");
     }
-    let limit = procfs::raise_open_files_limit(args.connections as u64 + 256)?;
-    if limit < args.connections as u64 + 64 {
-        bail!("the open files limit is {limit}: raise the hard limit (ulimit -Hn)");
+    if args.source_addresses > 250 {
+        bail!("source addresses must be 0 to 250 (127.0.0.2 to 127.0.0.251)");
     }
+    let wanted = args.connections as u64 + 256;
+    let limit = procfs::raise_open_files_limit(wanted)?;
+    if limit < wanted {
+        bail!(
+            "the open files limit is {limit}, {wanted} are needed for {} connections \
+             (here and in the server): raise the hard limit (ulimit -Hn)",
+            args.connections
+        );
+    }
+    let sources: Vec<IpAddr> = (0..args.source_addresses)
+        .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + i)))
+        .collect();
     let process = match &args.target {
         Target::Url(_) => None,
         named => Some(ServerProcess::spawn(named, &args.server)?),
@@ -592,19 +611,14 @@ async fn idle(args: &IdleArgs) -> anyhow::Result<u64> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let before = procfs::rss_bytes(pid)?;
 
-    let (mut sockets, mut errors) = load::open(&url, args.connections).await;
+    let (mut sockets, mut errors) = load::open_from(&url, args.connections, &sources).await;
     let opened = sockets.len();
-    let served = futures_util::stream::iter(sockets.iter_mut())
-        .map(|ws| async move {
-            matches!(client::round_trip(ws, PING).await, Ok(reply) if reply.contains(r#""status":200"#) || reply.as_str() == PING)
-        })
-        .buffer_unordered(64)
-        .filter(|ok| std::future::ready(*ok))
-        .count()
-        .await;
-    errors.bad_reply += (opened - served) as u64;
+    let served = ping_each(&mut sockets).await;
     tokio::time::sleep(args.hold).await;
     let after = procfs::rss_bytes(pid)?;
+    // Held is not served: each connection answers a ping once more, after the reading.
+    let served_after = ping_each(&mut sockets).await;
+    errors.bad_reply += (opened - served) as u64 + (opened - served_after) as u64;
     let mib = |bytes: u64| round2(bytes as f64 / (1024.0 * 1024.0));
     let per_connection = after.saturating_sub(before) as f64 / opened.max(1) as f64;
     let mut line = json!({
@@ -613,6 +627,8 @@ async fn idle(args: &IdleArgs) -> anyhow::Result<u64> {
         "connections": args.connections,
         "opened": opened,
         "served": served,
+        "served_after_hold": served_after,
+        "source_addresses": args.source_addresses,
         "server_rss_before_mib": mib(before),
         "server_rss_after_mib": mib(after),
         "server_rss_per_connection_kib": round2(per_connection / 1024.0),
@@ -624,8 +640,21 @@ async fn idle(args: &IdleArgs) -> anyhow::Result<u64> {
     Ok(errors.total())
 }
 
+/// How many of `sockets` answer a `ping` (64 at a time).
+async fn ping_each(sockets: &mut [client::Ws]) -> usize {
+    futures_util::stream::iter(sockets.iter_mut())
+        .map(|ws| async move {
+            let reply = tokio::time::timeout(Duration::from_secs(10), client::round_trip(ws, PING));
+            matches!(reply.await, Ok(Ok(reply)) if reply.contains(r#""status":200"#) || reply.as_str() == PING)
+        })
+        .buffer_unordered(64)
+        .filter(|ok| std::future::ready(*ok))
+        .count()
+        .await
+}
+
 fn serve(args: &ServeArgs) -> anyhow::Result<()> {
-    let _ = procfs::raise_open_files_limit(u64::from(u16::MAX));
+    let _ = procfs::raise_open_files_limit(load::MAX_CONNECTIONS as u64 + 1024);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -253,12 +253,17 @@ struct AccountState {
 /// and an order leaves only with a reset, so the orders sit in chunks of [`CHUNK`] from the
 /// first id: a placement appends, a lookup indexes, and a growing store never moves the
 /// orders it holds (one vector would copy them all each time it grew). The open ones are
-/// also kept apart, so that the book, the open-order queries and the duplicate check walk
-/// them alone, not every order since start-up.
+/// also kept apart, so that the book and the open-order queries walk them alone, not every
+/// order since start-up, and indexed by their account and client order id, so that the
+/// duplicate check and a cancel by `origClientOrderId` look one up instead of walking them.
 #[derive(Debug, Clone, Default)]
 struct OrderStore {
     first_id: u64,
     chunks: Vec<Vec<Order>>,
+    /// The ids of the open orders, by their account and client order id (hashed with
+    /// `hasher`): the names are the orders' own, not copied.
+    named: hashbrown::HashTable<u64>,
+    hasher: foldhash::fast::RandomState,
     /// The ids of orders placed open, oldest first: the open ones, and some that have ended
     /// since and are swept out once they are half of the list, so that a placement only
     /// appends and the list stays within twice the open orders.
@@ -269,6 +274,11 @@ struct OrderStore {
 
 /// How many orders a chunk of the store holds.
 const CHUNK: usize = 1024;
+
+/// The hash of an order's name in [`OrderStore::named`].
+fn name_hash(hasher: &foldhash::fast::RandomState, account: &str, client: &str) -> u64 {
+    std::hash::BuildHasher::hash_one(hasher, (account, client))
+}
 
 /// Order `id` in `chunks`, whose first order has id `first_id`.
 fn order_in(chunks: &[Vec<Order>], first_id: u64, id: u64) -> Option<&Order> {
@@ -300,6 +310,12 @@ impl OrderStore {
         }
         if order.status.is_open() {
             self.open.push(order.id);
+            let hash = name_hash(&self.hasher, &order.account, &order.client_order_id);
+            let (chunks, first_id, hasher) = (&self.chunks, self.first_id, &self.hasher);
+            self.named.insert_unique(hash, order.id, |&id| {
+                order_in(chunks, first_id, id)
+                    .map_or(0, |o| name_hash(hasher, &o.account, &o.client_order_id))
+            });
         }
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(order),
@@ -314,8 +330,12 @@ impl OrderStore {
     /// Counts order `id` out of the open ones if its status says it has ended, sweeping
     /// the list when half of it has: every change of status calls it.
     fn status_changed(&mut self, id: u64) {
-        if self.get(id).is_none_or(|o| o.status.is_open()) {
+        let Some(order) = self.get(id).filter(|o| !o.status.is_open()) else {
             return;
+        };
+        let hash = name_hash(&self.hasher, &order.account, &order.client_order_id);
+        if let Ok(entry) = self.named.find_entry(hash, |&named| named == id) {
+            entry.remove();
         }
         self.ended_in_open += 1;
         if self.ended_in_open * 2 >= self.open.len() {
@@ -331,6 +351,16 @@ impl OrderStore {
         self.chunks.iter().flatten()
     }
 
+    /// `account`'s open order named `client`: there is at most one.
+    fn open_named(&self, account: &str, client: &str) -> Option<&Order> {
+        let hash = name_hash(&self.hasher, account, client);
+        let id = self.named.find(hash, |&id| {
+            self.get(id)
+                .is_some_and(|o| o.account == account && o.client_order_id == client)
+        })?;
+        self.get(*id)
+    }
+
     /// The open orders, oldest first.
     fn open(&self) -> impl Iterator<Item = &Order> {
         self.open
@@ -341,6 +371,7 @@ impl OrderStore {
 
     fn clear(&mut self) {
         self.chunks.clear();
+        self.named.clear();
         self.open.clear();
         self.ended_in_open = 0;
     }
@@ -538,7 +569,7 @@ impl Orders {
             // order that has it is the newest, and only a done one needs the whole history.
             OrderRef::Client(client) => {
                 let named = |o: &&Order| o.account == account && &o.client_order_id == client;
-                match self.orders.open().find(named) {
+                match self.orders.open_named(account, client) {
                     Some(open) => Some(open).filter(|o| o.symbol == symbol),
                     None => self
                         .orders
@@ -608,11 +639,7 @@ impl Orders {
             return Err(ApiError::TooManyOrders { limit, interval });
         }
         if let Some(client) = &order.new_client_order_id {
-            let taken = self
-                .orders
-                .open()
-                .any(|o| o.account == account && &o.client_order_id == client);
-            if taken {
+            if self.orders.open_named(account, client).is_some() {
                 return Err(ApiError::OrderRejected(DUPLICATE_ORDER));
             }
         }

@@ -548,10 +548,21 @@ fn cancels_unlock_and_report_with_both_client_ids() {
             .map(|(id, _)| id),
         Err(ApiError::CancelRejected(UNKNOWN_ORDER))
     );
-    // The id is free again once its order is done.
-    orders
+    // The id is free again once its order is done, and another account's to take.
+    let again = orders
         .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(4))
-        .expect("placed");
+        .expect("placed")
+        .order_id;
+    let bobs = orders
+        .place(&Everyone, "bob", &fixture(), &buy, &mut market, at(4))
+        .expect("placed")
+        .order_id;
+    let mine = OrderRef::Client("mine".to_owned());
+    let found = |orders: &Orders, account| orders.find(account, "BTCUSDT", &mine).map(|o| o.id);
+    assert_eq!(
+        (found(&orders, "alice"), found(&orders, "bob")),
+        (Some(again), Some(bobs))
+    );
     orders
         .place(
             &Everyone,
@@ -1029,6 +1040,12 @@ proptest! {
                 orders.every_order().filter(|o| o.status.is_open()).map(|o| o.id).collect();
             // The list behind them holds at most as many ended orders as open ones.
             prop_assert!(orders.orders.open.len() <= 2 * open.len(), "{:?}", orders.orders.open);
+            // The name index holds the open orders, each found by its name, and no other.
+            prop_assert_eq!(orders.orders.named.len(), open.len());
+            for o in orders.every_order() {
+                let found = orders.orders.open_named("alice", &o.client_order_id).map(|f| f.id);
+                prop_assert_eq!(found, o.status.is_open().then_some(o.id), "{:?}", o);
+            }
             prop_assert_eq!(open, scanned);
             for o in orders.all_orders("alice", "BTCUSDT") {
                 prop_assert!(o.locked >= Decimal::ZERO);
