@@ -63,20 +63,26 @@ for mix in ping status; do
     --server-cpu 1 --targets floor-json-batch,floor-json,mock | tee "$out/pipelined-$mix.jsonl"
 done
 
-step "the journal: status at 100 x 16, server on core 1, journal on (default) and off"
-taskset -c 0 "$load" compare -c 100 -d 16 --duration "$duration" --mix status --rounds "$rounds" \
-  --server-cpu 1 --targets mock | tee "$out/journal-on.jsonl"
-taskset -c 0 "$load" compare -c 100 -d 16 --duration "$duration" --mix status --rounds "$rounds" \
-  --server-cpu 1 --targets mock --mock-journal-size 0 | tee "$out/journal-off.jsonl"
+step "the journal: status at 100 x 16, server on core 1, journal on (default) and off in each round"
+taskset -c 0 "$load" compare -c 100 -d 16 --duration "$duration" --mix status \
+  --rounds "$((rounds + 2))" --server-cpu 1 --targets mock,mock-journal-off \
+  | tee "$out/journal.jsonl"
 
-step "logons: 100 x 4, on both cores and on core 0 alone"
-"$load" run --target mock -c 100 -d 4 --duration "$duration" --mix logon | tee "$out/logon-2cores.jsonl"
-taskset -c 0 "$load" run --target mock -c 100 -d 4 --duration "$duration" --mix logon \
-  | tee "$out/logon-1core.jsonl"
+step "logons: 100 x 4, on both cores and on core 0 alone, alternating"
+: > "$out/logon-2cores.jsonl"
+: > "$out/logon-1core.jsonl"
+for _ in $(seq "$rounds"); do
+  "$load" run --target mock -c 100 -d 4 --duration "$duration" --mix logon \
+    | tee -a "$out/logon-2cores.jsonl"
+  taskset -c 0 "$load" run --target mock -c 100 -d 4 --duration "$duration" --mix logon \
+    | tee -a "$out/logon-1core.jsonl"
+done
 
-step "1,000 connections placing orders"
+step "1,000 connections placing orders, and placing and cancelling them, for 10 s"
 "$load" run --target mock -c 1000 -d 1 --duration "$duration" --mix place \
   | tee "$out/connections-1000-place.jsonl"
+"$load" run --target mock -c 1000 -d 1 --duration "${CANCEL_DURATION:-10s}" --mix place,cancel \
+  | tee "$out/connections-1000-place-cancel.jsonl"
 
 step "the mock-server binary at the same load"
 "$load" run --target mock --mock-bin target/release/mock-server -c 100 -d 16 \
@@ -93,6 +99,17 @@ step "$idle idle connections: server RSS"
   "$load" idle --target floor-echo -n "$idle" --floor-read-buffer 4096
   "$load" idle --target floor-echo -n "$idle" --floor-read-buffer 2048
 } | tee "$out/idle.jsonl"
+
+# 50,000 connections need 50,000 open files in the tool and in the server (each inherits the
+# tool's limit): with a lower hard limit, as many as it allows, from the same four addresses.
+many=${MANY:-50000}
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt "$((many + 256))" ]; then
+  echo "open files hard limit $hard: $many connections cannot be opened here" >&2
+  many=$(( (hard - 1000) / 1000 * 1000 ))
+fi
+step "$many idle connections from 127.0.0.2-127.0.0.5, each pinged again after the hold"
+"$load" idle --target mock -n "$many" --source-addresses 4 | tee "$out/idle-many.jsonl"
 
 step "plot and table"
 python3 scripts/plot_latency.py "$out/pinned-ping.jsonl" "$out/pinned-status.jsonl" \

@@ -24,9 +24,9 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The read buffer of every server and client here: the mock's (`connection.rs`).
+/// The read buffer of every server and client here: the mock's (`server.rs`).
 /// tungstenite's default of 128 KiB is zero-filled before each read and held per connection.
-pub const READ_BUFFER_SIZE: usize = 2 * 1024;
+pub const READ_BUFFER_SIZE: usize = 1024;
 
 /// Which floor server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

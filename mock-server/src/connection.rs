@@ -32,6 +32,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
+use crate::envelope::parse_request;
 use crate::server::{Command, ControlCell, Shared, Shutdown};
 use crate::socketless::{Connection, SignatureCheck, Transmit};
 
@@ -128,16 +129,18 @@ impl Pump<'_> {
     /// Pumps `ws` for `connection` until it ends, then completes the close handshake;
     /// returns the connection (to be ended under the lock) and how it ended.
     ///
-    /// The socket comes boxed: an argument of an async fn keeps its place in the future for
-    /// the whole call, and a box keeps that place small (docs/PERFORMANCE.md, idle
-    /// connections).
+    /// The socket and the connection come boxed: an argument of an async fn keeps its place
+    /// in the future for the whole call, and a box keeps that place small
+    /// (docs/PERFORMANCE.md, idle connections). The connection stays in its box; the socket
+    /// leaves its box for the halves of the split, and the box is freed at once (moved out
+    /// of in place, it would stay allocated, empty, as long as the connection).
     pub async fn run(
         &self,
         ws: Box<WebSocketStream<TcpStream>>,
-        mut connection: Connection,
+        mut connection: Box<Connection>,
         shutdown: &Shutdown,
-    ) -> (Connection, Ended) {
-        let (mut sink, mut stream) = (*ws).split();
+    ) -> (Box<Connection>, Ended) {
+        let (mut sink, mut stream) = unbox(ws).split();
         let ended = self
             .serve(&mut connection, &mut sink, &mut stream, shutdown)
             .await;
@@ -155,22 +158,61 @@ impl Pump<'_> {
             Ended::ByClient(_) => None,
             Ended::PeerGone => return (connection, ended),
         };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, close_handshake(sink, stream, close)).await;
+        // Boxed, as are the other rare waits: a connection's task is as large as its largest
+        // wait, and every idle connection holds one.
+        let closing = Box::pin(close_handshake(sink, stream, close));
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
         (connection, ended)
     }
 
     /// Queues `message` in the socket's write buffer: written out once the buffer passes
     /// `server::WRITE_BATCH` bytes or on the next [`write_out`](Self::write_out).
     /// A buffer that cannot be written out holds the feed back, so it grows no further.
+    ///
+    /// The write timeout is armed only when the socket makes the feed wait: a reply almost
+    /// always finds room, and a timer made for each would cost a clock read and the room
+    /// it takes in every idle connection's task.
     async fn feed(&self, sink: &mut Sink, message: Message) -> Sent {
-        let fed = tokio::time::timeout(self.shared.config.write_timeout, sink.feed(message));
-        self.sent(fed.await)
+        match std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)).now_or_never() {
+            Some(ready) => match self.sent(Ok(ready)) {
+                Sent::Ok => self.sent(Ok(sink.start_send_unpin(message))),
+                failed => failed,
+            },
+            None => Box::pin(self.feed_waiting(sink, message)).await,
+        }
     }
 
-    /// Writes out what was fed: one write for every reply queued since the last.
+    /// [`feed`](Self::feed) once the socket has made it wait: under the write timeout.
+    async fn feed_waiting(&self, sink: &mut Sink, message: Message) -> Sent {
+        let ready = self
+            .within_write_timeout(std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)))
+            .await;
+        match self.sent(ready) {
+            Sent::Ok => self.sent(Ok(sink.start_send_unpin(message))),
+            failed => failed,
+        }
+    }
+
+    /// Writes out what was fed: one write for every reply queued since the last. As with
+    /// [`feed`](Self::feed), the timeout is armed only when the write has to wait.
     async fn write_out(&self, sink: &mut Sink) -> Sent {
-        let flushed = tokio::time::timeout(self.shared.config.write_timeout, sink.flush());
-        self.sent(flushed.await)
+        let flushed = match std::future::poll_fn(|cx| sink.poll_flush_unpin(cx)).now_or_never() {
+            Some(flushed) => Ok(flushed),
+            None => {
+                Box::pin(
+                    self.within_write_timeout(std::future::poll_fn(|cx| sink.poll_flush_unpin(cx))),
+                )
+                .await
+            }
+        };
+        self.sent(flushed)
+    }
+
+    async fn within_write_timeout<F: std::future::Future>(
+        &self,
+        write: F,
+    ) -> Result<F::Output, tokio::time::error::Elapsed> {
+        tokio::time::timeout(self.shared.config.write_timeout, write).await
     }
 
     fn sent(&self, outcome: Result<Result<(), WsError>, tokio::time::error::Elapsed>) -> Sent {
@@ -230,9 +272,17 @@ impl Pump<'_> {
         text: &str,
     ) {
         // Only a frame that names a signature can need one checked: the rest skip the step.
+        // The frame is parsed and its payloads built outside the lock, which is held only
+        // to look the key up: logons verify on both cores with little to wait for.
         let checked = if text.contains("\"signature\"") {
-            let check = self.shared.lock().check_signature_of(text);
-            check.map(SignatureCheck::run)
+            parse_request(text)
+                .ok()
+                .and_then(|request| {
+                    SignatureCheck::prepare_with(&request.params, |api_key| {
+                        self.shared.lock().signing_key(api_key)
+                    })
+                })
+                .map(SignatureCheck::run)
         } else {
             None
         };
@@ -285,7 +335,7 @@ impl Pump<'_> {
                             return Some(Ended::PeerGone);
                         }
                     }
-                    tokio::time::sleep(delay).await;
+                    Box::pin(tokio::time::sleep(delay)).await;
                     Message::text(text)
                 }
                 // `Transmit` is non-exhaustive for users of the core; every kind is above.
@@ -366,7 +416,7 @@ impl Pump<'_> {
                     bell.set(self.control.bell.notified());
                     for command in self.control.take() {
                         if self.obey(connection, command) {
-                            return self.stalled(connection, shutdown).await;
+                            return Box::pin(self.stalled(connection, shutdown)).await;
                         }
                     }
                 }
@@ -524,6 +574,11 @@ enum Pushed {
 }
 
 /// The next thing pushed to the connection; never, without a mailbox.
+/// The value of `boxed`, its box freed here.
+fn unbox<T>(boxed: Box<T>) -> T {
+    *boxed
+}
+
 async fn next_pushed(events: &mut Option<MailboxReceiver>) -> Pushed {
     let Some(events) = events else {
         return std::future::pending().await;

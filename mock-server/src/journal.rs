@@ -203,7 +203,10 @@ impl Journal {
     /// A journal that keeps the newest `capacity` entries (none for 0).
     pub fn new(capacity: usize) -> Self {
         Journal {
-            entries: VecDeque::new(),
+            // Room for every entry at once, so that the ring never doubles past its bound
+            // (10,000 entries in a ring of 16,384): the memory is touched only as entries
+            // come. Beyond 65,536 it grows as usual.
+            entries: VecDeque::with_capacity(capacity.min(1 << 16)),
             capacity,
             text: 0,
             next_seq: 0,

@@ -350,9 +350,10 @@ impl Drop for OpenSlot {
 }
 
 /// tungstenite zero-fills its whole read buffer before each read, so every byte of it stays
-/// resident: 2 KiB per connection holds any request (larger frames grow it as needed) and
-/// keeps 10,000 idle connections small (docs/PERFORMANCE.md).
-const READ_BUFFER: usize = 2 * 1024;
+/// resident: 1 KiB per connection holds a signed order (larger frames grow it as needed),
+/// reads a batch of 16 pipelined pings at once, and keeps 10,000 idle connections small
+/// (docs/PERFORMANCE.md).
+const READ_BUFFER: usize = 1024;
 
 /// Replies fed to a socket are written out once they pass this many bytes, or when the
 /// frames read so far are all answered (`connection.rs`): one write per batch of pipelined
@@ -520,7 +521,7 @@ async fn serve_websocket(
         control: &control,
         peer,
     };
-    let (connection, ended) = pump.run(ws, *connection, &shutdown).await;
+    let (connection, ended) = pump.run(ws, connection, &shutdown).await;
     lock(&shared.links).remove(&id);
     connection.end(&mut shared.lock());
     tracing::debug!(connection = id, %peer, %ended, "disconnected");

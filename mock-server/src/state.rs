@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::fault::Faults;
 use crate::handshake::Refusal;
 use crate::journal::Journal;
-use crate::keys::KeyRegistry;
+use crate::keys::{KeyMaterial, KeyRegistry};
 use crate::market::Market;
 use crate::method::{self, MethodTable};
 use crate::orders::{AccountEvent, OrderLimits, Orders};
@@ -179,6 +179,14 @@ impl Server {
     pub fn check_signature_of(&self, text: &str) -> Option<SignatureCheck> {
         let request = parse_request(text).ok()?;
         SignatureCheck::prepare(&request.params, &self.keys, self.strict_signing)
+    }
+
+    /// The key material of `api_key`, if registered, and whether signing is strict: what
+    /// a [`SignatureCheck`] made outside the lock asks of the server.
+    pub(crate) fn signing_key(&self, api_key: &str) -> Option<(KeyMaterial, bool)> {
+        self.keys
+            .get(api_key)
+            .map(|key| (key.material.clone(), self.strict_signing))
     }
 
     /// The registered keys, to add or revoke one while connections are open.

@@ -210,6 +210,9 @@ enum Target {
     FloorJson,
     FloorJsonBatch,
     Mock,
+    /// The mock with its request journal off: beside `mock` in one compare, what the
+    /// journal costs, round by round.
+    MockJournalOff,
     Url(String),
 }
 
@@ -222,12 +225,14 @@ impl FromStr for Target {
             "floor-json" => Target::FloorJson,
             "floor-json-batch" => Target::FloorJsonBatch,
             "mock" => Target::Mock,
+            "mock-journal-off" => Target::MockJournalOff,
             url if url.starts_with("ws://") => {
                 client::ensure_loopback(url)?;
                 Target::Url(url.to_owned())
             }
             other => bail!(
-                "unknown target {other:?}: floor-echo, floor-json, floor-json-batch, mock or ws://…"
+                "unknown target {other:?}: floor-echo, floor-json, floor-json-batch, mock, \
+                 mock-journal-off or ws://…"
             ),
         })
     }
@@ -240,6 +245,7 @@ impl Target {
             Target::FloorJson => "floor-json",
             Target::FloorJsonBatch => "floor-json-batch",
             Target::Mock => "mock",
+            Target::MockJournalOff => "mock-journal-off",
             Target::Url(url) => url,
         }
     }
@@ -281,7 +287,7 @@ impl ServerProcess {
     fn spawn(target: &Target, server: &ServerArgs) -> anyhow::Result<Self> {
         let mut config_file = None;
         let mut command = match (target, &server.mock_bin) {
-            (Target::Mock, Some(bin)) => {
+            (Target::Mock | Target::MockJournalOff, Some(bin)) => {
                 let mut command = Command::new(bin);
                 command.args(["--listen", "127.0.0.1:0", "--weight-limit"]);
                 command.arg(server.weight_limit.to_string());
@@ -294,7 +300,11 @@ impl ServerProcess {
                 command.args(["--connection-rate-limit", &u32::MAX.to_string()]);
                 command.args(["--max-connections", &MOCK_MAX_CONNECTIONS.to_string()]);
                 command.args(["--ban-after", "0", "--log-level", "warn"]);
-                if let Some(entries) = server.mock_journal_size {
+                let journal = match target {
+                    Target::MockJournalOff => Some(0),
+                    _ => server.mock_journal_size,
+                };
+                if let Some(entries) = journal {
                     command.args(["--journal-size", &entries.to_string()]);
                 }
                 command
@@ -311,7 +321,11 @@ impl ServerProcess {
                 if server.floor_batch_writes {
                     command.arg("--batch-writes");
                 }
-                if let Some(entries) = server.mock_journal_size {
+                let journal = match named {
+                    Target::MockJournalOff => Some(0),
+                    _ => server.mock_journal_size,
+                };
+                if let Some(entries) = journal {
                     command.args(["--journal-size", &entries.to_string()]);
                 }
                 command
@@ -519,7 +533,13 @@ async fn compare(args: &CompareArgs) -> anyhow::Result<u64> {
         medians.insert(name.to_owned(), Value::Object(per_target));
     }
     let mut ratios = serde_json::Map::new();
-    let floors = ["floor-echo", "floor-json", "floor-json-batch"];
+    // What the mock is held against; the mock without its journal is one, for the journal.
+    let floors = [
+        "floor-echo",
+        "floor-json",
+        "floor-json-batch",
+        "mock-journal-off",
+    ];
     for target in lines.keys().filter(|t| !floors.contains(&t.as_str())) {
         for floor in floors.iter().filter(|f| lines.contains_key(**f)) {
             for (name, pointer) in figures {
@@ -683,7 +703,7 @@ fn serve(args: &ServeArgs) -> anyhow::Result<()> {
                 floor_server = Some(server);
                 url
             }
-            Target::Mock => {
+            Target::Mock | Target::MockJournalOff => {
                 let bans = BanPolicy {
                     after_refusals: 0,
                     ..BanPolicy::default()
