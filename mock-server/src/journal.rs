@@ -116,8 +116,9 @@ pub(crate) struct Record {
     pub peer: SocketAddr,
     pub method: Option<Cow<'static, str>>,
     pub id: RequestId,
-    /// The request's text (bounded), then the reply's (bounded), if one was sent.
-    pub text: Box<str>,
+    /// The request's text (bounded), then the reply's (bounded), if one was sent: written
+    /// by [`Journal::push`], into the buffer of the entry it pushes out when it can.
+    pub text: String,
     /// Where the reply starts in `text`.
     pub request_len: u32,
     /// Whether a reply was sent; with `status` its status.
@@ -131,17 +132,24 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    /// The request and, when one was sent, the reply, each cut to [`MAX_FRAME`] bytes at a
-    /// character boundary, in one allocation; where the reply starts; whether either was cut.
-    pub fn texts(request: &str, reply: Option<&str>) -> (Box<str>, u32, bool) {
+    /// Writes the request and, when one was sent, the reply into `text`, each cut to
+    /// [`MAX_FRAME`] bytes at a character boundary; notes where the reply starts and whether
+    /// either was cut.
+    pub fn write_texts(&mut self, request: &str, reply: Option<&str>) {
         let (request, request_cut) = bounded(request);
         let (reply, reply_cut) = bounded(reply.unwrap_or(""));
-        let mut text = String::with_capacity(request.len() + reply.len());
-        text.push_str(request);
-        text.push_str(reply);
-        // At most 2 × 64 KiB: the length fits.
-        let request_len = u32::try_from(request.len()).unwrap_or(u32::MAX);
-        (text.into_boxed_str(), request_len, request_cut || reply_cut)
+        self.text.clear();
+        // Some room to spare, so that the next entry given this buffer (its `id` a digit
+        // longer, say) still fits.
+        let needed = request.len() + reply.len();
+        if self.text.capacity() < needed {
+            self.text.reserve(needed + needed / 4 + 16);
+        }
+        self.text.push_str(request);
+        self.text.push_str(reply);
+        // At most 64 KiB: the length fits.
+        self.request_len = u32::try_from(request.len()).unwrap_or(u32::MAX);
+        self.truncated = request_cut || reply_cut;
     }
 
     fn request(&self) -> &str {
@@ -246,12 +254,40 @@ impl Journal {
         entry.text.len()
     }
 
-    /// Adds `entry`, moving the oldest past the bounds into `evicted`: the caller drops
-    /// them once it has released the server lock, so freeing them costs no one a wait.
-    pub fn push(&mut self, entry: Record, evicted: &mut Vec<Record>) {
+    /// Adds `entry` with its request and reply texts. A full ring gives its oldest entry's
+    /// text buffer to the new one, so that a request in the steady state allocates and
+    /// frees nothing here; the oldest past the text bound go into `evicted`, for the caller
+    /// to drop once it has released the server lock.
+    pub fn push(
+        &mut self,
+        mut entry: Record,
+        request: &str,
+        reply: Option<&str>,
+        evicted: &mut Vec<Record>,
+    ) {
         if !self.is_on() {
             return;
         }
+        if self.entries.len() >= self.capacity {
+            if let Some(mut oldest) = self.entries.pop_front() {
+                self.text -= Self::size(&oldest);
+                // Its buffer, if not much larger than this entry needs: the ring's memory
+                // stays within a small factor of the text it holds.
+                let needed = request.len() + reply.map_or(0, str::len);
+                if oldest.text.capacity() <= (2 * needed).max(512) {
+                    entry.text = std::mem::take(&mut oldest.text);
+                }
+                // The rest of it (rarely more than a shared key) is dropped with the lock
+                // released, as any evicted entry.
+                if oldest.text.capacity() > 0
+                    || oldest.signature.is_some()
+                    || oldest.error.is_some()
+                {
+                    evicted.push(oldest);
+                }
+            }
+        }
+        entry.write_texts(request, reply);
         self.text += Self::size(&entry);
         self.entries.push_back(entry);
         while self.entries.len() > self.capacity || self.text > MAX_TEXT {
@@ -285,8 +321,7 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(journal: &mut Journal, connection: u64, method: &str, text: &str) -> Record {
-        let (text, request_len, truncated) = Record::texts(text, Some(""));
+    fn entry(journal: &mut Journal, connection: u64, method: &str, _text: &str) -> Record {
         Record {
             seq: journal.next_seq(),
             at: 0,
@@ -294,12 +329,12 @@ mod tests {
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
             method: Some(Cow::Owned(method.to_owned())),
             id: RequestId::Null,
-            text,
-            request_len,
+            text: String::new(),
+            request_len: 0,
             replied: true,
             status: 200,
             weight: 1,
-            truncated,
+            truncated: false,
             error: None,
             signature: None,
             api_key: None,
@@ -312,9 +347,10 @@ mod tests {
         let mut evicted = Vec::new();
         for (connection, method) in [(1, "ping"), (2, "time"), (1, "v3/ping"), (2, "ping")] {
             let e = entry(&mut journal, connection, method, "x");
-            journal.push(e, &mut evicted);
+            journal.push(e, "x", Some(""), &mut evicted);
         }
-        assert_eq!(evicted.iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
+        // The first entry's buffer went to the fourth: nothing was left to drop.
+        assert!(evicted.is_empty());
         let all = journal.query(&JournalQuery::default());
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3, 4]);
         let pings = JournalQuery {
@@ -344,22 +380,54 @@ mod tests {
     fn a_record_gives_back_its_request_and_reply_apart() {
         let mut journal = Journal::new(4);
         let mut record = entry(&mut journal, 1, "ping", "{}");
-        (record.text, record.request_len, record.truncated) =
-            Record::texts("ré", Some(r#"{"ok":1}"#));
+        record.write_texts("ré", Some(r#"{"ok":1}"#));
         let shown = record.entry();
         assert_eq!(shown.request, "ré");
         assert_eq!(shown.reply.as_deref(), Some(r#"{"ok":1}"#));
         assert!(!shown.truncated);
         // No reply sent: none shown, even an empty one.
         record.replied = false;
-        (record.text, record.request_len, _) = Record::texts("x", None);
+        record.write_texts("x", None);
         let shown = record.entry();
         assert_eq!(
             (shown.request.as_str(), shown.reply, shown.status),
             ("x", None, None)
         );
-        let (_, _, cut) = Record::texts("x", Some(&"y".repeat(MAX_FRAME + 1)));
-        assert!(cut);
+        record.write_texts("x", Some(&"y".repeat(MAX_FRAME + 1)));
+        assert!(record.truncated);
+    }
+
+    #[test]
+    fn a_full_ring_reuses_the_oldest_text_and_keeps_each_entry_its_own() {
+        let mut journal = Journal::new(2);
+        let mut evicted = Vec::new();
+        for (text, reply) in [("aaaa", "1"), ("bb", "22"), ("c", "333333"), ("dddddd", "")] {
+            let e = entry(&mut journal, 1, "ping", text);
+            journal.push(e, text, Some(reply), &mut evicted);
+        }
+        let shown: Vec<(String, Option<String>)> = journal
+            .query(&JournalQuery::default())
+            .into_iter()
+            .map(|e| (e.request, e.reply))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("c".to_owned(), Some("333333".to_owned())),
+                ("dddddd".to_owned(), Some(String::new())),
+            ]
+        );
+        assert_eq!(journal.text, "c333333dddddd".len());
+        // A buffer far larger than the entry that would take it is not kept.
+        let big = "z".repeat(4096);
+        let e = entry(&mut journal, 1, "ping", &big);
+        journal.push(e, &big, None, &mut evicted);
+        let e = entry(&mut journal, 1, "ping", "q");
+        journal.push(e, "q", None, &mut evicted);
+        let e = entry(&mut journal, 1, "ping", "r");
+        journal.push(e, "r", None, &mut evicted);
+        assert!(journal.entries.iter().all(|e| e.text.capacity() < 1024));
+        assert!(evicted.iter().any(|e| e.text.capacity() >= 4096));
     }
 
     #[test]

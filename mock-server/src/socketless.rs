@@ -84,6 +84,8 @@ pub enum Transmit {
 #[derive(Debug)]
 pub struct Connection {
     ip: IpAddr,
+    /// The client's port: with `ip`, its address as the journal shows it.
+    port: u16,
     state: SessionState,
     last: Option<RequestSummary>,
     keepalive: Keepalive,
@@ -158,6 +160,7 @@ impl Connection {
         );
         Connection {
             ip,
+            port: peer.port(),
             state: SessionState {
                 connection,
                 connected_since: now,
@@ -430,10 +433,10 @@ impl Connection {
                 Transmit::Text(reply) | Transmit::Late(reply, _) => reply.as_str(),
                 _ => "",
             });
-            let entry = self.journal_entry(text, &mut answer, status, reply, now, server);
+            let entry = self.journal_entry(&mut answer, status, reply.is_some(), now, server);
             // Whatever a pump did not release is freed here: the list holds one request's.
             self.evicted.clear();
-            server.journal.push(entry, &mut self.evicted);
+            server.journal.push(entry, text, reply, &mut self.evicted);
         }
         // The events the request caused here, when they go first (`events-before-reply`).
         self.transmits
@@ -471,18 +474,16 @@ impl Connection {
         });
     }
 
-    /// The journal's entry for a request (`text`) and how it was answered.
+    /// The journal's entry for a request (`text`) and how it was answered, its texts
+    /// left to [`Journal::push`](crate::journal::Journal::push).
     fn journal_entry(
         &self,
-        text: &str,
         answer: &mut Answer,
         status: u16,
-        reply: Option<&str>,
+        replied: bool,
         now: Timestamp,
         server: &mut Server,
     ) -> Record {
-        let replied = reply.is_some();
-        let (text, request_len, truncated) = Record::texts(text, reply);
         // Moved, not copied: the journal is the last to read it.
         let signature = answer.signature.take().map(Box::new);
         let error = match &answer.outcome {
@@ -501,21 +502,18 @@ impl Connection {
             seq: server.journal.next_seq(),
             at: now.as_millis(),
             connection: self.state.connection,
-            peer: server
-                .directory
-                .get(&self.state.connection)
-                .map_or(SocketAddr::new(self.ip, 0), |info| info.peer),
+            peer: SocketAddr::new(self.ip, self.port),
             method: match (answer.method, &answer.named) {
                 (Some(known), _) => Some(Cow::Borrowed(known)),
                 (None, named) => named.clone().map(Cow::Owned),
             },
             id: answer.id.clone(),
-            text,
-            request_len,
+            text: String::new(),
+            request_len: 0,
             replied,
             status,
             weight: answer.charge.as_ref().map_or(0, |charge| charge.weight),
-            truncated,
+            truncated: false,
             error,
             signature,
             api_key,
