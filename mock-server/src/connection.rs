@@ -574,7 +574,8 @@ enum Pushed {
 }
 
 /// The next thing pushed to the connection; never, without a mailbox.
-/// The value of `boxed`, its box freed here.
+/// The value of `boxed`, its box freed here: the point of taking a box.
+#[allow(clippy::boxed_local)]
 fn unbox<T>(boxed: Box<T>) -> T {
     *boxed
 }
