@@ -286,8 +286,8 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn a_place_rests_on_a_logged_on_session_of_the_mock_core() -> anyhow::Result<()> {
+    /// A mock core with a connection logged on with the demo key, and the time it runs at.
+    fn logged_on() -> anyhow::Result<(Server, Connection, Timestamp)> {
         let signer = LogonSigner::demo()?;
         let mut core = Server::new(&Config::default(), KeyRegistry::with_demo_key());
         let now = Timestamp::from_millis(1_700_000_000_000);
@@ -297,7 +297,13 @@ mod tests {
         signer.write_request(1, &signer.sign(now.as_millis(), None), &mut text);
         let logon = conn.reply_to(&text, now, &mut core).expect("a reply");
         assert!(logon.contains(r#""status":200"#), "{logon}");
-        text.clear();
+        Ok((core, conn, now))
+    }
+
+    #[test]
+    fn a_place_rests_on_a_logged_on_session_of_the_mock_core() -> anyhow::Result<()> {
+        let (mut core, mut conn, now) = logged_on()?;
+        let mut text = String::new();
         write_place(2, now.as_millis(), &mut text);
         let reply = conn.reply_to(&text, now, &mut core).expect("a reply");
         assert!(
@@ -312,16 +318,8 @@ mod tests {
 
     #[test]
     fn a_named_place_is_cancelled_by_its_name_on_the_mock_core() -> anyhow::Result<()> {
-        let signer = LogonSigner::demo()?;
-        let mut core = Server::new(&Config::default(), KeyRegistry::with_demo_key());
-        let now = Timestamp::from_millis(1_700_000_000_000);
-        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut conn = Connection::open(&mut core, ip, now, ConnectionOptions::default());
+        let (mut core, mut conn, now) = logged_on()?;
         let mut text = String::new();
-        signer.write_request(1, &signer.sign(now.as_millis(), None), &mut text);
-        let logon = conn.reply_to(&text, now, &mut core).expect("a reply");
-        assert!(logon.contains(r#""status":200"#), "{logon}");
-        text.clear();
         write_place_named(2, now.as_millis(), "load-3-2", &mut text);
         let placed = conn.reply_to(&text, now, &mut core).expect("a reply");
         assert!(placed.contains(r#""clientOrderId":"load-3-2""#), "{placed}");
