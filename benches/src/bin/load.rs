@@ -171,7 +171,8 @@ struct IdleArgs {
     hold: Duration,
     /// Open the connections from this many loopback source addresses in turn (127.0.0.2,
     /// 127.0.0.3, …), each with ports of its own: one address's ephemeral ports (about
-    /// 28,000) cannot reach 50,000. 0: the system's choice, 127.0.0.1.
+    /// 28,000) cannot reach 50,000. 0: the system's choice, 127.0.0.1. Linux routes all of
+    /// 127.0.0.0/8 to loopback; elsewhere the addresses may need adding first.
     #[arg(long, default_value_t = 0)]
     source_addresses: u8,
     #[command(flatten)]
