@@ -208,6 +208,7 @@ impl Pump<'_> {
         self.sent(flushed)
     }
 
+    /// `write`, given up after the write timeout.
     async fn within_write_timeout<F: std::future::Future>(
         &self,
         write: F,
@@ -573,13 +574,13 @@ enum Pushed {
     Overflow,
 }
 
-/// The next thing pushed to the connection; never, without a mailbox.
 /// The value of `boxed`, its box freed here: the point of taking a box.
 #[allow(clippy::boxed_local)]
 fn unbox<T>(boxed: Box<T>) -> T {
     *boxed
 }
 
+/// The next thing pushed to the connection; never, without a mailbox.
 async fn next_pushed(events: &mut Option<MailboxReceiver>) -> Pushed {
     let Some(events) = events else {
         return std::future::pending().await;
