@@ -105,18 +105,11 @@ pub struct CheckedSignature {
 
 impl SignatureCheck {
     /// The check a request's own `apiKey` and `signature` call for, if it carries both and
-    /// names a registered key. Only reads; the request is handled later as usual.
-    pub(crate) fn prepare(params: &Params<'_>, keys: &KeyRegistry, strict: bool) -> Option<Self> {
-        Self::prepare_with(params, |api_key| {
-            keys.get(api_key).map(|key| (key.material.clone(), strict))
-        })
-    }
-
-    /// [`prepare`](Self::prepare), asking `key_of` for the key material of the request's
-    /// `apiKey` and the signing rules (`strict`): the one thing that needs the server. The
-    /// rest (the params, the payloads) is the request's own, so a connection makes it
-    /// without the server lock, and holds the lock only for the lookup.
-    pub(crate) fn prepare_with(
+    /// `key_of` knows the key: it answers with the key's material and the signing rules
+    /// (`strict`), the one thing that needs the server. The rest (the params, the payloads)
+    /// is the request's own, so a connection makes it without the server lock, and holds
+    /// the lock only for the lookup. Only reads; the request is handled later as usual.
+    pub(crate) fn prepare(
         params: &Params<'_>,
         key_of: impl FnOnce(&str) -> Option<(KeyMaterial, bool)>,
     ) -> Option<Self> {

@@ -174,10 +174,9 @@ impl Pump<'_> {
     /// it takes in every idle connection's task.
     async fn feed(&self, sink: &mut Sink, message: Message) -> Sent {
         match std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)).now_or_never() {
-            Some(ready) => match self.sent(Ok(ready)) {
-                Sent::Ok => self.sent(Ok(sink.start_send_unpin(message))),
-                failed => failed,
-            },
+            Some(ready) => self.send_when_ready(sink, message, Ok(ready)),
+            // Boxed with the message it carries, so that the wait takes no room in the
+            // task of a connection that never has to wait.
             None => Box::pin(self.feed_waiting(sink, message)).await,
         }
     }
@@ -187,6 +186,16 @@ impl Pump<'_> {
         let ready = self
             .within_write_timeout(std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)))
             .await;
+        self.send_when_ready(sink, message, ready)
+    }
+
+    /// Queues `message` if the socket became `ready`.
+    fn send_when_ready(
+        &self,
+        sink: &mut Sink,
+        message: Message,
+        ready: Result<Result<(), WsError>, tokio::time::error::Elapsed>,
+    ) -> Sent {
         match self.sent(ready) {
             Sent::Ok => self.sent(Ok(sink.start_send_unpin(message))),
             failed => failed,
@@ -279,7 +288,7 @@ impl Pump<'_> {
             parse_request(text)
                 .ok()
                 .and_then(|request| {
-                    SignatureCheck::prepare_with(&request.params, |api_key| {
+                    SignatureCheck::prepare(&request.params, |api_key| {
                         self.shared.lock().signing_key(api_key)
                     })
                 })

@@ -474,8 +474,8 @@ impl Connection {
         });
     }
 
-    /// The journal's entry for a request (`text`) and how it was answered, its texts
-    /// left to [`Journal::push`](crate::journal::Journal::push).
+    /// The journal's entry for how a request was answered; its texts (the request's and
+    /// the reply's) are written by [`Journal::push`](crate::journal::Journal::push).
     fn journal_entry(
         &self,
         answer: &mut Answer,

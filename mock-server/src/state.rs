@@ -178,7 +178,7 @@ impl Server {
     /// [`Connection::handle_checked_text`](crate::socketless::Connection::handle_checked_text).
     pub fn check_signature_of(&self, text: &str) -> Option<SignatureCheck> {
         let request = parse_request(text).ok()?;
-        SignatureCheck::prepare(&request.params, &self.keys, self.strict_signing)
+        SignatureCheck::prepare(&request.params, |api_key| self.signing_key(api_key))
     }
 
     /// The key material of `api_key`, if registered, and whether signing is strict: what

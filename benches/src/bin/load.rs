@@ -250,6 +250,15 @@ impl Target {
             Target::Url(url) => url,
         }
     }
+
+    /// The journal size to start this target's mock with: `--mock-journal-size`, or 0 for
+    /// `mock-journal-off`; `None` leaves the mock's default.
+    fn journal_size(&self, server: &ServerArgs) -> Option<usize> {
+        match self {
+            Target::MockJournalOff => Some(0),
+            _ => server.mock_journal_size,
+        }
+    }
 }
 
 /// A server in a child process; killed when dropped.
@@ -301,11 +310,7 @@ impl ServerProcess {
                 command.args(["--connection-rate-limit", &u32::MAX.to_string()]);
                 command.args(["--max-connections", &MOCK_MAX_CONNECTIONS.to_string()]);
                 command.args(["--ban-after", "0", "--log-level", "warn"]);
-                let journal = match target {
-                    Target::MockJournalOff => Some(0),
-                    _ => server.mock_journal_size,
-                };
-                if let Some(entries) = journal {
+                if let Some(entries) = target.journal_size(server) {
                     command.args(["--journal-size", &entries.to_string()]);
                 }
                 command
@@ -322,11 +327,7 @@ impl ServerProcess {
                 if server.floor_batch_writes {
                     command.arg("--batch-writes");
                 }
-                let journal = match named {
-                    Target::MockJournalOff => Some(0),
-                    _ => server.mock_journal_size,
-                };
-                if let Some(entries) = journal {
+                if let Some(entries) = named.journal_size(server) {
                     command.args(["--journal-size", &entries.to_string()]);
                 }
                 command
@@ -470,7 +471,9 @@ async fn run_one(
 /// Says which server answered: the `mock-server` binary, or a floor's read buffer.
 fn annotate(line: &mut Value, target: &Target, server: &ServerArgs) {
     match (target, &server.mock_bin) {
-        (Target::Mock, Some(bin)) => line["server"] = json!(bin.display().to_string()),
+        (Target::Mock | Target::MockJournalOff, Some(bin)) => {
+            line["server"] = json!(bin.display().to_string());
+        }
         (Target::FloorEcho | Target::FloorJson | Target::FloorJsonBatch, _) => {
             line["read_buffer"] = json!(server.floor_read_buffer);
             if server.floor_batch_writes {
