@@ -47,11 +47,13 @@ fn place(
 ) -> Result<Json, ApiError> {
     let order = order_check::check(request, &ctx.server.market)?;
     let server = &mut *ctx.server;
-    let fixture = server.accounts.get_ref(account);
-    let placed = server.orders.place(
+    // The fixture is built only for an account's first order (an unconfigured account's
+    // is made anew each time it is asked for).
+    let accounts = &server.accounts;
+    let placed = server.orders.place_with(
         &server.routes,
         account,
-        &fixture,
+        || accounts.get_ref(account),
         &order,
         &mut server.market,
         ctx.now,

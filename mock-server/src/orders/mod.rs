@@ -25,6 +25,8 @@ mod count;
 pub(crate) mod view;
 mod wallet;
 
+use std::borrow::Cow;
+
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::Value;
 
@@ -509,13 +511,20 @@ impl Orders {
         self.accounts.remove(account);
     }
 
-    /// `account`'s live state, made from its fixture the first time.
+    /// `account`'s live state, made from its fixture the first time (and only then is
+    /// `fixture` asked for it: an unconfigured account's is built on each call).
     ///
     /// # Errors
     /// [`ApiError::Internal`] if it is missing after being made, which cannot happen.
-    fn state(&mut self, account: &str, fixture: &Account) -> Result<&mut AccountState, ApiError> {
+    fn state<'f>(
+        &mut self,
+        account: &str,
+        fixture: impl FnOnce() -> Cow<'f, Account>,
+    ) -> Result<&mut AccountState, ApiError> {
         // The name is copied only the first time: this runs for every placement.
         if !self.accounts.contains_key(account) {
+            let fixture = fixture();
+            let fixture = &*fixture;
             let state = AccountState {
                 wallet: Wallet::from_fixture(fixture),
                 count: UnfilledCount::default(),
@@ -614,19 +623,42 @@ impl Orders {
             .filter(move |t| t.account == account && t.symbol == symbol)
     }
 
-    /// Places `order` for `account` (whose fixture is `fixture`) at `now`: refuses it, or
-    /// accepts it, fills what crosses the book and lets the rest rest, wait or expire.
+    /// [`place_with`](Self::place_with) with the fixture at hand (the unit tests').
+    #[cfg(test)]
+    pub fn place(
+        &mut self,
+        audience: &dyn Audience,
+        account: &str,
+        fixture: &Account,
+        order: &CheckedOrder,
+        market: &mut Market,
+        now: Timestamp,
+    ) -> Result<Placed, ApiError> {
+        self.place_with(
+            audience,
+            account,
+            || Cow::Borrowed(fixture),
+            order,
+            market,
+            now,
+        )
+    }
+
+    /// Places `order` for `account` at `now`: refuses it, or accepts it, fills what
+    /// crosses the book and lets the rest rest, wait or expire. `fixture` gives the
+    /// account's fixture; it is asked only if the account has no live state yet (its
+    /// first order since start-up or a reset), so a placement builds no fixture.
     ///
     /// # Errors
     /// -1015 past an `ORDERS` limit; -2010 for a duplicate client order id, a `LIMIT_MAKER`
     /// that would take, a stop already triggered, or a short free balance; -1013
     /// `LOT_SIZE` for a `quoteOrderQty` that buys or sells no allowed quantity. Nothing
     /// changes then.
-    pub fn place(
+    pub fn place_with<'f>(
         &mut self,
         audience: &dyn Audience,
         account: &str,
-        fixture: &Account,
+        fixture: impl FnOnce() -> Cow<'f, Account>,
         order: &CheckedOrder,
         market: &mut Market,
         now: Timestamp,
