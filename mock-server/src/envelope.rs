@@ -14,6 +14,8 @@ use serde_json::value::RawValue;
 use crate::clock::Timestamp;
 use crate::error::ApiError;
 
+mod scan;
+
 /// A request `id`, echoed back with the same JSON type (spec §2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum RequestId {
@@ -47,10 +49,14 @@ impl RequestId {
     /// Parses an `id` member: a signed 64-bit integer, a string matching
     /// `^[a-zA-Z0-9-_]{1,36}$`, or null (spec §2.1, §2.5).
     fn parse(raw: Option<&RawValue>) -> Result<RequestId, ApiError> {
-        let Some(raw) = raw else {
+        RequestId::parse_text(raw.map(RawValue::get))
+    }
+
+    /// As [`parse`](Self::parse), from the member's JSON text.
+    fn parse_text(text: Option<&str>) -> Result<RequestId, ApiError> {
+        let Some(text) = text else {
             return Ok(RequestId::Null);
         };
-        let text = raw.get();
         if text.starts_with('"') {
             let s: String = serde_json::from_str(text).map_err(|_| ApiError::InvalidId)?;
             let valid = (1..=36).contains(&s.len())
@@ -347,7 +353,7 @@ struct Envelope<'a> {
 }
 
 /// A parsed request: a valid `id`, a method name (any `v3/` prefix removed) and its params.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Request<'a> {
     pub id: RequestId,
     pub method: Cow<'a, str>,
@@ -364,6 +370,15 @@ pub(crate) struct Rejected {
 /// Parses one text frame (spec §2.1). Failures carry the `id` to reply with: `null` when the
 /// frame is not a JSON object or its `id` is invalid, the request's own `id` otherwise.
 pub(crate) fn parse_request(text: &str) -> Result<Request<'_>, Rejected> {
+    match scan::parse(text) {
+        Some(request) => Ok(request),
+        None => parse_request_serde(text),
+    }
+}
+
+/// [`parse_request`] through serde alone: what [`scan::parse`] must agree with, and the
+/// path of every frame it leaves (escapes, nested values, anything refused).
+fn parse_request_serde(text: &str) -> Result<Request<'_>, Rejected> {
     let invalid_json = || Rejected {
         id: RequestId::Null,
         error: ApiError::InvalidJson,

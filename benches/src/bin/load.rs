@@ -106,11 +106,12 @@ struct ServerArgs {
     /// 160000).
     #[arg(long, default_value_t = u32::MAX)]
     orders_limit: u32,
-    /// Read buffer of the floor servers, in bytes (the mock's is 2 KiB).
+    /// Read buffer of the floor servers, in bytes (the mock's is 1 KiB).
     #[arg(long, default_value_t = floor::READ_BUFFER_SIZE)]
     floor_read_buffer: usize,
-    /// Floor servers write the replies to all frames already received at once (an
-    /// experiment: the mock writes each reply on its own, and so does the floor by default).
+    /// Floor servers write the replies to all frames already received at once, as the
+    /// mock and the `floor-json-batch` target do (by default `floor-echo` and
+    /// `floor-json` write each reply on its own).
     #[arg(long)]
     floor_batch_writes: bool,
     /// Entries the mock's request journal keeps (its default: the mock-server binary's);
