@@ -263,8 +263,10 @@ struct OrderStore {
     first_id: u64,
     chunks: Vec<Vec<Order>>,
     /// The ids of the open orders, by their account and client order id (hashed with
-    /// `hasher`): the names are the orders' own, not copied.
-    named: hashbrown::HashTable<u64>,
+    /// `hasher`): the names are the orders' own, not copied. Each id is kept with its
+    /// name's hash, so that growing the table moves entries without hashing a name again
+    /// (or reading the order it names).
+    named: hashbrown::HashTable<(u64, u64)>,
     hasher: foldhash::fast::RandomState,
     /// The ids of orders placed open, oldest first: the open ones, and some that have ended
     /// since and are swept out once they are half of the list, so that a placement only
@@ -313,11 +315,8 @@ impl OrderStore {
         if order.status.is_open() {
             self.open.push(order.id);
             let hash = name_hash(&self.hasher, &order.account, &order.client_order_id);
-            let (chunks, first_id, hasher) = (&self.chunks, self.first_id, &self.hasher);
-            self.named.insert_unique(hash, order.id, |&id| {
-                order_in(chunks, first_id, id)
-                    .map_or(0, |o| name_hash(hasher, &o.account, &o.client_order_id))
-            });
+            self.named
+                .insert_unique(hash, (hash, order.id), |&(hash, _)| hash);
         }
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(order),
@@ -336,7 +335,7 @@ impl OrderStore {
             return;
         };
         let hash = name_hash(&self.hasher, &order.account, &order.client_order_id);
-        if let Ok(entry) = self.named.find_entry(hash, |&named| named == id) {
+        if let Ok(entry) = self.named.find_entry(hash, |&(_, named)| named == id) {
             entry.remove();
         }
         self.ended_in_open += 1;
@@ -356,9 +355,11 @@ impl OrderStore {
     /// `account`'s open order named `client`: there is at most one.
     fn open_named(&self, account: &str, client: &str) -> Option<&Order> {
         let hash = name_hash(&self.hasher, account, client);
-        let id = self.named.find(hash, |&id| {
-            self.get(id)
-                .is_some_and(|o| o.account == account && o.client_order_id == client)
+        let (_, id) = self.named.find(hash, |&(named_hash, id)| {
+            named_hash == hash
+                && self
+                    .get(id)
+                    .is_some_and(|o| o.account == account && o.client_order_id == client)
         })?;
         self.get(*id)
     }
