@@ -872,7 +872,7 @@ impl Shared {
     /// How many requests for `method` the server has had.
     fn calls(&self, method: &str) -> u64 {
         let state = self.lock();
-        state.calls.get(bare_method(method)).copied().unwrap_or(0)
+        state.calls.get(bare_method(method))
     }
 
     /// Records that `method` is expected between `at_least` and `at_most` times from now.

@@ -421,7 +421,7 @@ impl Connection {
             Err(error) => (error.status(), Some(error.code())),
         };
         if let Some(method) = answer.method {
-            *server.calls.entry(method).or_default() += 1;
+            server.calls.count(method);
         }
         let sent = match answer.fault {
             None | Some(Applied::Reply { .. }) => Some(Transmit::Text(reply)),
