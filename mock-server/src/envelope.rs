@@ -541,24 +541,62 @@ struct ErrorDataBody {
 /// Made only by [`to_json`], which serializes a typed value, or by a result written by
 /// hand whose tests hold it to what serde writes: either way valid JSON, so a reply copies
 /// it without checking it again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Json(String);
+///
+/// A result that many replies repeat (a cached `depth`) is [`shared`](Self::shared): its
+/// clones share one text, and the journal keeps it by reference instead of copying it into
+/// every entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Json(JsonText);
+
+#[derive(Debug, Clone)]
+enum JsonText {
+    Owned(String),
+    Shared(std::sync::Arc<str>),
+}
+
+/// Equal when the texts are: shared or not is how a result is held, not what it says.
+impl PartialEq for Json {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for Json {}
 
 impl Json {
     /// The JSON text.
     pub fn get(&self) -> &str {
-        &self.0
+        match &self.0 {
+            JsonText::Owned(text) => text,
+            JsonText::Shared(text) => text,
+        }
     }
 
     /// The empty object `{}`, what several methods answer.
     pub fn empty_object() -> Self {
-        Json("{}".to_owned())
+        Json::written("{}".to_owned())
     }
 
     /// Text written by hand that is valid JSON by construction: the caller's tests compare
     /// it with what serde writes of the same value.
     pub(crate) fn written(text: String) -> Self {
-        Json(text)
+        Json(JsonText::Owned(text))
+    }
+
+    /// The same text, held so that clones share it (one copy, made here).
+    pub(crate) fn into_shared(self) -> Self {
+        match self.0 {
+            JsonText::Owned(text) => Json(JsonText::Shared(text.into())),
+            shared @ JsonText::Shared(_) => Json(shared),
+        }
+    }
+
+    /// The shared text, if this result is held so.
+    pub(crate) fn shared(&self) -> Option<&std::sync::Arc<str>> {
+        match &self.0 {
+            JsonText::Owned(_) => None,
+            JsonText::Shared(text) => Some(text),
+        }
     }
 }
 
@@ -584,7 +622,7 @@ pub(crate) fn push_json_str(out: &mut String, text: &str) {
 /// [`ApiError::Internal`] if `value` cannot be serialized, which plain data cannot fail.
 pub(crate) fn to_json(value: &impl Serialize) -> Result<Json, ApiError> {
     serde_json::to_string(value)
-        .map(Json)
+        .map(Json::written)
         .map_err(|_| ApiError::Internal)
 }
 
@@ -592,6 +630,19 @@ pub(crate) fn to_json(value: &impl Serialize) -> Result<Json, ApiError> {
 /// queries and expectations all compare method names.
 pub(crate) fn bare_method(name: &str) -> &str {
     name.strip_prefix("v3/").unwrap_or(name)
+}
+
+/// Where the result starts in a successful reply [`write_reply`] wrote: right after
+/// `{"id":…,"status":200,"result":`. A valid `id` (a number, null, or a string of
+/// `[a-zA-Z0-9-_]`) cannot hold that text, so the first one found is it.
+pub(crate) fn result_start(reply: &str) -> Option<usize> {
+    const BEFORE_RESULT: &[u8] = br#","status":200,"result":"#;
+    // `{"id":`, an id of at most 36 characters with its quotes, then this: look no
+    // further than that.
+    let head = reply.as_bytes().get(..reply.len().min(96))?;
+    head.windows(BEFORE_RESULT.len())
+        .position(|window| window == BEFORE_RESULT)
+        .map(|at| at + BEFORE_RESULT.len())
 }
 
 /// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
@@ -821,6 +872,29 @@ mod tests {
             },
         };
         serde_json::to_string(&body).expect("plain data")
+    }
+
+    #[test]
+    fn the_result_is_found_where_write_reply_put_it() {
+        let result = Json::written(r#"{"a":"\",\"status\":200,\"result\":"}"#.to_owned());
+        for id in [
+            RequestId::Null,
+            RequestId::Int(-9_223_372_036_854_775_808),
+            RequestId::Str("a".repeat(36)),
+        ] {
+            for limits in [None, Some(&[][..])] {
+                let reply = write_reply(&id, &Ok(result.clone()), limits, TimeUnit::default());
+                let at = result_start(&reply).expect("a success has a result");
+                assert_eq!(reply.get(at..at + result.get().len()), Some(result.get()));
+            }
+        }
+        let refused = write_reply(
+            &RequestId::Int(1),
+            &Err(ApiError::InvalidJson),
+            None,
+            TimeUnit::default(),
+        );
+        assert_eq!(result_start(&refused), None);
     }
 
     proptest::proptest! {

@@ -121,6 +121,8 @@ pub(crate) struct Record {
     pub text: String,
     /// Where the reply starts in `text`.
     pub request_len: u32,
+    /// With `shared`: where in the reply it stands (`text` holds the rest of the reply).
+    pub shared_at: u32,
     /// Whether a reply was sent; with `status` its status.
     pub replied: bool,
     pub status: u16,
@@ -129,24 +131,47 @@ pub(crate) struct Record {
     pub error: Option<Box<JournalError>>,
     pub signature: Option<Box<SignatureRecord>>,
     pub api_key: Option<Arc<str>>,
+    /// A result the reply repeats from a cache (a `depth` book), kept by reference: a ring
+    /// of such replies would otherwise copy the same kilobytes into every entry.
+    pub shared: Option<Arc<str>>,
 }
 
 impl Record {
     /// Writes the request and, when one was sent, the reply into `text`, each cut to
     /// [`MAX_FRAME`] bytes at a character boundary; notes where the reply starts and whether
     /// either was cut.
-    pub fn write_texts(&mut self, request: &str, reply: Option<&str>) {
+    ///
+    /// With `shared`, the reply holds that text at that offset: when it does, whole, the
+    /// text is kept by reference and only the reply around it is copied.
+    pub fn write_texts(
+        &mut self,
+        request: &str,
+        reply: Option<&str>,
+        shared: Option<(usize, &Arc<str>)>,
+    ) {
         let (request, request_cut) = bounded(request);
         let (reply, reply_cut) = bounded(reply.unwrap_or(""));
+        let (head, tail) = match shared {
+            Some((at, text)) if !reply_cut && reply.get(at..at + text.len()) == Some(&**text) => {
+                self.shared = Some(Arc::clone(text));
+                self.shared_at = u32::try_from(at).unwrap_or(u32::MAX);
+                (&reply[..at], &reply[at + text.len()..])
+            }
+            _ => {
+                self.shared = None;
+                (reply, "")
+            }
+        };
         self.text.clear();
         // Some room to spare, so that the next entry given this buffer (its `id` a digit
         // longer, say) still fits.
-        let needed = request.len() + reply.len();
+        let needed = request.len() + head.len() + tail.len();
         if self.text.capacity() < needed {
             self.text.reserve(needed + needed / 4 + 16);
         }
         self.text.push_str(request);
-        self.text.push_str(reply);
+        self.text.push_str(head);
+        self.text.push_str(tail);
         // At most 64 KiB: the length fits.
         self.request_len = u32::try_from(request.len()).unwrap_or(u32::MAX);
         self.truncated = request_cut || reply_cut;
@@ -156,9 +181,19 @@ impl Record {
         self.text.get(..self.request_len as usize).unwrap_or("")
     }
 
-    fn reply(&self) -> Option<&str> {
-        self.replied
-            .then(|| self.text.get(self.request_len as usize..).unwrap_or(""))
+    fn reply(&self) -> Option<Cow<'_, str>> {
+        if !self.replied {
+            return None;
+        }
+        let rest = self.text.get(self.request_len as usize..).unwrap_or("");
+        Some(match &self.shared {
+            None => Cow::Borrowed(rest),
+            Some(shared) => {
+                let at = (self.shared_at as usize).min(rest.len());
+                let (head, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
+                Cow::Owned([head, shared, tail].concat())
+            }
+        })
     }
 
     fn entry(&self) -> JournalEntry {
@@ -173,7 +208,7 @@ impl Record {
             status: self.replied.then_some(self.status),
             error: self.error.as_deref().cloned(),
             weight: self.weight,
-            reply: self.reply().map(str::to_owned),
+            reply: self.reply().map(Cow::into_owned),
             signature: self.signature.clone(),
             api_key: self.api_key.as_deref().map(str::to_owned),
             truncated: self.truncated,
@@ -250,19 +285,35 @@ impl Journal {
         self.next_seq
     }
 
+    /// The text `entry` holds, a shared result counted whole: the bound on the journal's
+    /// text stays what it was, however the text is held.
     fn size(entry: &Record) -> usize {
-        entry.text.len()
+        entry.text.len() + entry.shared.as_deref().map_or(0, str::len)
     }
 
     /// Adds `entry` with its request and reply texts. A full ring gives its oldest entry's
     /// text buffer to the new one, so that a request in the steady state allocates and
     /// frees nothing here; the oldest past the text bound go into `evicted`, for the caller
     /// to drop once it has released the server lock.
+    #[cfg(test)]
     pub fn push(
+        &mut self,
+        entry: Record,
+        request: &str,
+        reply: Option<&str>,
+        evicted: &mut Vec<Record>,
+    ) {
+        self.push_sharing(entry, request, reply, None, evicted);
+    }
+
+    /// As [`push`](Self::push), for a reply that holds `shared` at the given offset: the
+    /// entry keeps that text by reference ([`Record::write_texts`]).
+    pub fn push_sharing(
         &mut self,
         mut entry: Record,
         request: &str,
         reply: Option<&str>,
+        shared: Option<(usize, &Arc<str>)>,
         evicted: &mut Vec<Record>,
     ) {
         if !self.is_on() {
@@ -282,12 +333,13 @@ impl Journal {
                 if oldest.text.capacity() > 0
                     || oldest.signature.is_some()
                     || oldest.error.is_some()
+                    || oldest.shared.is_some()
                 {
                     evicted.push(oldest);
                 }
             }
         }
-        entry.write_texts(request, reply);
+        entry.write_texts(request, reply, shared);
         self.text += Self::size(&entry);
         self.entries.push_back(entry);
         while self.entries.len() > self.capacity || self.text > MAX_TEXT {
@@ -331,6 +383,7 @@ mod tests {
             id: RequestId::Null,
             text: String::new(),
             request_len: 0,
+            shared_at: 0,
             replied: true,
             status: 200,
             weight: 1,
@@ -338,6 +391,7 @@ mod tests {
             error: None,
             signature: None,
             api_key: None,
+            shared: None,
         }
     }
 
@@ -380,20 +434,20 @@ mod tests {
     fn a_record_gives_back_its_request_and_reply_apart() {
         let mut journal = Journal::new(4);
         let mut record = entry(&mut journal, 1, "ping", "{}");
-        record.write_texts("ré", Some(r#"{"ok":1}"#));
+        record.write_texts("ré", Some(r#"{"ok":1}"#), None);
         let shown = record.entry();
         assert_eq!(shown.request, "ré");
         assert_eq!(shown.reply.as_deref(), Some(r#"{"ok":1}"#));
         assert!(!shown.truncated);
         // No reply sent: none shown, even an empty one.
         record.replied = false;
-        record.write_texts("x", None);
+        record.write_texts("x", None, None);
         let shown = record.entry();
         assert_eq!(
             (shown.request.as_str(), shown.reply, shown.status),
             ("x", None, None)
         );
-        record.write_texts("x", Some(&"y".repeat(MAX_FRAME + 1)));
+        record.write_texts("x", Some(&"y".repeat(MAX_FRAME + 1)), None);
         assert!(record.truncated);
     }
 
@@ -428,6 +482,41 @@ mod tests {
         journal.push(e, "r", None, &mut evicted);
         assert!(journal.entries.iter().all(|e| e.text.capacity() < 1024));
         assert!(evicted.iter().any(|e| e.text.capacity() >= 4096));
+    }
+
+    #[test]
+    fn a_shared_result_is_kept_by_reference_and_given_back_in_place() {
+        let mut journal = Journal::new(2);
+        let mut evicted = Vec::new();
+        let result: Arc<str> = Arc::from(r#"{"bids":[["1.00","2.0"]]}"#);
+        let reply = format!(r#"{{"id":1,"status":200,"result":{result},"rateLimits":[]}}"#);
+        let at = reply.find(&*result).expect("the result is in the reply");
+        let e = entry(&mut journal, 1, "depth", "q");
+        journal.push_sharing(e, "q", Some(&reply), Some((at, &result)), &mut evicted);
+        let held = journal.entries.back().expect("an entry");
+        assert!(held
+            .shared
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, &result)));
+        // Only the reply around the result was copied; the bound counts the result whole.
+        assert_eq!(held.text.len(), 1 + reply.len() - result.len());
+        assert_eq!(journal.text, 1 + reply.len());
+        // An offset where the text is not: copied, and still exact.
+        let e = entry(&mut journal, 1, "depth", "r");
+        journal.push_sharing(e, "r", Some(&reply), Some((at + 1, &result)), &mut evicted);
+        assert!(journal.entries.back().is_some_and(|e| e.shared.is_none()));
+        let replies: Vec<Option<String>> = journal
+            .query(&JournalQuery::default())
+            .into_iter()
+            .map(|e| e.reply)
+            .collect();
+        assert_eq!(replies, [Some(reply.clone()), Some(reply)]);
+        // The shared entry, pushed out, is dropped by the caller, off the lock.
+        for text in ["s", "t"] {
+            let e = entry(&mut journal, 1, "ping", text);
+            journal.push(e, text, Some(""), &mut evicted);
+        }
+        assert!(evicted.iter().any(|e| e.shared.is_some()));
     }
 
     #[test]

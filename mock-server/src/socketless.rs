@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use crate::envelope::Json;
+use crate::envelope::{result_start, Json};
 
 use crate::clock::Timestamp;
 use crate::close::CloseReason;
@@ -434,9 +434,18 @@ impl Connection {
                 _ => "",
             });
             let entry = self.journal_entry(&mut answer, status, reply.is_some(), now, server);
+            // A result held shared (a cached book) is kept by reference, not copied.
+            let shared = match (&answer.outcome, reply) {
+                (Ok(result), Some(reply)) => result
+                    .shared()
+                    .and_then(|shared| Some((result_start(reply)?, shared))),
+                _ => None,
+            };
             // Whatever a pump did not release is freed here: the list holds one request's.
             self.evicted.clear();
-            server.journal.push(entry, text, reply, &mut self.evicted);
+            server
+                .journal
+                .push_sharing(entry, text, reply, shared, &mut self.evicted);
         }
         // The events the request caused here, when they go first (`events-before-reply`).
         self.transmits
@@ -510,6 +519,7 @@ impl Connection {
             id: answer.id.clone(),
             text: String::new(),
             request_len: 0,
+            shared_at: 0,
             replied,
             status,
             weight: answer.charge.as_ref().map_or(0, |charge| charge.weight),
@@ -517,6 +527,7 @@ impl Connection {
             error,
             signature,
             api_key,
+            shared: None,
         }
     }
 

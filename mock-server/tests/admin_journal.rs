@@ -344,3 +344,28 @@ async fn a_request_whose_reply_a_fault_withheld_has_null_reply_and_status() {
     assert_eq!(entries[0]["reply"], Value::Null, "{}", entries[0]);
     assert_eq!(entries[0]["status"], Value::Null, "{}", entries[0]);
 }
+
+#[tokio::test]
+async fn repeated_depth_replies_are_journaled_byte_for_byte() {
+    // The book a `depth` answers is cached and the journal keeps it by reference: each
+    // entry must still give back the exact reply its client received, whatever its id.
+    let server = frozen_server().await;
+    let admin = Admin::new(&server);
+    let mut client = Client::connect(&server).await;
+    let mut received = Vec::new();
+    for (id, limit) in [("1", 100), ("\"abc-_9\"", 100), ("null", 5), ("3", 100)] {
+        let sent = format!(
+            r#"{{"id":{id},"method":"depth","params":{{"symbol":"BTCUSDT","limit":{limit}}}}}"#
+        );
+        let reply = client.request(&sent).await;
+        assert!(reply.contains(r#""status":200"#), "{reply}");
+        received.push((sent, reply));
+    }
+    let entries = admin.requests("").await;
+    assert_eq!(entries.len(), received.len(), "{entries:?}");
+    for (entry, (sent, reply)) in entries.iter().zip(&received) {
+        assert_eq!(entry["request"], sent.as_str(), "{entry}");
+        assert_eq!(entry["reply"], reply.as_str(), "{entry}");
+        assert_eq!(entry["truncated"], false, "{entry}");
+    }
+}

@@ -94,7 +94,9 @@ impl Listed {
         if let Some(rendered) = self.depth.borrow().as_ref().filter(|r| same(r)) {
             return rendered.json.clone();
         }
-        let json = render(&self.book(limit));
+        // Shared: the replies that repeat it, and the journal entries of those replies,
+        // hold this one text.
+        let json = render(&self.book(limit)).into_shared();
         *self.depth.borrow_mut() = Some(RenderedDepth {
             limit,
             update_id: self.update_id,
