@@ -121,8 +121,6 @@ pub(crate) struct Record {
     pub text: String,
     /// Where the reply starts in `text`.
     pub request_len: u32,
-    /// With `shared`: where in the reply it stands (`text` holds the rest of the reply).
-    pub shared_at: u32,
     /// Whether a reply was sent; with `status` its status.
     pub replied: bool,
     pub status: u16,
@@ -132,8 +130,16 @@ pub(crate) struct Record {
     pub signature: Option<Box<SignatureRecord>>,
     pub api_key: Option<Arc<str>>,
     /// A result the reply repeats from a cache (a `depth` book), kept by reference: a ring
-    /// of such replies would otherwise copy the same kilobytes into every entry.
-    pub shared: Option<Arc<str>>,
+    /// of such replies would otherwise copy the same kilobytes into every entry. Boxed, as
+    /// the other rare parts: most replies share nothing.
+    pub shared: Option<Box<SharedResult>>,
+}
+
+/// A shared result and where it stands in its reply (`text` holds the rest of the reply).
+#[derive(Debug)]
+pub(crate) struct SharedResult {
+    at: u32,
+    text: Arc<str>,
 }
 
 impl Record {
@@ -153,8 +159,11 @@ impl Record {
         let (reply, reply_cut) = bounded(reply.unwrap_or(""));
         let (head, tail) = match shared {
             Some((at, text)) if !reply_cut && reply.get(at..at + text.len()) == Some(&**text) => {
-                self.shared = Some(Arc::clone(text));
-                self.shared_at = u32::try_from(at).unwrap_or(u32::MAX);
+                self.shared = Some(Box::new(SharedResult {
+                    // At most 64 KiB: the offset fits.
+                    at: u32::try_from(at).unwrap_or(u32::MAX),
+                    text: Arc::clone(text),
+                }));
                 (&reply[..at], &reply[at + text.len()..])
             }
             _ => {
@@ -189,9 +198,9 @@ impl Record {
         Some(match &self.shared {
             None => Cow::Borrowed(rest),
             Some(shared) => {
-                let at = (self.shared_at as usize).min(rest.len());
+                let at = (shared.at as usize).min(rest.len());
                 let (head, tail) = rest.split_at_checked(at).unwrap_or((rest, ""));
-                Cow::Owned([head, shared, tail].concat())
+                Cow::Owned([head, &shared.text, tail].concat())
             }
         })
     }
@@ -288,7 +297,7 @@ impl Journal {
     /// The text `entry` holds, a shared result counted whole: the bound on the journal's
     /// text stays what it was, however the text is held.
     fn size(entry: &Record) -> usize {
-        entry.text.len() + entry.shared.as_deref().map_or(0, str::len)
+        entry.text.len() + entry.shared.as_ref().map_or(0, |shared| shared.text.len())
     }
 
     /// Adds `entry` with its request and reply texts. A full ring gives its oldest entry's
@@ -383,7 +392,6 @@ mod tests {
             id: RequestId::Null,
             text: String::new(),
             request_len: 0,
-            shared_at: 0,
             replied: true,
             status: 200,
             weight: 1,
@@ -497,7 +505,7 @@ mod tests {
         assert!(held
             .shared
             .as_ref()
-            .is_some_and(|s| Arc::ptr_eq(s, &result)));
+            .is_some_and(|s| Arc::ptr_eq(&s.text, &result)));
         // Only the reply around the result was copied; the bound counts the result whole.
         assert_eq!(held.text.len(), 1 + reply.len() - result.len());
         assert_eq!(journal.text, 1 + reply.len());

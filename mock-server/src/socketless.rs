@@ -519,7 +519,6 @@ impl Connection {
             id: answer.id.clone(),
             text: String::new(),
             request_len: 0,
-            shared_at: 0,
             replied,
             status,
             weight: answer.charge.as_ref().map_or(0, |charge| charge.weight),
