@@ -18,30 +18,19 @@ pub(super) fn parse(text: &str) -> Option<Request<'_>> {
     scan.whitespace();
     scan.expect(b'{')?;
     let (mut id, mut method, mut params) = (None, None, None);
-    scan.whitespace();
-    if !scan.eat(b'}') {
-        loop {
-            scan.whitespace();
-            let key = scan.plain_string()?;
-            scan.whitespace();
-            scan.expect(b':')?;
-            scan.whitespace();
-            match key {
-                "id" if id.is_none() => id = Some(scan.scalar()?),
-                "method" if method.is_none() => method = Some(scan.scalar()?),
-                "params" if params.is_none() => params = Some(scan.params()?),
-                "id" | "method" | "params" => return None,
-                // Another member: serde ignores it.
-                _ => {
-                    scan.scalar()?;
-                }
+    let mut more = scan.first_member();
+    while more {
+        match scan.member_name()? {
+            "id" if id.is_none() => id = Some(scan.scalar()?),
+            "method" if method.is_none() => method = Some(scan.scalar()?),
+            "params" if params.is_none() => params = Some(scan.params()?),
+            "id" | "method" | "params" => return None,
+            // Another member: serde ignores it.
+            _ => {
+                scan.scalar()?;
             }
-            scan.whitespace();
-            if scan.eat(b'}') {
-                break;
-            }
-            scan.expect(b',')?;
         }
+        more = scan.next_member()?;
     }
     scan.whitespace();
     if scan.pos != text.len() {
@@ -191,16 +180,9 @@ impl<'a> Scan<'a> {
         }
         self.expect(b'{')?;
         let mut entries = Vec::with_capacity(8);
-        self.whitespace();
-        if self.eat(b'}') {
-            return Some(Some(Params { entries }));
-        }
-        loop {
-            self.whitespace();
-            let name = self.plain_string()?;
-            self.whitespace();
-            self.expect(b':')?;
-            self.whitespace();
+        let mut more = self.first_member();
+        while more {
+            let name = self.member_name()?;
             let value = match self.scalar()? {
                 Scalar::Str(raw) => Some(ParamValue::Str(Cow::Borrowed(unquoted(raw)))),
                 Scalar::Other(raw) => Some(ParamValue::Raw(raw)),
@@ -209,12 +191,36 @@ impl<'a> Scan<'a> {
             if let Some(value) = value {
                 entries.push((Cow::Borrowed(name), value));
             }
-            self.whitespace();
-            if self.eat(b'}') {
-                return Some(Some(Params { entries }));
-            }
-            self.expect(b',')?;
+            more = self.next_member()?;
         }
+        Some(Some(Params { entries }))
+    }
+
+    /// Just past an object's `{`: whether a member follows (else its `}` is read).
+    fn first_member(&mut self) -> bool {
+        self.whitespace();
+        !self.eat(b'}')
+    }
+
+    /// A member's name and the `:` after it, with the whitespace around them. Inlined into
+    /// both objects' loops: called apart, it cost ~30 instructions a member.
+    #[inline(always)]
+    fn member_name(&mut self) -> Option<&'a str> {
+        self.whitespace();
+        let name = self.plain_string()?;
+        self.whitespace();
+        self.expect(b':')?;
+        self.whitespace();
+        Some(name)
+    }
+
+    /// After a member's value: whether another follows (`,`) or the object ends (`}`).
+    fn next_member(&mut self) -> Option<bool> {
+        self.whitespace();
+        if self.eat(b'}') {
+            return Some(false);
+        }
+        self.expect(b',').map(|()| true)
     }
 }
 
@@ -270,6 +276,11 @@ mod tests {
         }
     }
 
+    /// One fixed piece of text.
+    fn text(piece: &str) -> Just<String> {
+        Just(piece.to_owned())
+    }
+
     fn whitespace() -> impl Strategy<Value = &'static str> {
         prop_oneof![Just(""), Just(""), Just(" "), Just("\n\t "), Just("\r")]
     }
@@ -282,20 +293,20 @@ mod tests {
             4 => "-?[0-9]{0,3}(\\.[0-9]{0,2})?([eE][-+]?[0-9]{0,2})?",
             16 => "\"[a-zA-Z0-9 /+=_-]{0,8}\"",
             2 => "\"([a-z]|\\\\[nu\"\\\\/x]|\\\\u00e9|\\\\ud800){0,3}\"",
-            1 => Just("\"é€😀\"".to_owned()),
-            1 => Just("\"a\u{1}b\"".to_owned()),
-            1 => Just("\"a\u{1f}\"".to_owned()),
-            1 => Just("\"a\u{7f}b\"".to_owned()),
-            2 => Just("true".to_owned()),
-            2 => Just("false".to_owned()),
-            2 => Just("null".to_owned()),
-            1 => Just("nul".to_owned()),
-            1 => Just("truex".to_owned()),
-            1 => Just("[]".to_owned()),
-            1 => Just("[1,\"a\"]".to_owned()),
-            1 => Just("{}".to_owned()),
-            1 => Just("{\"a\":{\"b\":null}}".to_owned()),
-            1 => Just("\"unterminated".to_owned()),
+            1 => text("\"é€😀\""),
+            1 => text("\"a\u{1}b\""),
+            1 => text("\"a\u{1f}\""),
+            1 => text("\"a\u{7f}b\""),
+            2 => text("true"),
+            2 => text("false"),
+            2 => text("null"),
+            1 => text("nul"),
+            1 => text("truex"),
+            1 => text("[]"),
+            1 => text("[1,\"a\"]"),
+            1 => text("{}"),
+            1 => text("{\"a\":{\"b\":null}}"),
+            1 => text("\"unterminated"),
         ]
     }
 
@@ -303,31 +314,31 @@ mod tests {
         prop_oneof![
             6 => any::<i64>().prop_map(|n| n.to_string()),
             3 => "\"[a-zA-Z0-9_-]{1,36}\"",
-            1 => Just("null".to_owned()),
+            1 => text("null"),
             2 => value(),
         ]
     }
 
     fn name() -> impl Strategy<Value = String> {
         prop_oneof![
-            1 => Just("\"id\"".to_owned()),
-            1 => Just("\"method\"".to_owned()),
-            1 => Just("\"params\"".to_owned()),
-            1 => Just("\"i\\u0064\"".to_owned()),
-            1 => Just("\"\"".to_owned()),
-            1 => Just("1".to_owned()),
-            1 => Just("\"a\u{1}\"".to_owned()),
+            1 => text("\"id\""),
+            1 => text("\"method\""),
+            1 => text("\"params\""),
+            1 => text("\"i\\u0064\""),
+            1 => text("\"\""),
+            1 => text("1"),
+            1 => text("\"a\u{1}\""),
             12 => "\"[a-zA-Z]{1,6}\"",
         ]
     }
 
     fn method() -> impl Strategy<Value = String> {
         prop_oneof![
-            6 => Just("\"ping\"".to_owned()),
-            6 => Just("\"v3/order.place\"".to_owned()),
-            1 => Just("\"v3/\"".to_owned()),
-            1 => Just("\"\"".to_owned()),
-            1 => Just("\"p\\u0069ng\"".to_owned()),
+            6 => text("\"ping\""),
+            6 => text("\"v3/order.place\""),
+            1 => text("\"v3/\""),
+            1 => text("\"\""),
+            1 => text("\"p\\u0069ng\""),
             1 => value(),
         ]
     }
@@ -421,7 +432,7 @@ mod tests {
         fn this_path_and_serde_agree_on_every_frame(text in frame()) {
             let serde = parse_request_serde(&text);
             if let Some(fast) = parse(&text) {
-                prop_assert_eq!(Ok(fast), parse_request_serde(&text), "{}", text);
+                prop_assert_eq!(Some(&fast), serde.as_ref().ok(), "{}", text);
             }
             prop_assert_eq!(parse_request(&text), serde, "{}", text);
         }
