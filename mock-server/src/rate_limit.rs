@@ -2,7 +2,6 @@
 //! all of an IP's connections, new CONNECTIONS in five-minute windows, and the automatic
 //! bans that follow repeated 429s.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -114,7 +113,8 @@ pub(crate) struct Limiter {
     weight_limit: u32,
     connection_limit: u32,
     bans: BanPolicy,
-    ips: HashMap<IpAddr, IpState>,
+    /// Keyed by foldhash, seeded per process: one lookup per request, on every request.
+    ips: foldhash::HashMap<IpAddr, IpState>,
 }
 
 impl Limiter {
@@ -125,7 +125,7 @@ impl Limiter {
             weight_limit,
             connection_limit,
             bans,
-            ips: HashMap::new(),
+            ips: foldhash::HashMap::default(),
         }
     }
 
@@ -139,7 +139,11 @@ impl Limiter {
         self.connection_limit
     }
 
-    fn ip(ips: &mut HashMap<IpAddr, IpState>, ip: IpAddr, now: Timestamp) -> &mut IpState {
+    fn ip(
+        ips: &mut foldhash::HashMap<IpAddr, IpState>,
+        ip: IpAddr,
+        now: Timestamp,
+    ) -> &mut IpState {
         if ips.len() > 4096 {
             // Forget IPs with nothing left to remember, so that many clients cannot grow this map.
             let minute = now.as_micros().div_euclid(MINUTE_MICROS);
