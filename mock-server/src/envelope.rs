@@ -645,6 +645,53 @@ pub(crate) fn result_start(reply: &str) -> Option<usize> {
         .map(|at| at + BEFORE_RESULT.len())
 }
 
+/// The heads of `rateLimits` entries already written on this thread, by everything but the
+/// count: a server's limits are few and fixed, so each is written once, not six pieces and
+/// three numbers for every reply.
+const RATE_LIMIT_HEADS: usize = 8;
+
+thread_local! {
+    static HEADS: std::cell::RefCell<Vec<(RateLimitEntry, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Appends `{"rateLimitType":…,"interval":…,"intervalNum":…,"limit":…,"count":` for `limit`.
+fn push_rate_limit_head(out: &mut String, limit: &RateLimitEntry) {
+    let key = RateLimitEntry { count: 0, ..*limit };
+    HEADS.with(|heads| {
+        let Ok(mut heads) = heads.try_borrow_mut() else {
+            return write_rate_limit_head(out, limit);
+        };
+        if let Some((_, head)) = heads.iter().find(|(k, _)| *k == key) {
+            out.push_str(head);
+            return;
+        }
+        let mut head = String::with_capacity(96);
+        write_rate_limit_head(&mut head, limit);
+        out.push_str(&head);
+        // Beyond a few distinct limits (a test changing them again and again), the oldest
+        // goes: the list stays small and its search short.
+        if heads.len() == RATE_LIMIT_HEADS {
+            heads.remove(0);
+        }
+        heads.push((key, head));
+    });
+}
+
+fn write_rate_limit_head(out: &mut String, limit: &RateLimitEntry) {
+    let mut numbers = itoa::Buffer::new();
+    // The names are the API's constants (`REQUEST_WEIGHT`, `MINUTE`, ...): no escapes.
+    out.push_str(r#"{"rateLimitType":""#);
+    out.push_str(limit.rate_limit_type);
+    out.push_str(r#"","interval":""#);
+    out.push_str(limit.interval);
+    out.push_str(r#"","intervalNum":"#);
+    out.push_str(numbers.format(limit.interval_num));
+    out.push_str(r#","limit":"#);
+    out.push_str(numbers.format(limit.limit));
+    out.push_str(r#","count":"#);
+}
+
 /// Writes a reply as `{id, status, result|error, rateLimits?}` (spec §2.2, §2.3).
 pub(crate) fn write_reply(
     id: &RequestId,
@@ -704,16 +751,7 @@ pub(crate) fn write_reply(
             if i > 0 {
                 out.push(',');
             }
-            // The names are the API's constants (`REQUEST_WEIGHT`, `MINUTE`, ...): no escapes.
-            out.push_str(r#"{"rateLimitType":""#);
-            out.push_str(limit.rate_limit_type);
-            out.push_str(r#"","interval":""#);
-            out.push_str(limit.interval);
-            out.push_str(r#"","intervalNum":"#);
-            out.push_str(numbers.format(limit.interval_num));
-            out.push_str(r#","limit":"#);
-            out.push_str(numbers.format(limit.limit));
-            out.push_str(r#","count":"#);
+            push_rate_limit_head(&mut out, limit);
             out.push_str(numbers.format(limit.count));
             out.push('}');
         }
