@@ -113,8 +113,9 @@ pub(crate) enum PegPriceType {
 
 /// An order that passed every check, its defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct CheckedOrder {
-    pub symbol: String,
+pub(crate) struct CheckedOrder<'a> {
+    /// As sent: the order's own copies are made where it is stored.
+    pub symbol: &'a str,
     pub side: Side,
     pub order_type: OrderType,
     pub time_in_force: Option<TimeInForce>,
@@ -124,7 +125,7 @@ pub(crate) struct CheckedOrder {
     pub stop_price: Option<Decimal>,
     pub trailing_delta: Option<u64>,
     pub iceberg_qty: Option<Decimal>,
-    pub new_client_order_id: Option<String>,
+    pub new_client_order_id: Option<&'a str>,
     /// As asked, else `FULL` for `MARKET` and `LIMIT`, `ACK` for the others.
     pub response_type: ResponseType,
     /// As asked, else the symbol's default.
@@ -203,7 +204,10 @@ fn sent(value: Option<&str>) -> Option<&str> {
 ///
 /// # Errors
 /// The first check the order fails, as the reply's error.
-pub(crate) fn check(request: &OrderRequest<'_>, market: &Market) -> Result<CheckedOrder, ApiError> {
+pub(crate) fn check<'a>(
+    request: &OrderRequest<'a>,
+    market: &Market,
+) -> Result<CheckedOrder<'a>, ApiError> {
     let symbol_name = sent(request.symbol).ok_or(ApiError::MandatoryParam("symbol"))?;
     let listed = market.get(symbol_name).ok_or(ApiError::BadSymbol)?;
     let config = &listed.config;
@@ -229,7 +233,7 @@ pub(crate) fn check(request: &OrderRequest<'_>, market: &Market) -> Result<Check
     let new_client_order_id = match request.new_client_order_id {
         None => None,
         Some("") => return Err(ApiError::EmptyNewClientOrderId),
-        Some(id) if is_client_order_id(id) => Some(id.to_owned()),
+        Some(id) if is_client_order_id(id) => Some(id),
         Some(_) => {
             return Err(ApiError::IllegalChars {
                 param: "newClientOrderId",
@@ -416,7 +420,7 @@ pub(crate) fn check(request: &OrderRequest<'_>, market: &Market) -> Result<Check
     }
 
     Ok(CheckedOrder {
-        symbol: symbol_name.to_owned(),
+        symbol: symbol_name,
         side,
         order_type,
         time_in_force,

@@ -392,7 +392,7 @@ pub(crate) struct Orders {
     trades: Vec<Fill>,
     /// Accounts that have placed an order since start-up or the last reset; the others
     /// stand as their fixture says.
-    accounts: foldhash::HashMap<String, AccountState>,
+    accounts: AccountStates,
     /// The `ORDERS` limits placements are refused past.
     limits: OrderLimits,
 }
@@ -413,7 +413,7 @@ impl Orders {
             next_execution_id: 1,
             orders: OrderStore::default(),
             trades: Vec::new(),
-            accounts: foldhash::HashMap::default(),
+            accounts: AccountStates::default(),
         }
     }
 
@@ -498,6 +498,28 @@ fn in_discount_asset(market: &Market, discount_asset: &str, asset: &str) -> Opti
         .map(|l| l.price)
 }
 
+/// The accounts that have placed orders, by name: hashbrown's map, so that a placement finds
+/// (or makes) its account's state in one lookup, copying the name only the first time.
+type AccountStates = hashbrown::HashMap<String, AccountState, foldhash::fast::RandomState>;
+
+/// `account`'s live state, made from its fixture the first time (and only then is `fixture`
+/// asked for it: an unconfigured account's is built on each call).
+fn account_state<'s, 'f>(
+    accounts: &'s mut AccountStates,
+    account: &str,
+    fixture: impl FnOnce() -> Cow<'f, Account>,
+) -> &'s mut AccountState {
+    accounts.entry_ref(account).or_insert_with(|| {
+        let fixture = fixture();
+        let fixture = &*fixture;
+        AccountState {
+            wallet: Wallet::from_fixture(fixture),
+            count: UnfilledCount::default(),
+            commission: fixture.commission.clone(),
+        }
+    })
+}
+
 impl Orders {
     /// Forgets every order, trade, balance change and unfilled order count (a reset); the
     /// id counters go on, so no id is given twice in a process.
@@ -510,30 +532,6 @@ impl Orders {
     /// Forgets one account's live balances and count, as when its fixture is replaced.
     pub fn forget_account(&mut self, account: &str) {
         self.accounts.remove(account);
-    }
-
-    /// `account`'s live state, made from its fixture the first time (and only then is
-    /// `fixture` asked for it: an unconfigured account's is built on each call).
-    ///
-    /// # Errors
-    /// [`ApiError::Internal`] if it is missing after being made, which cannot happen.
-    fn state<'f>(
-        &mut self,
-        account: &str,
-        fixture: impl FnOnce() -> Cow<'f, Account>,
-    ) -> Result<&mut AccountState, ApiError> {
-        // The name is copied only the first time: this runs for every placement.
-        if !self.accounts.contains_key(account) {
-            let fixture = fixture();
-            let fixture = &*fixture;
-            let state = AccountState {
-                wallet: Wallet::from_fixture(fixture),
-                count: UnfilledCount::default(),
-                commission: fixture.commission.clone(),
-            };
-            self.accounts.insert(account.to_owned(), state);
-        }
-        self.accounts.get_mut(account).ok_or(ApiError::Internal)
     }
 
     /// `account`'s balances now: its fixture's until it has placed an order.
@@ -631,7 +629,7 @@ impl Orders {
         audience: &dyn Audience,
         account: &str,
         fixture: &Account,
-        order: &CheckedOrder,
+        order: &CheckedOrder<'_>,
         market: &mut Market,
         now: Timestamp,
     ) -> Result<Placed, ApiError> {
@@ -660,14 +658,14 @@ impl Orders {
         audience: &dyn Audience,
         account: &str,
         fixture: impl FnOnce() -> Cow<'f, Account>,
-        order: &CheckedOrder,
+        order: &CheckedOrder<'_>,
         market: &mut Market,
         now: Timestamp,
     ) -> Result<Placed, ApiError> {
-        let listed = market.get(&order.symbol).ok_or(ApiError::BadSymbol)?;
+        let listed = market.get(order.symbol).ok_or(ApiError::BadSymbol)?;
         let config = &listed.config;
         let limits = self.limits;
-        let state = self.state(account, fixture)?;
+        let state = account_state(&mut self.accounts, account, fixture);
         if let Some((limit, interval)) = state.count.exceeded(now, limits) {
             return Err(ApiError::TooManyOrders { limit, interval });
         }
@@ -745,8 +743,6 @@ impl Orders {
         } else {
             &config.base_asset
         };
-        // Made by the check of the count above.
-        let state = self.accounts.get_mut(account).ok_or(ApiError::Internal)?;
         state
             .wallet
             .lock(spend_asset, lock)
@@ -756,11 +752,10 @@ impl Orders {
         self.next_order_id += 1;
         let client_order_id = order
             .new_client_order_id
-            .clone()
-            .unwrap_or_else(|| generated_client_id(id));
+            .map_or_else(|| generated_client_id(id), str::to_owned);
         let placed = Order {
             account: account.to_owned(),
-            symbol: order.symbol.clone(),
+            symbol: order.symbol.to_owned(),
             id,
             client_order_id,
             cancel_client_order_id: None,

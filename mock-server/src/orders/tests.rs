@@ -24,9 +24,9 @@ fn fixture() -> Account {
 }
 
 /// A checked BTCUSDT order of `order_type` and `side`, nothing else set.
-fn order(order_type: OrderType, side: Side) -> CheckedOrder {
+fn order(order_type: OrderType, side: Side) -> CheckedOrder<'static> {
     CheckedOrder {
-        symbol: "BTCUSDT".to_owned(),
+        symbol: "BTCUSDT",
         side,
         order_type,
         time_in_force: None,
@@ -46,7 +46,7 @@ fn order(order_type: OrderType, side: Side) -> CheckedOrder {
     }
 }
 
-fn limit(side: Side, price: &str, qty: &str) -> CheckedOrder {
+fn limit(side: Side, price: &str, qty: &str) -> CheckedOrder<'static> {
     let mut o = order(OrderType::Limit, side);
     o.time_in_force = Some(TimeInForce::Gtc);
     o.price = Some(d(price));
@@ -54,7 +54,7 @@ fn limit(side: Side, price: &str, qty: &str) -> CheckedOrder {
     o
 }
 
-fn market_order(side: Side, qty: &str) -> CheckedOrder {
+fn market_order(side: Side, qty: &str) -> CheckedOrder<'static> {
     let mut o = order(OrderType::Market, side);
     o.quantity = Some(d(qty));
     o
@@ -498,7 +498,7 @@ fn cancels_unlock_and_report_with_both_client_ids() {
     let mut market = market();
     let mut orders = Orders::default();
     let mut buy = limit(Side::Buy, "50000.00", "0.1");
-    buy.new_client_order_id = Some("mine".to_owned());
+    buy.new_client_order_id = Some("mine");
     let id = orders
         .place(&Everyone, "alice", &fixture(), &buy, &mut market, at(1))
         .expect("placed")
@@ -930,7 +930,7 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn checked(buy: bool, kind: u8, price: Decimal, qty: Decimal, tif: u8) -> CheckedOrder {
+fn checked(buy: bool, kind: u8, price: Decimal, qty: Decimal, tif: u8) -> CheckedOrder<'static> {
     let side = if buy { Side::Buy } else { Side::Sell };
     let tif = [TimeInForce::Gtc, TimeInForce::Ioc, TimeInForce::Fok][usize::from(tif)];
     let mut o = match kind {
