@@ -662,7 +662,7 @@ fn push_rate_limit_head(out: &mut String, limit: &RateLimitEntry) {
         let Ok(mut heads) = heads.try_borrow_mut() else {
             return write_rate_limit_head(out, limit);
         };
-        if let Some((_, head)) = heads.iter().find(|(k, _)| *k == key) {
+        if let Some((_, head)) = heads.iter().find(|(k, _)| same_head(k, &key)) {
             out.push_str(head);
             return;
         }
@@ -676,6 +676,18 @@ fn push_rate_limit_head(out: &mut String, limit: &RateLimitEntry) {
         }
         heads.push((key, head));
     });
+}
+
+/// Whether `a` and `b` have the same head: the numbers first, then the names, which are
+/// constants (the same text is most often the same address).
+fn same_head(a: &RateLimitEntry, b: &RateLimitEntry) -> bool {
+    fn same(a: &str, b: &str) -> bool {
+        std::ptr::eq(a, b) || a == b
+    }
+    a.interval_num == b.interval_num
+        && a.limit == b.limit
+        && same(a.rate_limit_type, b.rate_limit_type)
+        && same(a.interval, b.interval)
 }
 
 fn write_rate_limit_head(out: &mut String, limit: &RateLimitEntry) {
