@@ -54,7 +54,8 @@ pub(crate) enum KeyTypes {
 /// The key a request is performed for.
 #[derive(Debug)]
 pub(crate) struct Authenticated<'k> {
-    pub api_key: String,
+    /// The registry's copy of the API key.
+    pub api_key: &'k str,
     pub key: &'k RegisteredKey,
 }
 
@@ -182,12 +183,12 @@ pub(crate) fn by_signature<'k>(
     let strict = authority.strict_signing;
     let api_key = mandatory(params, "apiKey")?;
     let signature = mandatory(params, "signature")?;
-    let registered = authority.keys.get(api_key);
+    let registered = authority.keys.get_entry(api_key);
     // What the journal shows of the signature, however the check ends: not valid unless
     // it verifies below.
     *authority.seen.borrow_mut() = Some(SignatureRecord {
         api_key: api_key.to_owned(),
-        key_type: registered.map(|key| key.material.type_name()),
+        key_type: registered.map(|(_, key)| key.material.type_name()),
         payload: signature::raw_payload(params),
         valid: false,
         payloads_tried: (!strict).then(|| signature::candidate_payloads(params, strict)),
@@ -196,7 +197,7 @@ pub(crate) fn by_signature<'k>(
     if !is_well_formed_api_key(api_key) {
         return Err(ApiError::BadApiKeyFormat);
     }
-    let key = registered.ok_or(ApiError::RejectedApiKey)?;
+    let (registered_name, key) = registered.ok_or(ApiError::RejectedApiKey)?;
     if types == KeyTypes::Ed25519 && !matches!(key.material, KeyMaterial::Ed25519(_)) {
         return Err(ApiError::InvalidSignature);
     }
@@ -216,7 +217,7 @@ pub(crate) fn by_signature<'k>(
         return Err(ApiError::RejectedApiKey);
     }
     Ok(Authenticated {
-        api_key: api_key.to_owned(),
+        api_key: registered_name,
         key,
     })
 }
@@ -238,16 +239,13 @@ pub(crate) fn signed_request<'k>(
     let Some(logon) = &session.logon else {
         return Err(ApiError::MandatoryParam("apiKey"));
     };
-    let key = authority
+    let (api_key, key) = authority
         .keys
-        .get(&logon.api_key)
+        .get_entry(&logon.api_key)
         .ok_or(ApiError::RejectedApiKey)?;
     check_timing(params, authority.now)?;
     if !authority.security.allowed(key.permissions) {
         return Err(ApiError::RejectedApiKey);
     }
-    Ok(Authenticated {
-        api_key: logon.api_key.clone(),
-        key,
-    })
+    Ok(Authenticated { api_key, key })
 }

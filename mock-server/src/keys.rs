@@ -387,6 +387,14 @@ impl KeyRegistry {
         self.keys.get(api_key)
     }
 
+    /// The key registered as `api_key`, with the registry's own copy of the name (which
+    /// lives as long as the registry is borrowed, not as long as the text it was found by).
+    pub(crate) fn get_entry(&self, api_key: &str) -> Option<(&str, &RegisteredKey)> {
+        self.keys
+            .get_key_value(api_key)
+            .map(|(name, key)| (name.as_str(), key))
+    }
+
     /// The key registered as `api_key`, to change its permissions or account.
     pub fn get_mut(&mut self, api_key: &str) -> Option<&mut RegisteredKey> {
         self.keys.get_mut(api_key)

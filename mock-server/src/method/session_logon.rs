@@ -24,7 +24,10 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
 fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.take_credentials();
     p.finish()?;
-    let api_key = ctx.by_signature(p.all(), KeyTypes::Ed25519)?.api_key;
+    let api_key = ctx
+        .by_signature(p.all(), KeyTypes::Ed25519)?
+        .api_key
+        .to_owned();
     let previous = ctx.session.logon.replace(Logon {
         api_key: api_key.clone(),
         authorized_since: ctx.now,

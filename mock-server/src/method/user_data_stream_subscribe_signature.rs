@@ -21,6 +21,6 @@ fn call(ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiE
     p.take_credentials();
     p.finish()?;
     let caller = ctx.by_signature(p.all(), KeyTypes::Any)?;
-    let (api_key, account) = (caller.api_key, caller.key.account.clone());
+    let (api_key, account) = (caller.api_key.to_owned(), caller.key.account.clone());
     ctx.subscribe(&account, &api_key, SubscriptionKind::Signature)
 }
