@@ -14,6 +14,7 @@
 //! client's), the TCP write half is shut, and what the client still sends is read up to its
 //! Close, so that the client sees Close then end of stream, never a reset.
 
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -33,7 +34,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use crate::clock::{Clock, Timestamp};
 use crate::close::CloseReason;
 use crate::envelope::parse_request;
-use crate::server::{Command, ControlCell, Shared, Shutdown};
+use crate::server::{signal, Command, ControlCell, Shared, Shutdown};
 use crate::socketless::{Connection, SignatureCheck, Transmit};
 
 /// Takes `mutex`. A panic elsewhere cannot leave the server state half-written (every change
@@ -391,12 +392,14 @@ impl Pump<'_> {
         let clock = &self.shared.clock;
         let mut mailbox: Option<MailboxReceiver> = None;
         let mut shutting_down = false;
-        let mut shutdown_now = pin!(shutdown.immediate.cancelled());
-        let mut shutdown_wait = pin!(shutdown.graceful.cancelled());
         let mut armed: Option<Timestamp> = None;
         let mut timer = pin!(sleep_until_some(clock, None));
-        // Kept across turns: a waiter registered once, not once per frame.
-        let mut bell = pin!(self.control.bell.notified());
+        // A shutdown that began before this connection was linked raised nothing on it.
+        if shutdown.immediate.is_cancelled() {
+            self.control.raise(signal::IMMEDIATE | signal::GRACEFUL);
+        } else if shutdown.graceful.is_cancelled() {
+            self.control.raise(signal::GRACEFUL);
+        }
 
         loop {
             if let Some(ended) = self.flush(connection, sink).await {
@@ -409,24 +412,27 @@ impl Pump<'_> {
             }
             tokio::select! {
                 biased;
-                () = &mut shutdown_now => {
-                    // The server was dropped: nothing is left to serve a grace period for.
-                    connection.announce_shutdown(clock.now(), None);
-                    connection.close(CloseReason::ServerShutdown);
-                }
-                () = &mut shutdown_wait, if !shutting_down => {
-                    // Tell the client, then keep serving it for the grace period (spec §1.4),
-                    // measured on the server's clock like every other deadline.
-                    shutting_down = true;
-                    let now = clock.now();
-                    let grace = self.shared.config.shutdown_grace;
-                    connection.announce_shutdown(now, Some(now.plus(grace)));
-                }
-                () = &mut bell => {
-                    bell.set(self.control.bell.notified());
-                    for command in self.control.take() {
-                        if self.obey(connection, command) {
-                            return Box::pin(self.stalled(connection, shutdown)).await;
+                raised = poll_fn(|cx| self.control.poll_signals(cx)) => {
+                    if raised & signal::IMMEDIATE != 0 {
+                        // The server was dropped: nothing is left to serve a grace period
+                        // for.
+                        connection.announce_shutdown(clock.now(), None);
+                        connection.close(CloseReason::ServerShutdown);
+                        continue;
+                    }
+                    if raised & signal::GRACEFUL != 0 && !shutting_down {
+                        // Tell the client, then keep serving it for the grace period (spec
+                        // §1.4), measured on the server's clock like every other deadline.
+                        shutting_down = true;
+                        let now = clock.now();
+                        let grace = self.shared.config.shutdown_grace;
+                        connection.announce_shutdown(now, Some(now.plus(grace)));
+                    }
+                    if raised & signal::COMMANDS != 0 {
+                        for command in self.control.take() {
+                            if self.obey(connection, command) {
+                                return Box::pin(self.stalled(connection, shutdown)).await;
+                            }
                         }
                     }
                 }
@@ -529,7 +535,10 @@ impl Pump<'_> {
             tokio::select! {
                 () = shutdown.graceful.cancelled() => return Ended::Cut,
                 () = &mut end_of_life => return Ended::Cut,
-                () = self.control.bell.notified() => {
+                raised = poll_fn(|cx| self.control.poll_signals(cx)) => {
+                    if raised & (signal::IMMEDIATE | signal::GRACEFUL) != 0 {
+                        return Ended::Cut;
+                    }
                     let cut = self.control.take().into_iter().any(|command| {
                         matches!(command, Command::Close { .. } | Command::Reset | Command::Drop)
                     });

@@ -588,7 +588,7 @@ impl MockServer {
     /// dropped (a timeout around it, say), at once: the server then closes every connection
     /// without waiting further, as when it is dropped.
     pub async fn shutdown(mut self) {
-        self.shutdown.graceful.cancel();
+        self.shared.begin_graceful_shutdown(&self.shutdown);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -880,7 +880,7 @@ impl Drop for MockServer {
     /// Nothing is left to advance a frozen clock or to wait for: close at once. Then the
     /// expectations are checked, unless the test is failing already.
     fn drop(&mut self) {
-        self.shutdown.immediate.cancel();
+        self.shared.begin_immediate_shutdown(&self.shutdown);
         if std::thread::panicking() {
             return;
         }

@@ -5,10 +5,13 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
@@ -17,7 +20,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -91,17 +94,53 @@ pub(crate) enum Command {
     RecheckKeys,
 }
 
-/// A connection's inbox of [`Command`]s, and the bell that rings when one arrives.
+/// What can be raised on a connection's [`ControlCell`]: bits of one byte.
+pub(crate) mod signal {
+    /// Commands have arrived: [`ControlCell::take`](super::ControlCell::take) them.
+    pub const COMMANDS: u8 = 1;
+    /// The graceful shutdown has begun.
+    pub const GRACEFUL: u8 = 2;
+    /// The immediate shutdown has begun (it implies the graceful one).
+    pub const IMMEDIATE: u8 = 4;
+}
+
+/// A connection's inbox of [`Command`]s, and the [`signal`]s raised for it: what its pump
+/// waits for besides its socket, its mailbox and its timer.
+///
+/// The pump polls this on every turn, once per request: a load and, when nothing is raised,
+/// a waker registration, where the `Notify` and the two cancellation tokens it replaces took
+/// a mutex each (docs/PERFORMANCE.md).
 #[derive(Debug, Default)]
 pub(crate) struct ControlCell {
     commands: Mutex<Vec<Command>>,
-    pub bell: Notify,
+    raised: AtomicU8,
+    waker: AtomicWaker,
 }
 
 impl ControlCell {
     fn send(&self, command: Command) {
         lock(&self.commands).push(command);
-        self.bell.notify_one();
+        self.raise(signal::COMMANDS);
+    }
+
+    /// Raises `signals` and wakes the pump.
+    pub fn raise(&self, signals: u8) {
+        self.raised.fetch_or(signals, Ordering::Release);
+        self.waker.wake();
+    }
+
+    /// The signals raised since the last time this was ready, cleared; pending (the task is
+    /// woken by the next [`raise`](Self::raise)) while there are none.
+    pub fn poll_signals(&self, cx: &mut std::task::Context<'_>) -> Poll<u8> {
+        if self.raised.load(Ordering::Acquire) == 0 {
+            self.waker.register(cx.waker());
+            // A signal raised before the registration is seen here; one raised after it
+            // wakes the task.
+            if self.raised.load(Ordering::Acquire) == 0 {
+                return Poll::Pending;
+            }
+        }
+        Poll::Ready(self.raised.swap(0, Ordering::AcqRel))
     }
 
     /// The commands that arrived, oldest first.
@@ -157,6 +196,27 @@ impl Shared {
             link.control.send(command.clone());
         }
         links.len()
+    }
+
+    /// Raises `signals` on every open connection's control cell.
+    fn raise_all(&self, signals: u8) {
+        for link in lock(&self.links).values() {
+            link.control.raise(signals);
+        }
+    }
+
+    /// Begins the graceful shutdown: stops accepting, and tells every connection.
+    pub fn begin_graceful_shutdown(&self, shutdown: &Shutdown) {
+        // Cancelled before the connections are told: a connection linked after this tells
+        // itself, from the token, when its pump starts.
+        shutdown.graceful.cancel();
+        self.raise_all(signal::GRACEFUL);
+    }
+
+    /// Begins the immediate shutdown: every connection closes at once.
+    pub fn begin_immediate_shutdown(&self, shutdown: &Shutdown) {
+        shutdown.immediate.cancel();
+        self.raise_all(signal::IMMEDIATE | signal::GRACEFUL);
     }
 
     /// Registers connection `id`'s control cell.
