@@ -98,6 +98,10 @@ impl<'a> Scan<'a> {
     }
 
     /// A string without escapes or control characters: its text between the quotes.
+    ///
+    /// Never inlined: inlined into [`parse`] with everything else, its search loop came out
+    /// some 70 instructions a string slower, or not, as the code around it happened to change.
+    #[inline(never)]
     fn plain_string(&mut self) -> Option<&'a str> {
         self.quoted().map(unquoted)
     }
