@@ -552,6 +552,8 @@ pub(crate) struct Json(JsonText);
 enum JsonText {
     Owned(String),
     Shared(std::sync::Arc<str>),
+    /// A constant (`{}`): nothing allocated.
+    Static(&'static str),
 }
 
 /// Equal when the texts are: shared or not is how a result is held, not what it says.
@@ -569,12 +571,13 @@ impl Json {
         match &self.0 {
             JsonText::Owned(text) => text,
             JsonText::Shared(text) => text,
+            JsonText::Static(text) => text,
         }
     }
 
     /// The empty object `{}`, what several methods answer.
     pub fn empty_object() -> Self {
-        Json::written("{}".to_owned())
+        Json(JsonText::Static("{}"))
     }
 
     /// Text written by hand that is valid JSON by construction: the caller's tests compare
@@ -587,14 +590,14 @@ impl Json {
     pub(crate) fn into_shared(self) -> Self {
         match self.0 {
             JsonText::Owned(text) => Json(JsonText::Shared(text.into())),
-            shared @ JsonText::Shared(_) => Json(shared),
+            held @ (JsonText::Shared(_) | JsonText::Static(_)) => Json(held),
         }
     }
 
     /// The shared text, if this result is held so.
     pub(crate) fn shared(&self) -> Option<&std::sync::Arc<str>> {
         match &self.0 {
-            JsonText::Owned(_) => None,
+            JsonText::Owned(_) | JsonText::Static(_) => None,
             JsonText::Shared(text) => Some(text),
         }
     }

@@ -4,7 +4,7 @@ use crate::envelope::Json;
 
 use super::{Context, MethodSpec, Weight};
 use crate::auth::Security;
-use crate::envelope::{to_json, ParamCursor};
+use crate::envelope::ParamCursor;
 use crate::error::ApiError;
 
 pub(crate) const SPEC: MethodSpec = MethodSpec {
@@ -16,5 +16,5 @@ pub(crate) const SPEC: MethodSpec = MethodSpec {
 
 fn call(_ctx: &mut Context<'_>, p: &mut ParamCursor<'_, '_>) -> Result<Json, ApiError> {
     p.finish()?;
-    to_json(&serde_json::Map::new())
+    Ok(Json::empty_object())
 }
