@@ -383,37 +383,45 @@ impl Connection {
     /// then the frames that follow it; remembers how it went, journals it and counts it.
     fn finish(&mut self, text: &str, mut answer: Answer, now: Timestamp, server: &mut Server) {
         let order_counts = self.state.order_counts.take();
+        // At most three entries (two ORDERS, then REQUEST_WEIGHT): held in place, not in a
+        // vector allocated for every reply.
         let entries = answer.charge.as_ref().map(|charge| {
+            let weight = charge.entry();
+            let mut entries = [weight; 3];
+            let mut len = 0;
             // The ORDERS counts of a request that places orders come first, as documented
             // (`web-socket-api.md:3814`).
-            let limits = server.orders.limits().each();
-            let orders = order_counts.into_iter().flat_map(|counts| {
-                limits.into_iter().zip(counts).map(
-                    |(
-                        OrderLimit {
-                            interval,
-                            interval_num,
-                            limit,
-                        },
-                        count,
-                    )| RateLimitEntry {
+            if let Some(counts) = order_counts {
+                for (
+                    OrderLimit {
+                        interval,
+                        interval_num,
+                        limit,
+                    },
+                    count,
+                ) in server.orders.limits().each().into_iter().zip(counts)
+                {
+                    entries[len] = RateLimitEntry {
                         rate_limit_type: "ORDERS",
                         interval,
                         interval_num,
                         limit,
                         count,
-                    },
-                )
-            });
-            orders
-                .chain(std::iter::once(charge.entry()))
-                .collect::<Vec<_>>()
+                    };
+                    len += 1;
+                }
+            }
+            entries[len] = weight;
+            (entries, len + 1)
         });
-        let rate_limits = entries.as_ref().filter(|_| answer.show_rate_limits);
+        let rate_limits = entries
+            .as_ref()
+            .filter(|_| answer.show_rate_limits)
+            .map(|(entries, len)| &entries[..*len]);
         let reply = write_reply(
             &answer.id,
             &answer.outcome,
-            rate_limits.map(|entries| &entries[..]),
+            rate_limits,
             self.state.time_unit,
         );
         let (status, code) = match &answer.outcome {
