@@ -20,7 +20,6 @@ use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -82,8 +81,9 @@ const MAX_BATCH: usize = 64;
 /// the client's. A peer that stopped reading or never answers must not keep the task alive.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
-type Stream = SplitStream<WebSocketStream<TcpStream>>;
+/// The socket, read and written by the one task that pumps it: not split into halves, whose
+/// lock every read and write would take.
+type Ws = WebSocketStream<TcpStream>;
 
 /// How a connection ended.
 pub(crate) enum Ended {
@@ -130,21 +130,16 @@ impl Pump<'_> {
     /// Pumps `ws` for `connection` until it ends, then completes the close handshake;
     /// returns the connection (to be ended under the lock) and how it ended.
     ///
-    /// The socket and the connection come boxed: an argument of an async fn keeps its place
-    /// in the future for the whole call, and a box keeps that place small
-    /// (docs/PERFORMANCE.md, idle connections). The connection stays in its box; the socket
-    /// leaves its box for the halves of the split, and the box is freed at once (moved out
-    /// of in place, it would stay allocated, empty, as long as the connection).
+    /// The socket and the connection come boxed and stay in their boxes: an argument of an
+    /// async fn keeps its place in the future for the whole call, and a box keeps that place
+    /// small (docs/PERFORMANCE.md, idle connections).
     pub async fn run(
         &self,
-        ws: Box<WebSocketStream<TcpStream>>,
+        mut ws: Box<Ws>,
         mut connection: Box<Connection>,
         shutdown: &Shutdown,
     ) -> (Box<Connection>, Ended) {
-        let (mut sink, mut stream) = unbox(ws).split();
-        let ended = self
-            .serve(&mut connection, &mut sink, &mut stream, shutdown)
-            .await;
+        let ended = self.serve(&mut connection, &mut ws, shutdown).await;
         let close = match ended {
             Ended::ByServer(reason) => Some(CloseFrame {
                 code: reason.code().into(),
@@ -161,7 +156,7 @@ impl Pump<'_> {
         };
         // Boxed, as are the other rare waits: a connection's task is as large as its largest
         // wait, and every idle connection holds one.
-        let closing = Box::pin(close_handshake(sink, stream, close));
+        let closing = Box::pin(close_handshake(ws, close));
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
         (connection, ended)
     }
@@ -173,7 +168,7 @@ impl Pump<'_> {
     /// The write timeout is armed only when the socket makes the feed wait: a reply almost
     /// always finds room, and a timer made for each would cost a clock read and the room
     /// it takes in every idle connection's task.
-    async fn feed(&self, sink: &mut Sink, message: Message) -> Sent {
+    async fn feed(&self, sink: &mut Ws, message: Message) -> Sent {
         match std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)).now_or_never() {
             Some(ready) => self.send_when_ready(sink, message, Ok(ready)),
             // Boxed with the message it carries, so that the wait takes no room in the
@@ -183,7 +178,7 @@ impl Pump<'_> {
     }
 
     /// [`feed`](Self::feed) once the socket has made it wait: under the write timeout.
-    async fn feed_waiting(&self, sink: &mut Sink, message: Message) -> Sent {
+    async fn feed_waiting(&self, sink: &mut Ws, message: Message) -> Sent {
         let ready = self
             .within_write_timeout(std::future::poll_fn(|cx| sink.poll_ready_unpin(cx)))
             .await;
@@ -193,7 +188,7 @@ impl Pump<'_> {
     /// Queues `message` if the socket became `ready`.
     fn send_when_ready(
         &self,
-        sink: &mut Sink,
+        sink: &mut Ws,
         message: Message,
         ready: Result<Result<(), WsError>, tokio::time::error::Elapsed>,
     ) -> Sent {
@@ -205,7 +200,7 @@ impl Pump<'_> {
 
     /// Writes out what was fed: one write for every reply queued since the last. As with
     /// [`feed`](Self::feed), the timeout is armed only when the write has to wait.
-    async fn write_out(&self, sink: &mut Sink) -> Sent {
+    async fn write_out(&self, sink: &mut Ws) -> Sent {
         let flushed = match std::future::poll_fn(|cx| sink.poll_flush_unpin(cx)).now_or_never() {
             Some(flushed) => Ok(flushed),
             None => {
@@ -318,14 +313,17 @@ impl Pump<'_> {
         // Events the request caused for other connections go to their mailboxes.
         let outbox = state.take_outbox();
         drop(state);
-        self.shared.post(&outbox);
+        // Most requests cause no event elsewhere: no lock of the mailboxes for them.
+        if !outbox.is_empty() {
+            self.shared.post(&outbox);
+        }
         connection.release_evicted();
     }
 
     /// Writes what the core queued, in order, until its queue is empty or it queued a
     /// Close: the frames are fed to the socket's buffer and written out together, in one
     /// write when they fit (what the core answered to frames read in one batch).
-    async fn flush(&self, connection: &mut Connection, sink: &mut Sink) -> Option<Ended> {
+    async fn flush(&self, connection: &mut Connection, sink: &mut Ws) -> Option<Ended> {
         let mut fed = false;
         while let Some(transmit) = connection.poll_transmit() {
             let message = match transmit {
@@ -368,7 +366,7 @@ impl Pump<'_> {
 
     /// Writes out what was fed before the connection ends as `ended`, so that the replies
     /// queued before a Close or a cut still reach the client.
-    async fn ending(&self, sink: &mut Sink, fed: bool, ended: Ended) -> Option<Ended> {
+    async fn ending(&self, sink: &mut Ws, fed: bool, ended: Ended) -> Option<Ended> {
         if fed {
             if let Sent::Failed = self.write_out(sink).await {
                 return Some(Ended::PeerGone);
@@ -382,13 +380,7 @@ impl Pump<'_> {
     ///
     /// The timer is re-armed only when the core's next deadline moves: re-creating it for
     /// each frame would register and cancel a timer per request.
-    async fn serve(
-        &self,
-        connection: &mut Connection,
-        sink: &mut Sink,
-        stream: &mut Stream,
-        shutdown: &Shutdown,
-    ) -> Ended {
+    async fn serve(&self, connection: &mut Connection, ws: &mut Ws, shutdown: &Shutdown) -> Ended {
         let clock = &self.shared.clock;
         let mut mailbox: Option<MailboxReceiver> = None;
         let mut shutting_down = false;
@@ -402,7 +394,7 @@ impl Pump<'_> {
         }
 
         loop {
-            if let Some(ended) = self.flush(connection, sink).await {
+            if let Some(ended) = self.flush(connection, ws).await {
                 return ended;
             }
             let deadline = connection.poll_timeout();
@@ -440,7 +432,7 @@ impl Pump<'_> {
                     Pushed::Overflow => connection.close(CloseReason::EventQueueFull),
                     Pushed::Event(event) => connection.push_text(event),
                 },
-                frame = stream.next() => {
+                frame = ws.next() => {
                     // Every frame already read is answered before the replies are written
                     // out: a pipelining client gets one write per batch, not per reply.
                     let mut frame = Some(frame);
@@ -453,7 +445,7 @@ impl Pump<'_> {
                         if handled == MAX_BATCH || connection.closing().is_some() {
                             break;
                         }
-                        frame = stream.next().now_or_never();
+                        frame = ws.next().now_or_never();
                     }
                 }
                 () = &mut timer => {
@@ -557,19 +549,16 @@ impl Pump<'_> {
 /// handshake is then complete and the server closes first) or the end of its stream.
 /// Closing a socket with unread bytes would send the client a reset instead of a FIN, and a
 /// reset can make the client lose the Close frame it has not read yet.
-async fn close_handshake(mut sink: Sink, stream: Stream, close: Option<CloseFrame>) {
+async fn close_handshake(mut ws: Box<Ws>, close: Option<CloseFrame>) {
     if let Some(frame) = close {
-        if sink.send(Message::Close(Some(frame))).await.is_err() {
+        if ws.send(Message::Close(Some(frame))).await.is_err() {
             return;
         }
     }
     // Flushes the Close frame; tungstenite reports the finished handshake as success.
-    if sink.close().await.is_err() {
+    if SinkExt::close(&mut ws).await.is_err() {
         return;
     }
-    let Ok(mut ws) = sink.reunite(stream) else {
-        return;
-    };
     if ws.get_mut().shutdown().await.is_err() {
         return;
     }
@@ -590,12 +579,6 @@ enum Pushed {
     Event(String),
     /// The queue filled up: the client takes its events too slowly.
     Overflow,
-}
-
-/// The value of `boxed`, its box freed here: the point of taking a box.
-#[allow(clippy::boxed_local)]
-fn unbox<T>(boxed: Box<T>) -> T {
-    *boxed
 }
 
 /// The next thing pushed to the connection; never, without a mailbox.
