@@ -586,3 +586,59 @@ async fn serve_websocket(
     connection.end(&mut shared.lock());
     tracing::debug!(connection = id, %peer, %ended, "disconnected");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Wake, Waker};
+
+    /// A waker that counts its wake-ups.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll(cell: &ControlCell, waker: &Waker) -> Poll<u8> {
+        cell.poll_signals(&mut std::task::Context::from_waker(waker))
+    }
+
+    #[test]
+    fn signals_raised_before_a_poll_are_ready_together_and_then_cleared() {
+        let cell = ControlCell::default();
+        let counter = Arc::new(Counting::default());
+        let waker = Waker::from(counter.clone());
+        cell.raise(signal::GRACEFUL);
+        cell.send(Command::Reset);
+        assert_eq!(
+            poll(&cell, &waker),
+            Poll::Ready(signal::GRACEFUL | signal::COMMANDS)
+        );
+        assert_eq!(cell.take(), vec![Command::Reset]);
+        assert_eq!(poll(&cell, &waker), Poll::Pending);
+    }
+
+    #[test]
+    fn a_signal_raised_while_the_pump_waits_wakes_it_and_is_seen() {
+        let cell = ControlCell::default();
+        let counter = Arc::new(Counting::default());
+        let waker = Waker::from(counter.clone());
+        assert_eq!(poll(&cell, &waker), Poll::Pending);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        cell.raise(signal::IMMEDIATE | signal::GRACEFUL);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            poll(&cell, &waker),
+            Poll::Ready(signal::IMMEDIATE | signal::GRACEFUL)
+        );
+        // Polled again with nothing raised, it waits, and the next command wakes it.
+        assert_eq!(poll(&cell, &waker), Poll::Pending);
+        cell.send(Command::Drop);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+        assert_eq!(poll(&cell, &waker), Poll::Ready(signal::COMMANDS));
+    }
+}
