@@ -387,10 +387,9 @@ impl Pump<'_> {
         let mut armed: Option<Timestamp> = None;
         let mut timer = pin!(sleep_until_some(clock, None));
         // A shutdown that began before this connection was linked raised nothing on it.
-        if shutdown.immediate.is_cancelled() {
-            self.control.raise(signal::IMMEDIATE | signal::GRACEFUL);
-        } else if shutdown.graceful.is_cancelled() {
-            self.control.raise(signal::GRACEFUL);
+        let begun = shutdown.signals();
+        if begun != 0 {
+            self.control.raise(begun);
         }
 
         loop {

@@ -210,13 +210,13 @@ impl Shared {
         // Cancelled before the connections are told: a connection linked after this tells
         // itself, from the token, when its pump starts.
         shutdown.graceful.cancel();
-        self.raise_all(signal::GRACEFUL);
+        self.raise_all(shutdown.signals());
     }
 
     /// Begins the immediate shutdown: every connection closes at once.
     pub fn begin_immediate_shutdown(&self, shutdown: &Shutdown) {
         shutdown.immediate.cancel();
-        self.raise_all(signal::IMMEDIATE | signal::GRACEFUL);
+        self.raise_all(shutdown.signals());
     }
 
     /// Registers connection `id`'s control cell.
@@ -258,6 +258,19 @@ impl Shutdown {
             graceful: immediate.child_token(),
             immediate,
         }
+    }
+
+    /// The [`signal`]s of the shutdowns that have begun: none, [`signal::GRACEFUL`], or
+    /// both (the immediate one cancels the graceful one, its child).
+    pub fn signals(&self) -> u8 {
+        let mut begun = 0;
+        if self.graceful.is_cancelled() {
+            begun |= signal::GRACEFUL;
+        }
+        if self.immediate.is_cancelled() {
+            begun |= signal::IMMEDIATE;
+        }
+        begun
     }
 }
 
@@ -605,6 +618,17 @@ mod tests {
 
     fn poll(cell: &ControlCell, waker: &Waker) -> Poll<u8> {
         cell.poll_signals(&mut std::task::Context::from_waker(waker))
+    }
+
+    #[test]
+    fn the_shutdown_signals_follow_the_tokens_the_immediate_one_implying_the_graceful() {
+        let shutdown = Shutdown::new();
+        assert_eq!(shutdown.signals(), 0);
+        shutdown.graceful.cancel();
+        assert_eq!(shutdown.signals(), signal::GRACEFUL);
+        let shutdown = Shutdown::new();
+        shutdown.immediate.cancel();
+        assert_eq!(shutdown.signals(), signal::IMMEDIATE | signal::GRACEFUL);
     }
 
     #[test]
